@@ -1,0 +1,83 @@
+# tcpdwell — build, test, run. See README.md.
+#
+#   make          build ./tcpdwell (static, BPF object embedded via skeleton)
+#   make run      install build deps, build, start `tcpdwell trace`
+#   make test     install build deps, build, run the whole suite
+#   make bench    overhead and loss, side by side with the reference tools
+
+ARCH        ?= x86
+CLANG       ?= clang
+CC          ?= gcc
+BPFTOOL     ?= bpftool
+BUILD       := build
+VMLINUX     := vmlinux/$(ARCH)
+
+CFLAGS      ?= -O2 -g
+WARN        := -Wall -Wextra -Werror
+USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Ibpf -Iuser
+BPF_CFLAGS  := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
+               -Wno-missing-field-initializers -Wno-unused-parameter \
+               -I$(VMLINUX) -Ibpf
+LDLIBS      := -Wl,-Bstatic -lbpf -lelf -lz
+LDFLAGS     ?= -static
+
+BPF_SRCS    := $(wildcard bpf/*.bpf.c)
+BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+USER_SRCS   := $(wildcard user/*.c)
+USER_OBJS   := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+LIB_OBJS    := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+SKEL        := $(BUILD)/tcpdwell.skel.h
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps run test unit integration clean format vmlinux bench
+
+all: tcpdwell
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/common.bpf.h bpf/events.h $(VMLINUX)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# Link the per-concern objects into one (maps resolve across files), then
+# generate the skeleton that embeds it in the binary.
+$(BUILD)/tcpdwell.bpf.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+$(SKEL): $(BUILD)/tcpdwell.bpf.o
+	$(BPFTOOL) gen skeleton $< name tcpdwell_bpf > $@
+
+$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) bpf/events.h $(SKEL)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -c $< -o $@
+
+tcpdwell: $(USER_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $^ -lcmocka -lbpf -lelf -lz
+
+run: deps tcpdwell
+	./tcpdwell trace
+
+unit: $(UNIT_BINS)
+	@tests/run-unit.sh $(UNIT_BINS)
+
+integration: tcpdwell
+	@tests/run-integration.sh
+
+test: deps
+	@$(MAKE) --no-print-directory tcpdwell $(UNIT_BINS)
+	@tests/run-all.sh $(UNIT_BINS)
+
+vmlinux:
+	scripts/gen-vmlinux.sh $(VMLINUX)/vmlinux.h
+
+format:
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c
+
+clean:
+	rm -rf $(BUILD) tcpdwell

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Declarations and helpers shared by the BPF programs. The maps and the
+ * read-only config are defined once in maps.bpf.c and resolved by the BPF
+ * static linker (bpftool gen object) when the objects are linked.
+ */
+#ifndef TCPDWELL_COMMON_BPF_H
+#define TCPDWELL_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "events.h"
+
+#define AF_INET	    2
+#define AF_INET6    10
+#define IPPROTO_TCP 6
+
+/* Map types, named so the extern declarations below match maps.bpf.c. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by the loader */
+} td_ringbuf_map;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 131072); /* resized by the loader */
+	__type(key, __u64);	     /* socket cookie */
+	__type(value, struct td_sock);
+} td_sock_map;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct td_listen_key);
+	__type(value, struct td_owner_info);
+} td_listen_map;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TD_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} td_counter_map;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8); /* TD_PORT_* bits */
+} td_port_map;
+
+extern td_ringbuf_map td_events SEC(".maps");
+extern td_sock_map td_socks SEC(".maps");
+extern td_listen_map td_listeners SEC(".maps");
+extern td_counter_map td_counters SEC(".maps");
+extern td_port_map td_ports SEC(".maps");
+extern const volatile struct td_config td_cfg;
+
+static __always_inline void td_count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&td_counters, &idx);
+
+	if (c)
+		*c += 1; /* per-CPU slot: no atomics needed */
+}
+
+/* Protocol as a CO-RE bitfield read: it was a bitfield before 5.6. */
+static __always_inline bool td_is_tcp(const struct sock *sk)
+{
+	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) == IPPROTO_TCP;
+}
+
+/*
+ * Fill family, addresses, ports and netns from any socket flavour (full,
+ * request or timewait: all start with struct sock_common). The local port
+ * comes from inet_sport because skc_num is already 0 at -> CLOSE.
+ */
+static __always_inline void td_fill_tuple(struct td_event *e, const struct sock_common *skc,
+					  __u16 sport_be)
+{
+	e->family = BPF_CORE_READ(skc, skc_family);
+	e->lport = bpf_ntohs(sport_be);
+	e->rport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	e->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	if (e->family == AF_INET) {
+		bpf_core_read(e->laddr, 4, &skc->skc_rcv_saddr);
+		bpf_core_read(e->raddr, 4, &skc->skc_daddr);
+	} else {
+		bpf_core_read(e->laddr, 16, &skc->skc_v6_rcv_saddr);
+		bpf_core_read(e->raddr, 16, &skc->skc_v6_daddr);
+	}
+}
+
+static __always_inline void td_fill_sock_tuple(struct td_event *e, const struct sock *sk)
+{
+	td_fill_tuple(e, &sk->__sk_common, BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+}
+
+/* Kernel-side filters (-4/-6, --lport, --rport): nothing else crosses the ring. */
+static __always_inline bool td_filter_pass(const struct td_event *e)
+{
+	__u32 port;
+	__u8 *bits;
+
+	if (td_cfg.family && td_cfg.family != e->family)
+		return false;
+	if (td_cfg.port_filter & TD_PORT_LOCAL) {
+		port = e->lport;
+		bits = bpf_map_lookup_elem(&td_ports, &port);
+		if (!bits || !(*bits & TD_PORT_LOCAL))
+			return false;
+	}
+	if (td_cfg.port_filter & TD_PORT_REMOTE) {
+		port = e->rport;
+		bits = bpf_map_lookup_elem(&td_ports, &port);
+		if (!bits || !(*bits & TD_PORT_REMOTE))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Submit without waking the reader, which polls on a short timer; wake it
+ * only once td_cfg.wakeup_bytes are queued. A wakeup per event (irq_work +
+ * epoll) costs far more than the program itself (design.md §4).
+ */
+static __always_inline void td_output(struct td_event *e)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (!td_filter_pass(e))
+		return;
+	if (!td_cfg.wakeup_bytes)
+		flags = 0; /* --wakeup-per-event: the kernel's default notification */
+	else if (bpf_ringbuf_query(&td_events, BPF_RB_AVAIL_DATA) >= td_cfg.wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&td_events, e, sizeof(*e), flags))
+		td_count(TD_CNT_RB_DROPS);
+	else
+		td_count(TD_CNT_EVENTS);
+}
+
+static __always_inline void td_owner_current(struct td_owner_info *o, __u8 source)
+{
+	o->pid = bpf_get_current_pid_tgid() >> 32;
+	o->cgroup_id = bpf_get_current_cgroup_id();
+	o->source = source;
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+static __always_inline void td_event_owner(struct td_event *e, const struct td_owner_info *o)
+{
+	e->pid = o->pid;
+	e->cgroup_id = o->cgroup_id;
+	e->owner = o->source;
+	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+}
+
+/*
+ * CLOSE -> SYN_SENT fires in tcp_v4_connect() before the ephemeral port is
+ * bound, so state.bpf.c holds it back and every program flushes it, with
+ * the now-known port and its original timestamp, before the socket's next
+ * event.
+ */
+static __always_inline void td_flush_pending(const struct sock *sk, __u64 cookie, struct td_sock *s)
+{
+	struct td_event e = {};
+
+	if (!s->pending)
+		return;
+	s->pending = 0;
+	e.type = TD_EV_STATE;
+	e.ts_ns = s->last_ns;
+	e.cookie = cookie;
+	e.old_state = TD_TCP_CLOSE;
+	e.new_state = TD_TCP_SYN_SENT;
+	e.flags = TD_F_NEW | TD_F_DEFERRED;
+	td_fill_sock_tuple(&e, sk);
+	td_event_owner(&e, &s->own);
+	td_output(&e);
+}
+
+/* Owner for events on a socket: its map entry, else whoever is on the CPU. */
+static __always_inline struct td_sock *td_sock_lookup(const struct sock *sk, __u64 cookie,
+						      struct td_event *e)
+{
+	struct td_sock *s = bpf_map_lookup_elem(&td_socks, &cookie);
+	struct td_owner_info o = {};
+
+	if (s) {
+		td_flush_pending(sk, cookie, s);
+		td_event_owner(e, &s->own);
+		return s;
+	}
+	td_owner_current(&o, TD_OWNER_INFERRED);
+	td_event_owner(e, &o);
+	return NULL;
+}
+
+#endif /* TCPDWELL_COMMON_BPF_H */

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The contract between the BPF programs (bpf/) and the loader (user/).
+ *
+ * Everything that crosses the ring buffer or a shared map is defined here
+ * and only here. Both sides compile this header: the BPF side with
+ * vmlinux.h (which already defines the __u8.. types), the user side with
+ * <linux/types.h>. Bump TD_EVENT_VERSION when the layout changes: recordings
+ * and the JSON "schema" field carry it.
+ */
+#ifndef TCPDWELL_EVENTS_H
+#define TCPDWELL_EVENTS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TD_EVENT_VERSION 1
+
+#define TD_COMM_LEN 16
+#define TD_ADDR_LEN 16 /* room for an IPv6 address; IPv4 uses the first 4 */
+
+/* Linux TCP states as the kernel numbers them (include/net/tcp_states.h). */
+enum td_tcp_state {
+	TD_TCP_ESTABLISHED = 1,
+	TD_TCP_SYN_SENT = 2,
+	TD_TCP_SYN_RECV = 3,
+	TD_TCP_FIN_WAIT1 = 4,
+	TD_TCP_FIN_WAIT2 = 5,
+	TD_TCP_TIME_WAIT = 6,
+	TD_TCP_CLOSE = 7,
+	TD_TCP_CLOSE_WAIT = 8,
+	TD_TCP_LAST_ACK = 9,
+	TD_TCP_LISTEN = 10,
+	TD_TCP_CLOSING = 11,
+	TD_TCP_NEW_SYN_RECV = 12,
+	TD_TCP_MAX_STATES = 13,
+};
+
+enum td_event_type {
+	TD_EV_STATE = 1,      /* inet_sock_set_state transition */
+	TD_EV_RETRANS = 2,    /* tcp_retransmit_skb / tcp_retransmit_synack */
+	TD_EV_RESET_SENT = 3, /* tcp_send_reset */
+	TD_EV_RESET_RECV = 4, /* tcp_receive_reset */
+	TD_EV_TYPE_MAX = 5,
+};
+
+/* Where the pid/comm/cgroup of a connection came from. */
+enum td_owner {
+	TD_OWNER_NONE = 0,     /* nothing known (e.g. RST sent without a socket) */
+	TD_OWNER_CONNECT = 1,  /* task that called connect() */
+	TD_OWNER_LISTEN = 2,   /* task that called listen() */
+	TD_OWNER_ACCEPT = 3,   /* task that accepted the child socket */
+	TD_OWNER_LISTENER = 4, /* child not accepted yet: owner of its listener */
+	TD_OWNER_INFERRED = 5, /* task on the CPU when first seen: may be wrong */
+	TD_OWNER_MAX = 6,
+};
+
+/* td_event.flags */
+#define TD_F_NEW	(1u << 0) /* creation transition: no previous state to time */
+#define TD_F_FIRST	(1u << 1) /* first sight of an older socket: dwell unknown */
+#define TD_F_DEFERRED	(1u << 2) /* emitted late (local port was not bound yet) */
+#define TD_F_FAILED	(1u << 3) /* retransmit attempt failed (err != 0) */
+#define TD_F_HAS_ERR	(1u << 4) /* kernel reports retransmit err (6.x+) */
+#define TD_F_HAS_REASON (1u << 5) /* kernel reports the RST reason */
+
+/* td_event.kind for TD_EV_RETRANS */
+enum td_retrans_kind {
+	TD_RETRANS_DATA = 0,
+	TD_RETRANS_SYN = 1,
+	TD_RETRANS_SYNACK = 2,
+	TD_RETRANS_KIND_MAX = 3,
+};
+
+/*
+ * One fixed-size record per event: 104 bytes, 8-byte aligned, no implicit
+ * padding (the user side checks the size of every record it reads).
+ */
+struct td_event {
+	__u64 ts_ns;	 /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 cookie;	 /* socket cookie, the connection's identity */
+	__u64 dwell_ns;	 /* time spent in old_state; 0 with TD_F_NEW/FIRST */
+	__u64 cgroup_id; /* cgroup v2 id of the owner */
+	__u32 pid;	 /* owner tgid (see owner) */
+	__u32 netns;	 /* network namespace inode number */
+	__u8 type;	 /* enum td_event_type */
+	__u8 family;	 /* AF_INET or AF_INET6 */
+	__u8 old_state;	 /* TD_EV_STATE; for other types: the current state */
+	__u8 new_state;
+	__u8 owner;  /* enum td_owner */
+	__u8 flags;  /* TD_F_* */
+	__u16 lport; /* host byte order */
+	__u16 rport; /* host byte order */
+	__u16 kind;  /* TD_EV_RETRANS: enum td_retrans_kind */
+	__s32 arg;   /* retrans: err; reset sent: reason */
+	__u8 laddr[TD_ADDR_LEN];
+	__u8 raddr[TD_ADDR_LEN];
+	char comm[TD_COMM_LEN];
+};
+
+/* Index of the per-CPU counters in the "counters" map. */
+enum td_counter {
+	TD_CNT_EVENTS = 0,	 /* records submitted to the ring buffer */
+	TD_CNT_RB_DROPS,	 /* ring-buffer reservation failures */
+	TD_CNT_SOCK_INSERTS,	 /* entries added to the socket map */
+	TD_CNT_SOCK_DELETES,	 /* entries removed at -> CLOSE */
+	TD_CNT_SOCK_INSERT_FAIL, /* socket map refused an entry */
+	TD_CNT_LISTEN_FULL,	 /* listener map refused an entry */
+	TD_CNT_MAX,
+};
+
+/* Bits of the port_filter map (indexed by host-order port). */
+#define TD_PORT_LOCAL  (1u << 0)
+#define TD_PORT_REMOTE (1u << 1)
+
+/* Read-only configuration, set by the loader before the programs load. */
+struct td_config {
+	__u8 family;	  /* 0: both; AF_INET or AF_INET6 */
+	__u8 port_filter; /* TD_PORT_* bits that are active */
+	__u8 pad[2];
+	__u32 wakeup_bytes; /* wake the reader once this much data is queued */
+};
+
+/* Who a connection belongs to (captured in process context, see owner.bpf.c). */
+struct td_owner_info {
+	__u64 cgroup_id;
+	__u32 pid;   /* tgid */
+	__u8 source; /* enum td_owner */
+	__u8 pad[3];
+	char comm[TD_COMM_LEN];
+};
+
+/* Per-socket state kept in the kernel (LRU map keyed by socket cookie). */
+struct td_sock {
+	__u64 first_ns; /* first transition seen */
+	__u64 last_ns;	/* last transition seen */
+	struct td_owner_info own;
+	__u8 state;   /* state after the last transition */
+	__u8 pending; /* CLOSE -> SYN_SENT not emitted yet (port unbound) */
+	__u8 pad[6];
+};
+
+/* Listening sockets by port: children inherit the owner until accept(). */
+struct td_listen_key {
+	__u32 netns;
+	__u16 port; /* host order */
+	__u16 family;
+};
+
+#endif /* TCPDWELL_EVENTS_H */

@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* The one definition of every map and of the config (see common.bpf.h). */
+#include "common.bpf.h"
+
+td_ringbuf_map td_events SEC(".maps");
+td_sock_map td_socks SEC(".maps");
+td_listen_map td_listeners SEC(".maps");
+td_counter_map td_counters SEC(".maps");
+td_port_map td_ports SEC(".maps");
+
+const volatile struct td_config td_cfg = {
+    .wakeup_bytes = 1 << 20,
+};
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Resets: tcp:tcp_send_reset and tcp:tcp_receive_reset.
+ *
+ * tcp_send_reset may fire without a socket (a RST answering a segment for
+ * which no socket exists, e.g. a refused connection); the tuple then comes
+ * from the segment, reversed. Since 6.10 it carries the kernel's reset
+ * reason as a third argument, probed through CO-RE like retrans.bpf.c.
+ */
+#include "common.bpf.h"
+
+struct trace_event_raw_tcp_send_reset___reason {
+	enum sk_rst_reason reason; /* CO-RE field types must match: an enum */
+} __attribute__((preserve_access_index));
+
+/* Tuple of the RST we send = the incoming segment's tuple, reversed. */
+static __always_inline void td_fill_skb_tuple(struct td_event *e, const struct sk_buff *skb)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	struct tcphdr tcp;
+	__u8 ver;
+
+	if (bpf_probe_read_kernel(&ver, 1, head + nh))
+		return;
+	if (bpf_probe_read_kernel(&tcp, sizeof(tcp), head + th))
+		return;
+	e->lport = bpf_ntohs(tcp.dest);
+	e->rport = bpf_ntohs(tcp.source);
+	if ((ver >> 4) == 4) {
+		struct iphdr ip;
+
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
+			return;
+		e->family = AF_INET;
+		__builtin_memcpy(e->laddr, &ip.daddr, 4);
+		__builtin_memcpy(e->raddr, &ip.saddr, 4);
+	} else {
+		struct ipv6hdr ip6;
+
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+			return;
+		e->family = AF_INET6;
+		__builtin_memcpy(e->laddr, &ip6.daddr, 16);
+		__builtin_memcpy(e->raddr, &ip6.saddr, 16);
+	}
+	if (BPF_CORE_READ(skb, dev))
+		e->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+}
+
+SEC("tp_btf/tcp_send_reset")
+int td_send_reset(__u64 *ctx)
+{
+	const struct sock *sk = (const struct sock *)ctx[0];
+	const struct sk_buff *skb = (const struct sk_buff *)ctx[1];
+	struct td_event e = {};
+
+	e.type = TD_EV_RESET_SENT;
+	e.ts_ns = bpf_ktime_get_ns();
+	if (bpf_core_field_exists(struct trace_event_raw_tcp_send_reset___reason, reason)) {
+		e.arg = (int)ctx[2];
+		e.flags |= TD_F_HAS_REASON;
+	}
+	if (sk) {
+		e.cookie = bpf_get_socket_cookie((void *)sk);
+		e.old_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+		if (e.old_state == TD_TCP_TIME_WAIT) {
+			const struct inet_timewait_sock *tw = (const void *)sk;
+
+			td_fill_tuple(&e, &sk->__sk_common, BPF_CORE_READ(tw, tw_sport));
+		} else {
+			td_fill_sock_tuple(&e, sk);
+		}
+		td_sock_lookup(sk, e.cookie, &e);
+	} else if (skb) {
+		td_fill_skb_tuple(&e, skb);
+	}
+	e.new_state = e.old_state;
+	td_output(&e);
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(td_receive_reset, struct sock *sk)
+{
+	struct td_event e = {};
+
+	e.type = TD_EV_RESET_RECV;
+	e.ts_ns = bpf_ktime_get_ns();
+	e.cookie = bpf_get_socket_cookie(sk);
+	e.old_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e.new_state = e.old_state;
+	td_fill_sock_tuple(&e, sk);
+	td_sock_lookup(sk, e.cookie, &e);
+	td_output(&e);
+	return 0;
+}

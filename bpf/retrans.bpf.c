@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Retransmits: tcp:tcp_retransmit_skb and tcp:tcp_retransmit_synack.
+ *
+ * Since 6.x tcp_retransmit_skb also fires for failed attempts and carries
+ * their err as a third argument; 6.1 has (sk, skb) only. The tp_btf
+ * context cannot be probed for its arity at run time, so the program asks
+ * CO-RE whether this kernel's tracepoint struct has the field; the branch
+ * that reads ctx[2] is dead code on older kernels and the verifier never
+ * walks it.
+ */
+#include "common.bpf.h"
+
+/* 6.x: TRACE_EVENT(tcp_retransmit_skb) with err. 6.1 reuses tcp_event_sk_skb. */
+struct trace_event_raw_tcp_retransmit_skb___err {
+	int err;
+} __attribute__((preserve_access_index));
+
+static __always_inline void td_retrans_emit(const struct sock *sk, struct td_event *e)
+{
+	e->type = TD_EV_RETRANS;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cookie = bpf_get_socket_cookie((void *)sk);
+	e->old_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e->new_state = e->old_state;
+	td_fill_sock_tuple(e, sk);
+	td_sock_lookup(sk, e->cookie, e);
+	td_output(e);
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int td_retransmit_skb(__u64 *ctx)
+{
+	const struct sock *sk = (const struct sock *)ctx[0];
+	struct td_event e = {};
+
+	if (bpf_core_field_exists(struct trace_event_raw_tcp_retransmit_skb___err, err)) {
+		e.arg = (int)ctx[2];
+		e.flags |= TD_F_HAS_ERR;
+		if (e.arg)
+			e.flags |= TD_F_FAILED;
+	}
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TD_TCP_SYN_SENT)
+		e.kind = TD_RETRANS_SYN;
+	else
+		e.kind = TD_RETRANS_DATA;
+	td_retrans_emit(sk, &e);
+	return 0;
+}
+
+/*
+ * SYN-ACK retransmits happen on the request socket, before the child
+ * exists: the tuple is the request's, the owner the listener's.
+ */
+SEC("tp_btf/tcp_retransmit_synack")
+int BPF_PROG(td_retransmit_synack, const struct sock *sk, const struct request_sock *req)
+{
+	const struct sock_common *skc = &req->__req_common;
+	struct td_event e = {};
+	struct td_listen_key lk = {};
+	struct td_owner_info *lo;
+
+	e.type = TD_EV_RETRANS;
+	e.kind = TD_RETRANS_SYNACK;
+	e.ts_ns = bpf_ktime_get_ns();
+	e.old_state = TD_TCP_SYN_RECV;
+	e.new_state = TD_TCP_SYN_RECV;
+	/* request socks keep the local port in skc_num (host order) */
+	td_fill_tuple(&e, skc, bpf_htons(BPF_CORE_READ(skc, skc_num)));
+	lk.netns = e.netns;
+	lk.port = e.lport;
+	lo = bpf_map_lookup_elem(&td_listeners, &lk);
+	if (lo) {
+		td_event_owner(&e, lo);
+		e.owner = TD_OWNER_LISTENER;
+	}
+	td_output(&e);
+	return 0;
+}

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * TCP state transitions (sock:inet_sock_set_state) and the per-socket state
+ * behind the dwell times: when the socket entered its current state and
+ * who owns it.
+ */
+#include "common.bpf.h"
+
+static __always_inline void td_listener_key(struct td_listen_key *k, const struct td_event *e)
+{
+	k->netns = e->netns;
+	k->port = e->lport;
+	k->family = 0; /* a [::] listener also takes IPv4 children */
+}
+
+/* First sight of a socket: where it came from decides who owns it. */
+static __always_inline void td_sock_new(struct td_sock *n, struct td_event *e, int oldstate,
+					int newstate)
+{
+	struct td_listen_key lk = {};
+	struct td_owner_info *lo;
+
+	if (oldstate == TD_TCP_CLOSE && newstate == TD_TCP_SYN_SENT) {
+		/* connect(): process context */
+		td_owner_current(&n->own, TD_OWNER_CONNECT);
+		e->flags |= TD_F_NEW;
+	} else if (oldstate == TD_TCP_CLOSE && newstate == TD_TCP_LISTEN) {
+		/* listen(): process context */
+		td_owner_current(&n->own, TD_OWNER_LISTEN);
+		e->flags |= TD_F_NEW;
+		td_listener_key(&lk, e);
+		if (bpf_map_update_elem(&td_listeners, &lk, &n->own, BPF_ANY))
+			td_count(TD_CNT_LISTEN_FULL);
+	} else if (oldstate == TD_TCP_LISTEN && newstate == TD_TCP_SYN_RECV) {
+		/* child created in softirq: inherit the listener's owner */
+		e->flags |= TD_F_NEW;
+		td_listener_key(&lk, e);
+		lo = bpf_map_lookup_elem(&td_listeners, &lk);
+		if (lo) {
+			n->own = *lo;
+			n->own.source = TD_OWNER_LISTENER;
+		} else {
+			td_owner_current(&n->own, TD_OWNER_INFERRED);
+		}
+	} else {
+		/* a socket older than the tracer (or evicted from the map) */
+		td_owner_current(&n->own, TD_OWNER_INFERRED);
+		e->flags |= TD_F_FIRST;
+	}
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	struct td_event e = {};
+	struct td_sock n = {};
+	struct td_sock *s;
+	__u64 now, cookie;
+
+	if (!td_is_tcp(sk))
+		return 0;
+	now = bpf_ktime_get_ns();
+	cookie = bpf_get_socket_cookie(sk);
+
+	e.type = TD_EV_STATE;
+	e.ts_ns = now;
+	e.cookie = cookie;
+	e.old_state = oldstate;
+	e.new_state = newstate;
+	td_fill_sock_tuple(&e, sk);
+
+	s = bpf_map_lookup_elem(&td_socks, &cookie);
+	if (s) {
+		td_flush_pending(sk, cookie, s);
+		e.dwell_ns = now - s->last_ns;
+		s->last_ns = now;
+		s->state = newstate;
+		td_event_owner(&e, &s->own);
+	} else {
+		td_sock_new(&n, &e, oldstate, newstate);
+		td_event_owner(&e, &n.own);
+		n.first_ns = now;
+		n.last_ns = now;
+		n.state = newstate;
+		/* The port is bound right after this event: emit it later. */
+		n.pending = newstate == TD_TCP_SYN_SENT && e.lport == 0;
+		if (newstate != TD_TCP_CLOSE) {
+			if (bpf_map_update_elem(&td_socks, &cookie, &n, BPF_NOEXIST))
+				td_count(TD_CNT_SOCK_INSERT_FAIL);
+			else
+				td_count(TD_CNT_SOCK_INSERTS);
+		}
+		if (n.pending)
+			return 0;
+	}
+
+	td_output(&e);
+
+	if (newstate == TD_TCP_CLOSE) {
+		if (s && !bpf_map_delete_elem(&td_socks, &cookie))
+			td_count(TD_CNT_SOCK_DELETES);
+		if (oldstate == TD_TCP_LISTEN) {
+			struct td_listen_key lk = {};
+
+			td_listener_key(&lk, &e);
+			bpf_map_delete_elem(&td_listeners, &lk);
+		}
+	}
+	return 0;
+}

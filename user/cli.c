@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* Command-line parsing. Every rejection is one line on stderr and exit 2. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cli.h"
+#include "version.h"
+
+enum {
+	OPT_LPORT = 0x100,
+	OPT_RPORT,
+	OPT_FLUSH_MS,
+	OPT_RINGBUF_KB,
+	OPT_MAX_SOCKETS,
+	OPT_WAKEUP_PCT,
+	OPT_WAKEUP_PER_EVENT,
+};
+
+static const struct option long_opts[] = {
+    {"ipv4", no_argument, NULL, '4'},
+    {"ipv6", no_argument, NULL, '6'},
+    {"lport", required_argument, NULL, OPT_LPORT},
+    {"rport", required_argument, NULL, OPT_RPORT},
+    {"output", required_argument, NULL, 'o'},
+    {"timestamp", no_argument, NULL, 'T'},
+    {"wide", no_argument, NULL, 'w'},
+    {"duration", required_argument, NULL, 'd'},
+    {"flush-ms", required_argument, NULL, OPT_FLUSH_MS},
+    {"ringbuf-kb", required_argument, NULL, OPT_RINGBUF_KB},
+    {"max-sockets", required_argument, NULL, OPT_MAX_SOCKETS},
+    {"wakeup-pct", required_argument, NULL, OPT_WAKEUP_PCT},
+    {"wakeup-per-event", no_argument, NULL, OPT_WAKEUP_PER_EVENT},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {0},
+};
+
+void td_usage(FILE *f)
+{
+	fprintf(f, "Usage: tcpdwell [trace] [OPTIONS]\n"
+		   "Trace TCP state transitions with the time spent in each state.\n"
+		   "\n"
+		   "Filters (applied in the kernel):\n"
+		   "  -4, --ipv4            IPv4 only\n"
+		   "  -6, --ipv6            IPv6 only\n"
+		   "      --lport LIST      local ports, e.g. 80,443,8000-8100 (OR-ed)\n"
+		   "      --rport LIST      remote ports (OR-ed; AND-ed with --lport)\n"
+		   "Output:\n"
+		   "  -o, --output FMT      text (default) or json (one object per line)\n"
+		   "  -T, --timestamp       wall-clock time instead of seconds since start\n"
+		   "  -w, --wide            add family, cookie, netns, owner source, cgroup\n"
+		   "Run:\n"
+		   "  -d, --duration SEC    stop after SEC seconds (default: until signalled)\n"
+		   "      --flush-ms MS     drain the ring buffer every MS ms (default 100)\n"
+		   "      --ringbuf-kb KB   ring buffer size, a power of 2 (default 8192)\n"
+		   "      --max-sockets N   per-socket LRU map size (default 131072)\n"
+		   "      --wakeup-pct P    wake the reader early at P%% fill (default 25)\n"
+		   "      --wakeup-per-event  wake the reader for every event (benchmarks)\n"
+		   "  -h, --help            this help\n"
+		   "  -V, --version         version\n"
+		   "\n"
+		   "SIGUSR1 prints the loss counters. Exit codes: 0 ok, 1 runtime error,\n"
+		   "2 bad usage or environment, 4 events were lost (see the summary).\n");
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fputs("tcpdwell: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs(" (see tcpdwell --help)\n", stderr);
+	return TD_EXIT_USAGE;
+}
+
+/* Strict unsigned parse: digits only, within [min, max]. */
+static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !(v > 0) || v > 1e9)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int td_parse_ports(const char *s, struct td_port_list *out, const char **err)
+{
+	char buf[1024], *tok, *save = NULL, *dash;
+	unsigned long lo, hi;
+
+	if (strlen(s) >= sizeof(buf)) {
+		*err = "port list too long";
+		return -1;
+	}
+	strcpy(buf, s);
+	if (!*buf || buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,")) {
+		*err = "empty port in list";
+		return -1;
+	}
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		dash = strchr(tok, '-');
+		if (dash)
+			*dash = '\0';
+		if (parse_uint(tok, 1, 65535, &lo)) {
+			*err = "ports are numbers from 1 to 65535";
+			return -1;
+		}
+		hi = lo;
+		if (dash && parse_uint(dash + 1, 1, 65535, &hi)) {
+			*err = "ports are numbers from 1 to 65535";
+			return -1;
+		}
+		if (hi < lo) {
+			*err = "port range runs backwards";
+			return -1;
+		}
+		if (out->n == TD_MAX_PORT_RANGES) {
+			*err = "too many port ranges (max 64)";
+			return -1;
+		}
+		out->r[out->n].lo = lo;
+		out->r[out->n].hi = hi;
+		out->n++;
+	}
+	return 0;
+}
+
+bool td_port_in(const struct td_port_list *l, uint16_t port)
+{
+	for (int i = 0; i < l->n; i++)
+		if (port >= l->r[i].lo && port <= l->r[i].hi)
+			return true;
+	return false;
+}
+
+static void defaults(struct td_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->cmd = TD_CMD_TRACE;
+	o->format = TD_FMT_TEXT;
+	o->flush_ms = 100;
+	o->ringbuf_kb = 8192;
+	o->max_sockets = 131072;
+	o->wakeup_pct = 25;
+}
+
+int td_parse_args(int argc, char **argv, struct td_opts *o)
+{
+	const char *err = NULL;
+	unsigned long v;
+	int c;
+
+	defaults(o);
+	/* The subcommand comes first; `trace` is the default. */
+	if (argc > 1 && argv[1][0] != '-') {
+		if (strcmp(argv[1], "trace"))
+			return usage_error("unknown command '%s'", argv[1]);
+		argv++;
+		argc--;
+	}
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":46o:Twd:hV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case '4':
+		case '6':
+			if (o->family)
+				return usage_error("%s: use -4 or -6, not both", "-4/-6");
+			o->family = c == '4' ? AF_INET : AF_INET6;
+			break;
+		case OPT_LPORT:
+		case OPT_RPORT:
+			if (td_parse_ports(optarg, c == OPT_LPORT ? &o->lports : &o->rports,
+					   &err)) {
+				fprintf(stderr, "tcpdwell: bad port list '%s': %s\n", optarg, err);
+				return TD_EXIT_USAGE;
+			}
+			break;
+		case 'o':
+			if (!strcmp(optarg, "text"))
+				o->format = TD_FMT_TEXT;
+			else if (!strcmp(optarg, "json"))
+				o->format = TD_FMT_JSON;
+			else
+				return usage_error("unknown output format '%s' (text, json)",
+						   optarg);
+			break;
+		case 'T':
+			o->wall_time = true;
+			break;
+		case 'w':
+			o->wide = true;
+			break;
+		case 'd':
+			if (parse_seconds(optarg, &o->duration_s))
+				return usage_error("bad duration '%s' (seconds > 0)", optarg);
+			break;
+		case OPT_FLUSH_MS:
+			if (parse_uint(optarg, 1, 10000, &v))
+				return usage_error("bad --flush-ms '%s' (1..10000)", optarg);
+			o->flush_ms = v;
+			break;
+		case OPT_RINGBUF_KB:
+			if (parse_uint(optarg, 4, 1 << 20, &v) || (v & (v - 1)))
+				return usage_error("bad --ringbuf-kb '%s' (power of 2, 4..1048576)",
+						   optarg);
+			o->ringbuf_kb = v;
+			break;
+		case OPT_MAX_SOCKETS:
+			if (parse_uint(optarg, 16, 1 << 24, &v))
+				return usage_error("bad --max-sockets '%s' (16..16777216)", optarg);
+			o->max_sockets = v;
+			break;
+		case OPT_WAKEUP_PCT:
+			if (parse_uint(optarg, 1, 100, &v))
+				return usage_error("bad --wakeup-pct '%s' (1..100)", optarg);
+			o->wakeup_pct = v;
+			break;
+		case OPT_WAKEUP_PER_EVENT:
+			o->wakeup_per_event = true;
+			break;
+		case 'h':
+			td_usage(stdout);
+			return -1;
+		case 'V':
+			printf("tcpdwell %s\n", TD_VERSION);
+			return -1;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	return 0;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Command line: the options every subcommand shares, parsed once. */
+#ifndef TCPDWELL_CLI_H
+#define TCPDWELL_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes, documented in README.md. */
+enum td_exit {
+	TD_EXIT_OK = 0,
+	TD_EXIT_ERROR = 1, /* runtime failure after start-up */
+	TD_EXIT_USAGE = 2, /* bad input or an environment that cannot work */
+	TD_EXIT_LOST = 4,  /* ran, but the kernel lost events: see the summary */
+};
+
+enum td_cmd {
+	TD_CMD_TRACE,
+};
+
+enum td_format {
+	TD_FMT_TEXT,
+	TD_FMT_JSON,
+};
+
+#define TD_MAX_PORT_RANGES 64
+
+struct td_port_range {
+	uint16_t lo, hi;
+};
+
+struct td_port_list {
+	int n;
+	struct td_port_range r[TD_MAX_PORT_RANGES];
+};
+
+struct td_opts {
+	enum td_cmd cmd;
+	enum td_format format;
+	int family; /* 0, AF_INET or AF_INET6 */
+	struct td_port_list lports;
+	struct td_port_list rports;
+	bool wall_time;	       /* -T */
+	bool wide;	       /* -w */
+	double duration_s;     /* -d: stop after this long (0: run until signalled) */
+	unsigned flush_ms;     /* --flush-ms: how often the reader drains the ring */
+	unsigned ringbuf_kb;   /* --ringbuf-kb */
+	unsigned max_sockets;  /* --max-sockets: size of the per-socket LRU map */
+	unsigned wakeup_pct;   /* --wakeup-pct: early wakeup fill threshold */
+	bool wakeup_per_event; /* --wakeup-per-event: for the benchmark only */
+};
+
+/* Parse argv into *o. Returns 0, or TD_EXIT_USAGE after printing one line
+ * to stderr; -1 when help or the version was printed (exit 0). */
+int td_parse_args(int argc, char **argv, struct td_opts *o);
+
+/* "80,443,8000-8100" -> ranges. Returns 0 or -1 with *err set to why. */
+int td_parse_ports(const char *s, struct td_port_list *out, const char **err);
+
+bool td_port_in(const struct td_port_list *l, uint16_t port);
+
+void td_usage(FILE *f);
+
+#endif /* TCPDWELL_CLI_H */

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "format.h"
+
+static const char *const state_names[TD_TCP_MAX_STATES] = {
+    [TD_TCP_ESTABLISHED] = "ESTABLISHED",
+    [TD_TCP_SYN_SENT] = "SYN_SENT",
+    [TD_TCP_SYN_RECV] = "SYN_RECV",
+    [TD_TCP_FIN_WAIT1] = "FIN_WAIT1",
+    [TD_TCP_FIN_WAIT2] = "FIN_WAIT2",
+    [TD_TCP_TIME_WAIT] = "TIME_WAIT",
+    [TD_TCP_CLOSE] = "CLOSE",
+    [TD_TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+    [TD_TCP_LAST_ACK] = "LAST_ACK",
+    [TD_TCP_LISTEN] = "LISTEN",
+    [TD_TCP_CLOSING] = "CLOSING",
+    [TD_TCP_NEW_SYN_RECV] = "NEW_SYN_RECV",
+};
+
+const char *td_state_name(unsigned state)
+{
+	if (state < TD_TCP_MAX_STATES && state_names[state])
+		return state_names[state];
+	return "UNKNOWN";
+}
+
+static const char *const owner_names[TD_OWNER_MAX] = {
+    [TD_OWNER_NONE] = "none",	      [TD_OWNER_CONNECT] = "connect",
+    [TD_OWNER_LISTEN] = "listen",     [TD_OWNER_ACCEPT] = "accept",
+    [TD_OWNER_LISTENER] = "listener", [TD_OWNER_INFERRED] = "inferred",
+};
+
+const char *td_owner_name(unsigned owner)
+{
+	return owner < TD_OWNER_MAX ? owner_names[owner] : "unknown";
+}
+
+static const char *const kind_names[TD_RETRANS_KIND_MAX] = {
+    [TD_RETRANS_DATA] = "data",
+    [TD_RETRANS_SYN] = "syn",
+    [TD_RETRANS_SYNACK] = "synack",
+};
+
+const char *td_retrans_kind_name(unsigned kind)
+{
+	return kind < TD_RETRANS_KIND_MAX ? kind_names[kind] : "unknown";
+}
+
+const char *td_addr_str(unsigned family, const __u8 *addr, char *buf)
+{
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, TD_ADDR_STRLEN))
+		snprintf(buf, TD_ADDR_STRLEN, "?");
+	return buf;
+}
+
+const char *td_endpoint_str(unsigned family, const __u8 *addr, uint16_t port, char *buf)
+{
+	char a[TD_ADDR_STRLEN];
+
+	td_addr_str(family, addr, a);
+	snprintf(buf, TD_ENDPOINT_STRLEN, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+	return buf;
+}
+
+static const char hex[] = "0123456789abcdef";
+
+size_t td_escape_text(const char *in, size_t len, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	if (!outsz)
+		return 0;
+	for (size_t i = 0; i < len && in[i]; i++) {
+		unsigned char c = in[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= outsz)
+				break;
+			out[o++] = c;
+		} else {
+			if (o + 4 >= outsz)
+				break;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+size_t td_escape_json(const char *in, size_t len, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	if (!outsz)
+		return 0;
+	for (size_t i = 0; i < len && in[i]; i++) {
+		unsigned char c = in[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			if (o + 1 >= outsz)
+				break;
+			out[o++] = c;
+		} else if (c == '"' || c == '\\') {
+			if (o + 2 >= outsz)
+				break;
+			out[o++] = '\\';
+			out[o++] = c;
+		} else {
+			/* control or non-ASCII byte: \u00XX keeps the JSON valid UTF-8 */
+			if (o + 6 >= outsz)
+				break;
+			memcpy(out + o, "\\u00", 4);
+			out[o + 4] = hex[c >> 4];
+			out[o + 5] = hex[c & 15];
+			o += 6;
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+const char *td_ms_str(uint64_t ns, char *buf, size_t sz)
+{
+	uint64_t us = ns / 1000;
+
+	snprintf(buf, sz, "%llu.%03llu", (unsigned long long)(us / 1000),
+		 (unsigned long long)(us % 1000));
+	return buf;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Turning kernel values into text: states, addresses, durations, strings. */
+#ifndef TCPDWELL_FORMAT_H
+#define TCPDWELL_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "events.h"
+
+/* "ESTABLISHED", ... ; "STATE(n)" style fallback written into a static
+ * table is avoided: unknown values give "UNKNOWN". */
+const char *td_state_name(unsigned state);
+const char *td_owner_name(unsigned owner);
+const char *td_retrans_kind_name(unsigned kind);
+
+/* Address of an event side as text; IPv4-mapped IPv6 kept as the kernel
+ * reports it. buf must hold TD_ADDR_STRLEN bytes. */
+#define TD_ADDR_STRLEN 46
+const char *td_addr_str(unsigned family, const __u8 *addr, char *buf);
+
+/* addr:port, IPv6 in brackets: "[::1]:80". buf: TD_ENDPOINT_STRLEN. */
+#define TD_ENDPOINT_STRLEN (TD_ADDR_STRLEN + 8)
+const char *td_endpoint_str(unsigned family, const __u8 *addr, uint16_t port, char *buf);
+
+/* A kernel string (comm, ...) made safe for a terminal: control bytes,
+ * backslash and non-ASCII become \xNN. Stops at NUL or len. Output is
+ * always NUL-terminated; needs 4 * len + 1 bytes. */
+size_t td_escape_text(const char *in, size_t len, char *out, size_t outsz);
+
+/* The same string as the body of a JSON string literal (no quotes). */
+size_t td_escape_json(const char *in, size_t len, char *out, size_t outsz);
+
+/* Nanoseconds as milliseconds with microsecond precision: "12.345". */
+const char *td_ms_str(uint64_t ns, char *buf, size_t sz);
+
+#endif /* TCPDWELL_FORMAT_H */

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <inttypes.h>
+
+#include "events.h"
+#include "loss.h"
+
+uint64_t td_loss_total(const struct td_loss *l)
+{
+	return l->rb_drops + l->recursion_misses + l->evictions + l->insert_fail + l->bad_records;
+}
+
+void td_loss_derive(struct td_loss *l)
+{
+	uint64_t gone = l->sock_deletes + l->sock_live;
+
+	/* Every insert is either deleted at -> CLOSE, still live, or evicted. */
+	l->evictions = l->sock_inserts > gone ? l->sock_inserts - gone : 0;
+}
+
+void td_loss_print_text(FILE *f, const struct td_loss *l, const char *degraded)
+{
+	fprintf(f,
+		"tcpdwell: %" PRIu64 " events delivered; lost: %" PRIu64
+		" ring-buffer drops, %" PRIu64 " recursion misses, %" PRIu64
+		" socket-map evictions, %" PRIu64 " socket-map refusals, %" PRIu64
+		" bad records%s\n",
+		l->delivered, l->rb_drops, l->recursion_misses, l->evictions, l->insert_fail,
+		l->bad_records, l->exact ? "" : " (live, approximate)");
+	if (degraded)
+		fprintf(f, "tcpdwell: degraded: %s\n", degraded);
+}
+
+void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded)
+{
+	fprintf(f,
+		"{\"schema\":%d,\"type\":\"loss\",\"exact\":%s,\"events\":%" PRIu64
+		",\"delivered\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"ringbuf_drops\":%" PRIu64
+		",\"recursion_misses\":%" PRIu64 ",\"evictions\":%" PRIu64
+		",\"map_refusals\":%" PRIu64 ",\"listener_map_full\":%" PRIu64
+		",\"bad_records\":%" PRIu64 ",\"sockets_tracked\":%" PRIu64 ",\"programs\":[",
+		TD_EVENT_VERSION, l->exact ? "true" : "false", l->events, l->delivered,
+		td_loss_total(l), l->rb_drops, l->recursion_misses, l->evictions, l->insert_fail,
+		l->listen_full, l->bad_records, l->sock_live);
+	for (int i = 0; i < l->nprogs; i++)
+		fprintf(f,
+			"%s{\"name\":\"%s\",\"recursion_misses\":%" PRIu64 ",\"run_cnt\":%" PRIu64
+			",\"run_time_ns\":%" PRIu64 "}",
+			i ? "," : "", l->prog[i].name, l->prog[i].misses, l->prog[i].run_cnt,
+			l->prog[i].run_time_ns);
+	fprintf(f, "],\"degraded\":");
+	if (degraded)
+		fprintf(f, "\"%s\"}\n", degraded);
+	else
+		fprintf(f, "null}\n");
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Everything the tool could not see, counted: ring-buffer drops, BPF
+ * recursion misses (the program never ran), socket-map evictions and
+ * refusals, records the reader rejected.
+ */
+#ifndef TCPDWELL_LOSS_H
+#define TCPDWELL_LOSS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define TD_MAX_PROGS 16
+
+struct td_loss {
+	uint64_t events;      /* records the kernel submitted */
+	uint64_t delivered;   /* records the reader handed on */
+	uint64_t bad_records; /* records the reader rejected */
+	uint64_t rb_drops;    /* ring buffer full */
+	uint64_t recursion_misses;
+	uint64_t sock_inserts;
+	uint64_t sock_deletes;
+	uint64_t sock_live;   /* entries in the map when read */
+	uint64_t evictions;   /* LRU evictions: inserts - deletes - live */
+	uint64_t insert_fail; /* socket map refused an entry */
+	uint64_t listen_full; /* listener map refused an entry */
+	bool exact;	      /* read after detaching: nothing in flight */
+	int nprogs;
+	struct {
+		const char *name;
+		uint64_t misses;
+		uint64_t run_cnt;
+		uint64_t run_time_ns;
+	} prog[TD_MAX_PROGS];
+};
+
+/* Events lost or state lost: non-zero means exit code TD_EXIT_LOST. */
+uint64_t td_loss_total(const struct td_loss *l);
+
+/* Derive evictions from the raw counters. */
+void td_loss_derive(struct td_loss *l);
+
+void td_loss_print_text(FILE *f, const struct td_loss *l, const char *degraded);
+void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded);
+
+#endif /* TCPDWELL_LOSS_H */

@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* tcpdwell: TCP connection states and the time spent in each. */
+#include "cli.h"
+#include "trace.h"
+
+int main(int argc, char **argv)
+{
+	struct td_opts opts;
+	int err = td_parse_args(argc, argv, &opts);
+
+	if (err)
+		return err < 0 ? TD_EXIT_OK : err;
+	switch (opts.cmd) {
+	case TD_CMD_TRACE:
+		return td_trace_main(&opts);
+	}
+	return TD_EXIT_USAGE;
+}

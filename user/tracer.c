@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <sys/epoll.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "event.h"
+#include "loss.h"
+#include "tcpdwell.skel.h"
+#include "tracer.h"
+
+#define BTF_PATH  "/sys/kernel/btf/vmlinux"
+#define TRACEFS	  "/sys/kernel/tracing"
+#define BATCH_MAX 16384
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+/* An event and its arrival order, so sorting by time stays stable. */
+struct td_slot {
+	struct td_event e;
+	uint64_t seq;
+};
+
+struct td_tracer {
+	const struct td_opts *opts;
+	struct tcpdwell_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *links[TD_MAX_PROGS];
+	int nlinks;
+	int sigfd;
+	int epfd;
+	uint64_t start_ns;
+	int64_t wall_off_ns;
+	const struct td_consumer *c;
+	struct td_slot *batch;
+	size_t nbatch;
+	uint64_t seq;
+	uint64_t delivered;
+	uint64_t bad_records;
+	bool stop;	    /* signal, duration or consumer: leave the loop */
+	bool consumer_done; /* the consumer wants no more events */
+	char degraded[256];
+};
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tcpdwell: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+static bool have_cap(const struct __user_cap_data_struct d[2], int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* CAP_BPF + CAP_PERFMON (5.8+), or CAP_SYS_ADMIN which implies both. */
+static bool privileged(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {};
+
+	if (syscall(SYS_capget, &h, d))
+		return geteuid() == 0;
+	return have_cap(d, CAP_SYS_ADMIN) || (have_cap(d, CAP_BPF) && have_cap(d, CAP_PERFMON));
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	/* libbpf's own chatter only on request: our errors are one line */
+	if (!getenv("TCPDWELL_DEBUG"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Classic tracepoints attach through tracefs; mount it if nobody did. */
+static bool tracefs_ready(void)
+{
+	struct stat st;
+
+	if (!stat(TRACEFS "/events", &st) || !stat("/sys/kernel/debug/tracing/events", &st))
+		return true;
+	return mount("nodev", TRACEFS, "tracefs", 0, NULL) == 0 && !stat(TRACEFS "/events", &st);
+}
+
+static int on_sample(void *ctx, void *data, size_t size);
+
+static void note_degraded(struct td_tracer *t, const char *what)
+{
+	size_t len = strlen(t->degraded);
+
+	if (strstr(t->degraded, what))
+		return;
+	snprintf(t->degraded + len, sizeof(t->degraded) - len, "%s%s", len ? "; " : "", what);
+}
+
+static int attach(struct td_tracer *t, struct bpf_program *prog, bool required)
+{
+	struct bpf_link *link = bpf_program__attach(prog);
+
+	if (!link) {
+		if (required)
+			return fail(TD_EXIT_USAGE, "cannot attach %s: %s", bpf_program__name(prog),
+				    strerror(errno));
+		return -1;
+	}
+	t->links[t->nlinks++] = link;
+	return 0;
+}
+
+static int setup_ports(struct td_tracer *t)
+{
+	const struct td_opts *o = t->opts;
+	int fd = bpf_map__fd(t->skel->maps.td_ports);
+
+	if (!o->lports.n && !o->rports.n)
+		return 0;
+	for (uint32_t port = 1; port <= 65535; port++) {
+		__u8 bits = (td_port_in(&o->lports, port) ? TD_PORT_LOCAL : 0) |
+			    (td_port_in(&o->rports, port) ? TD_PORT_REMOTE : 0);
+
+		if (bits && bpf_map_update_elem(fd, &port, &bits, BPF_ANY))
+			return fail(TD_EXIT_ERROR, "cannot set port filter: %s", strerror(errno));
+	}
+	return 0;
+}
+
+static int setup_signals(struct td_tracer *t)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	sigset_t set;
+
+	/* SIGPIPE: writes fail with EPIPE and the consumer stops cleanly. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -1;
+	t->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (t->sigfd < 0 || t->epfd < 0)
+		return -1;
+	ev.data.fd = t->sigfd;
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->sigfd, &ev))
+		return -1;
+	ev.data.fd = ring_buffer__epoll_fd(t->rb);
+	return epoll_ctl(t->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+}
+
+int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
+{
+	struct td_tracer *t;
+	struct bpf_program *prog;
+	int err;
+
+	*out = NULL;
+	if (!privileged())
+		return fail(TD_EXIT_USAGE, "needs root, or CAP_BPF and CAP_PERFMON "
+					   "(try: sudo tcpdwell ...)");
+	if (access(BTF_PATH, R_OK))
+		return fail(TD_EXIT_USAGE,
+			    "kernel BTF not found at " BTF_PATH
+			    " (needs Linux >= 5.8 built with CONFIG_DEBUG_INFO_BTF=y)");
+	libbpf_set_print(libbpf_print);
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return fail(TD_EXIT_ERROR, "out of memory");
+	t->opts = o;
+	t->sigfd = t->epfd = -1;
+	t->batch = calloc(BATCH_MAX, sizeof(*t->batch));
+	t->skel = tcpdwell_bpf__open();
+	if (!t->batch || !t->skel) {
+		err = fail(TD_EXIT_ERROR, "cannot open the BPF object: %s", strerror(errno));
+		goto cleanup;
+	}
+
+	t->skel->rodata->td_cfg.family = o->family;
+	t->skel->rodata->td_cfg.port_filter =
+	    (o->lports.n ? TD_PORT_LOCAL : 0) | (o->rports.n ? TD_PORT_REMOTE : 0);
+	t->skel->rodata->td_cfg.wakeup_bytes =
+	    o->wakeup_per_event ? 0 : (uint64_t)o->ringbuf_kb * 1024 * o->wakeup_pct / 100;
+	bpf_map__set_max_entries(t->skel->maps.td_events, o->ringbuf_kb * 1024);
+	bpf_map__set_max_entries(t->skel->maps.td_socks, o->max_sockets);
+
+	err = tcpdwell_bpf__load(t->skel);
+	if (err) {
+		err = fail(TD_EXIT_USAGE,
+			   "the kernel refused the BPF programs (%s); run with "
+			   "TCPDWELL_DEBUG=1 for the verifier log",
+			   strerror(-err));
+		goto cleanup;
+	}
+	err = setup_ports(t);
+	if (err)
+		goto cleanup;
+
+	/* The clock starts before the first program can fire. */
+	t->start_ns = clock_ns(CLOCK_MONOTONIC);
+	t->wall_off_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
+
+	bpf_object__for_each_program (prog, t->skel->obj) {
+		bool optional = bpf_program__type(prog) == BPF_PROG_TYPE_TRACEPOINT;
+
+		if (t->nlinks == TD_MAX_PROGS)
+			break;
+		if (optional && !tracefs_ready()) {
+			note_degraded(t, "tracefs unavailable: accepted sockets keep their "
+					 "listener's owner");
+			continue;
+		}
+		err = attach(t, prog, !optional);
+		if (err > 0)
+			goto cleanup;
+		if (err < 0)
+			note_degraded(t, "accept() tracepoint did not attach: accepted sockets "
+					 "keep their listener's owner");
+		err = 0;
+	}
+
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.td_events), on_sample, t, NULL);
+	if (!t->rb || setup_signals(t)) {
+		err = fail(TD_EXIT_ERROR, "cannot set up the ring buffer reader: %s",
+			   strerror(errno));
+		goto cleanup;
+	}
+	*out = t;
+	return 0;
+
+cleanup:
+	td_tracer_close(t);
+	return err;
+}
+
+static int slot_cmp(const void *a, const void *b)
+{
+	const struct td_slot *x = a, *y = b;
+
+	if (x->e.ts_ns != y->e.ts_ns)
+		return x->e.ts_ns < y->e.ts_ns ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Hand the batch on in timestamp order: records from different CPUs (and
+ * the deferred SYN_SENT) can reach the ring slightly out of order. */
+static void deliver_batch(struct td_tracer *t)
+{
+	qsort(t->batch, t->nbatch, sizeof(*t->batch), slot_cmp);
+	for (size_t i = 0; i < t->nbatch && !t->consumer_done; i++) {
+		t->delivered++;
+		if (t->c->on_event(t->c->ctx, &t->batch[i].e))
+			t->consumer_done = t->stop = true;
+	}
+	t->nbatch = 0;
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct td_tracer *t = ctx;
+	struct td_slot *s = &t->batch[t->nbatch];
+
+	if (td_event_decode(data, size, &s->e)) {
+		t->bad_records++;
+		return 0;
+	}
+	s->seq = t->seq++;
+	if (++t->nbatch == BATCH_MAX)
+		deliver_batch(t);
+	return t->consumer_done ? -1 : 0;
+}
+
+static void drain(struct td_tracer *t)
+{
+	ring_buffer__consume(t->rb);
+	deliver_batch(t);
+}
+
+static void read_loss(struct td_tracer *t, struct td_loss *l, bool exact)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int cfd = bpf_map__fd(t->skel->maps.td_counters);
+	int sfd = bpf_map__fd(t->skel->maps.td_socks);
+	uint64_t sum[TD_CNT_MAX] = {}, *vals;
+	struct bpf_program *prog;
+	__u64 key, next;
+	void *prev = NULL;
+
+	memset(l, 0, sizeof(*l));
+	vals = ncpu > 0 ? calloc(ncpu, sizeof(*vals)) : NULL;
+	for (__u32 i = 0; vals && i < TD_CNT_MAX; i++) {
+		if (bpf_map_lookup_elem(cfd, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum[i] += vals[c];
+	}
+	free(vals);
+	l->events = sum[TD_CNT_EVENTS];
+	l->rb_drops = sum[TD_CNT_RB_DROPS];
+	l->sock_inserts = sum[TD_CNT_SOCK_INSERTS];
+	l->sock_deletes = sum[TD_CNT_SOCK_DELETES];
+	l->insert_fail = sum[TD_CNT_SOCK_INSERT_FAIL];
+	l->listen_full = sum[TD_CNT_LISTEN_FULL];
+	while (!bpf_map_get_next_key(sfd, prev, &next)) {
+		l->sock_live++;
+		key = next;
+		prev = &key;
+	}
+	bpf_object__for_each_program (prog, t->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (l->nprogs == TD_MAX_PROGS)
+			break;
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			continue;
+		l->prog[l->nprogs].name = bpf_program__name(prog);
+		l->prog[l->nprogs].misses = info.recursion_misses;
+		l->prog[l->nprogs].run_cnt = info.run_cnt;
+		l->prog[l->nprogs].run_time_ns = info.run_time_ns;
+		l->recursion_misses += info.recursion_misses;
+		l->nprogs++;
+	}
+	l->delivered = t->delivered;
+	l->bad_records = t->bad_records;
+	l->exact = exact;
+	td_loss_derive(l);
+}
+
+static void handle_signals(struct td_tracer *t)
+{
+	struct signalfd_siginfo si;
+	struct td_loss loss;
+
+	while (read(t->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1) {
+			if (t->c->on_report) {
+				read_loss(t, &loss, false);
+				t->c->on_report(t->c->ctx, &loss);
+			}
+		} else {
+			t->stop = true;
+		}
+	}
+}
+
+int td_tracer_run(struct td_tracer *t, const struct td_consumer *c)
+{
+	uint64_t deadline = 0, now;
+	struct epoll_event evs[2];
+	int timeout, n;
+
+	t->c = c;
+	if (t->opts->duration_s > 0)
+		deadline = t->start_ns + (uint64_t)(t->opts->duration_s * 1e9);
+	while (!t->stop) {
+		timeout = t->opts->flush_ms;
+		now = clock_ns(CLOCK_MONOTONIC);
+		if (deadline) {
+			if (now >= deadline)
+				break;
+			if ((deadline - now) / 1000000 < (uint64_t)timeout)
+				timeout = (deadline - now) / 1000000 + 1;
+		}
+		n = epoll_wait(t->epfd, evs, 2, timeout);
+		if (n < 0 && errno != EINTR)
+			return fail(TD_EXIT_ERROR, "epoll_wait: %s", strerror(errno));
+		handle_signals(t);
+		/* Timer-driven drain: the kernel only wakes us past the fill mark. */
+		drain(t);
+		if (c->on_tick && c->on_tick(c->ctx, clock_ns(CLOCK_MONOTONIC)))
+			t->stop = true;
+	}
+	return 0;
+}
+
+void td_tracer_finish(struct td_tracer *t, struct td_loss *loss)
+{
+	/* Detach first: after this no program runs and the counters are final. */
+	for (int i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+	t->nlinks = 0;
+	if (t->c && !t->consumer_done)
+		drain(t);
+	read_loss(t, loss, true);
+}
+
+void td_tracer_close(struct td_tracer *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+	ring_buffer__free(t->rb);
+	tcpdwell_bpf__destroy(t->skel);
+	if (t->sigfd >= 0)
+		close(t->sigfd);
+	if (t->epfd >= 0)
+		close(t->epfd);
+	free(t->batch);
+	free(t);
+}
+
+uint64_t td_tracer_start_ns(const struct td_tracer *t)
+{
+	return t->start_ns;
+}
+
+int64_t td_tracer_wall_offset_ns(const struct td_tracer *t)
+{
+	return t->wall_off_ns;
+}
+
+const char *td_tracer_degraded(const struct td_tracer *t)
+{
+	return t->degraded[0] ? t->degraded : NULL;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The kernel side as one object: checks the environment, loads and
+ * attaches the BPF programs, drains the ring buffer in timestamp order and
+ * handles signals. Every subcommand is a consumer of td_tracer_run().
+ */
+#ifndef TCPDWELL_TRACER_H
+#define TCPDWELL_TRACER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "cli.h"
+#include "events.h"
+
+struct td_tracer;
+struct td_loss;
+
+/* Called for each event, in timestamp order within a drain. Return
+ * non-zero to stop the run (e.g. stdout is gone). */
+typedef int (*td_event_fn)(void *ctx, const struct td_event *e);
+/* Called after every drain (flush output, periodic reports). */
+typedef int (*td_tick_fn)(void *ctx, uint64_t now_ns);
+/* Called on SIGUSR1 with fresh loss counters. */
+typedef void (*td_report_fn)(void *ctx, const struct td_loss *loss);
+
+struct td_consumer {
+	td_event_fn on_event;
+	td_tick_fn on_tick;
+	td_report_fn on_report;
+	void *ctx;
+};
+
+/* Check privileges and BTF, load and attach. Returns 0 or a TD_EXIT_*
+ * code after printing one line to stderr. */
+int td_tracer_open(struct td_tracer **out, const struct td_opts *o);
+
+/* Run until SIGINT/SIGTERM/SIGHUP, the -d duration, or a consumer stop. */
+int td_tracer_run(struct td_tracer *t, const struct td_consumer *c);
+
+/* Detach the programs (so counters stop moving), then read the counters. */
+void td_tracer_finish(struct td_tracer *t, struct td_loss *loss);
+
+void td_tracer_close(struct td_tracer *t);
+
+/* Monotonic time the tracer started, and realtime - monotonic offset. */
+uint64_t td_tracer_start_ns(const struct td_tracer *t);
+int64_t td_tracer_wall_offset_ns(const struct td_tracer *t);
+
+/* Optional features that failed to attach (accept attribution ...), as a
+ * human-readable list for the summary; NULL when everything attached. */
+const char *td_tracer_degraded(const struct td_tracer *t);
+
+#endif /* TCPDWELL_TRACER_H */
