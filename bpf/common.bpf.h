@@ -40,6 +40,13 @@ typedef struct {
 
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TD_CLOSED_SLOTS);
+	__type(key, __u32);
+	__type(value, struct td_closed);
+} td_closed_map;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TD_CNT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -56,6 +63,7 @@ extern td_ringbuf_map td_events SEC(".maps");
 extern td_sock_map td_socks SEC(".maps");
 extern td_listen_map td_listeners SEC(".maps");
 extern td_counter_map td_counters SEC(".maps");
+extern td_closed_map td_last_closed SEC(".maps");
 extern td_port_map td_ports SEC(".maps");
 extern const volatile struct td_config td_cfg;
 
@@ -183,17 +191,28 @@ static __always_inline void td_flush_pending(const struct sock *sk, __u64 cookie
 	td_output(&e);
 }
 
-/* Owner for events on a socket: its map entry, else whoever is on the CPU. */
+/*
+ * Owner for events on a socket: its map entry, else the sockets this CPU
+ * just closed (a RST follows -> CLOSE in the same call; on loopback the
+ * peer's -> CLOSE can run in between), else whoever is on the CPU.
+ */
 static __always_inline struct td_sock *td_sock_lookup(const struct sock *sk, __u64 cookie,
 						      struct td_event *e)
 {
 	struct td_sock *s = bpf_map_lookup_elem(&td_socks, &cookie);
 	struct td_owner_info o = {};
+	struct td_closed *c;
+	__u32 slot = cookie % TD_CLOSED_SLOTS;
 
 	if (s) {
 		td_flush_pending(sk, cookie, s);
 		td_event_owner(e, &s->own);
 		return s;
+	}
+	c = bpf_map_lookup_elem(&td_last_closed, &slot);
+	if (c && c->cookie == cookie) {
+		td_event_owner(e, &c->own);
+		return NULL;
 	}
 	td_owner_current(&o, TD_OWNER_INFERRED);
 	td_event_owner(e, &o);

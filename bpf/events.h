@@ -140,6 +140,14 @@ struct td_sock {
 	__u8 pad[6];
 };
 
+/* Sockets this CPU closed last, direct-mapped by cookie: a RST sent right
+ * after -> CLOSE (abortive close sets CLOSE first) keeps its owner. */
+#define TD_CLOSED_SLOTS 8
+struct td_closed {
+	__u64 cookie;
+	struct td_owner_info own;
+};
+
 /* Listening sockets by port: children inherit the owner until accept(). */
 struct td_listen_key {
 	__u32 netns;

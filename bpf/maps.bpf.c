@@ -6,6 +6,7 @@ td_ringbuf_map td_events SEC(".maps");
 td_sock_map td_socks SEC(".maps");
 td_listen_map td_listeners SEC(".maps");
 td_counter_map td_counters SEC(".maps");
+td_closed_map td_last_closed SEC(".maps");
 td_port_map td_ports SEC(".maps");
 
 const volatile struct td_config td_cfg = {

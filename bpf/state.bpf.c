@@ -97,6 +97,13 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 	td_output(&e);
 
 	if (newstate == TD_TCP_CLOSE) {
+		__u32 slot = cookie % TD_CLOSED_SLOTS;
+		struct td_closed *c = bpf_map_lookup_elem(&td_last_closed, &slot);
+
+		if (s && c) {
+			c->cookie = cookie;
+			c->own = s->own;
+		}
 		if (s && !bpf_map_delete_elem(&td_socks, &cookie))
 			td_count(TD_CNT_SOCK_DELETES);
 		if (oldstate == TD_TCP_LISTEN) {

@@ -291,6 +291,8 @@ int td_trace_main(const struct td_opts *o)
 	if (o->format == TD_FMT_TEXT)
 		print_header(&tr);
 	fflush(tr.out);
+	/* Attached: anything that happens from now on is seen (tests wait for this). */
+	fprintf(stderr, "tcpdwell: tracing, Ctrl-C or SIGTERM to stop, SIGUSR1 for loss counters\n");
 
 	err = td_tracer_run(t, &c);
 	td_tracer_finish(t, &loss);

@@ -1,0 +1,182 @@
+"""Fixtures for the integration suite: a network namespace per test, the
+real tcpdwell binary with its real BPF programs, and the scenario driver.
+
+BPF tests need root and kernel BTF. Where they are missing the tests skip
+and say why, except with TCPDWELL_REQUIRE_BPF=1 (CI), where that is a
+failure.
+"""
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.path.join(REPO, "tcpdwell")
+SCENARIO = os.path.join(os.path.dirname(__file__), "scenario.py")
+PYTHON = "/usr/bin/python3"
+_names = itertools.count()
+
+
+def bpf_unavailable():
+    if os.geteuid() != 0:
+        return "not root"
+    if not os.access("/sys/kernel/btf/vmlinux", os.R_OK):
+        return "kernel has no BTF (/sys/kernel/btf/vmlinux)"
+    if not os.access(BIN, os.X_OK):
+        return "tcpdwell not built (run make)"
+    return None
+
+
+@pytest.fixture
+def bpf():
+    why = bpf_unavailable()
+    if why:
+        if os.environ.get("TCPDWELL_REQUIRE_BPF") == "1":
+            pytest.fail("BPF tests are mandatory here but cannot run: " + why)
+        pytest.skip("BPF tests need root and BTF: " + why)
+
+
+class Netns:
+    def __init__(self):
+        self.name = "tdtest-%d-%d" % (os.getpid(), next(_names))
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+        subprocess.run(["ip", "-n", self.name, "link", "set", "lo", "up"], check=True)
+        self.inum = os.stat("/run/netns/" + self.name).st_ino
+
+    def run(self, *cmd, **kw):
+        return subprocess.run(["ip", "netns", "exec", self.name, *cmd], **kw)
+
+    def sysctl(self, key, value):
+        self.run("sysctl", "-qw", "%s=%s" % (key, value), check=True)
+
+    def scenario(self, name, *args, env=None, timeout=60):
+        e = dict(os.environ)
+        e.update(env or {})
+        p = self.run(PYTHON, SCENARIO, name, *[str(a) for a in args],
+                     capture_output=True, text=True, env=e, timeout=timeout)
+        assert p.returncode == 0, "scenario %s failed: %s" % (name, p.stderr)
+        return json.loads(p.stdout)
+
+    def delete(self):
+        subprocess.run(["ip", "netns", "delete", self.name], check=False)
+
+
+@pytest.fixture
+def netns(bpf):
+    ns = Netns()
+    yield ns
+    ns.delete()
+
+
+class Tracer:
+    """tcpdwell as a subprocess; start() returns once it is attached."""
+
+    def __init__(self, args, fmt="json", stdout=None):
+        self.out = stdout or tempfile.TemporaryFile(mode="w+")
+        self.err = tempfile.TemporaryFile(mode="w+")
+        cmd = [BIN] + list(args)
+        if fmt == "json":
+            cmd += ["-o", "json"]
+        self.proc = subprocess.Popen(cmd + ["--flush-ms", "20"], stdout=self.out,
+                                     stderr=self.err, text=True)
+        self._wait_ready()
+        self.returncode = None
+
+    def _wait_ready(self, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            self.err.seek(0)
+            if "tcpdwell: tracing" in self.err.read():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.err.seek(0)
+        raise AssertionError("tracer did not start: rc=%s stderr=%s"
+                             % (self.proc.poll(), self.err.read()))
+
+    def stop(self, sig=signal.SIGINT):
+        # let the last drain (every 20 ms) pick everything up before stopping
+        time.sleep(0.1)
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        self.returncode = self.proc.wait(timeout=30)
+        self.out.seek(0)
+        self.stdout = self.out.read()
+        self.err.seek(0)
+        self.stderr = self.err.read()
+        return self
+
+    def records(self):
+        return [json.loads(l) for l in self.stdout.splitlines() if l.strip()]
+
+    def events(self, netns=None):
+        return [r for r in self.records() if r["type"] != "loss"
+                and (netns is None or r["netns"] == netns.inum)]
+
+    def loss(self):
+        losses = [r for r in self.records() if r["type"] == "loss"]
+        assert losses, "no loss summary in output: %r" % self.stdout[-500:]
+        return losses[-1]
+
+
+@pytest.fixture
+def tracer(bpf):
+    started = []
+
+    def start(*args, **kw):
+        t = Tracer(args, **kw)
+        started.append(t)
+        return t
+
+    yield start
+    for t in started:
+        if t.proc.poll() is None:
+            t.proc.kill()
+            t.proc.wait()
+
+
+def sockets(events):
+    """Group events by socket cookie, in time order."""
+    by = {}
+    for e in sorted(events, key=lambda e: e["ts_ns"]):
+        by.setdefault(e["cookie"], []).append(e)
+    return by
+
+
+def one_socket(events, lport=None, rport=None, family=None):
+    """The events of the one socket whose tuple matches."""
+    found = {}
+    for cookie, evs in sockets(events).items():
+        if any((lport is None or e["lport"] == lport) and
+               (rport is None or e["rport"] == rport) and
+               (family is None or e["family"] == family) for e in evs):
+            found[cookie] = evs
+    assert len(found) == 1, "expected one socket lport=%s rport=%s, got %d: %s" % (
+        lport, rport, len(found), json.dumps(events, indent=None)[:2000])
+    return next(iter(found.values()))
+
+
+def transitions(evs):
+    return [(e["old"], e["new"]) for e in evs if e["type"] == "state"]
+
+
+def dwell_ms(evs, state):
+    """Dwell in `state` as the tracer measured it (the event leaving it)."""
+    leaving = [e for e in evs if e["type"] == "state" and e["old"] == state]
+    assert len(leaving) == 1, "state %s left %d times" % (state, len(leaving))
+    assert leaving[0]["dwell_ns"] is not None
+    return leaving[0]["dwell_ns"] / 1e6
+
+
+def assert_close_ms(measured, expected, what, rel=0.05, abs_ms=5.0):
+    """The tracer's dwell within max(5 %, 5 ms) of the scenario's own clock."""
+    tol = max(expected * rel, abs_ms)
+    assert abs(measured - expected) <= tol, "%s: tracer %.3f ms, scenario %.3f ms (tol %.3f)" % (
+        what, measured, expected, tol)

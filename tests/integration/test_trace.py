@@ -1,0 +1,178 @@
+"""`tcpdwell trace` against real connections in a test network namespace.
+
+Each test asserts the exact transition sequence of both ends, the tuples,
+the pids of the processes that created the sockets, and the dwell times
+against the scenario's own CLOCK_MONOTONIC measurements.
+"""
+import pytest
+
+from conftest import assert_close_ms, dwell_ms, one_socket, transitions
+
+CLIENT_ACTIVE = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
+                 ("ESTABLISHED", "FIN_WAIT1"), ("FIN_WAIT1", "FIN_WAIT2"),
+                 ("FIN_WAIT2", "CLOSE")]
+PASSIVE_CHILD = [("LISTEN", "SYN_RECV"), ("SYN_RECV", "ESTABLISHED"),
+                 ("ESTABLISHED", "CLOSE_WAIT"), ("CLOSE_WAIT", "LAST_ACK"),
+                 ("LAST_ACK", "CLOSE")]
+
+
+def check_tuple(evs, family, addr, lport, rport):
+    for e in evs:
+        assert e["family"] == family
+        assert (e["laddr"], e["lport"], e["raddr"], e["rport"]) == (addr, lport, addr, rport), e
+
+
+def check_owner(evs, pid, owner_sources):
+    for e in evs:
+        assert e["pid"] == pid, "event attributed to pid %d, expected %d: %s" % (e["pid"], pid, e)
+        assert e["owner"] in owner_sources, (e["type"], e.get("old"), e.get("new"), e["owner"])
+
+
+@pytest.mark.parametrize("fam", ["4", "6"])
+def test_client_active_close(netns, tracer, fam):
+    t = tracer("trace")
+    hold, peer_delay = 0.2, 0.3
+    r = netns.scenario("client_close", hold, peer_delay, *(["-6"] if fam == "6" else []))
+    t.stop()
+    assert t.returncode == 0, t.stderr
+    evs = t.events(netns)
+    srv, cl = r["server"], r["client"]
+    family, addr = r["family"], r["addr"]
+
+    c = one_socket(evs, lport=cl["lport"], rport=srv["port"])
+    assert transitions(c) == CLIENT_ACTIVE
+    check_tuple(c, family, addr, cl["lport"], srv["port"])
+    check_owner(c, cl["pid"], {"connect"})
+    assert c[0]["created"] and c[0]["dwell_ns"] is None
+    # the SYN_SENT record waited for the port: deferred, with the original time
+    assert c[0]["deferred"] and c[0]["ts_ns"] < c[1]["ts_ns"]
+    assert cl["t_connect"] <= c[0]["ts_ns"] <= cl["t_connected"]
+    assert_close_ms(dwell_ms(c, "ESTABLISHED"), (cl["t_close"] - cl["t_connected"]) / 1e6,
+                    "client ESTABLISHED")
+    # closed by the app before the peer's FIN: the kernel hands the orphan to a
+    # timewait socket (substate FIN_WAIT2) at once, long before the server closes
+    assert dwell_ms(c, "FIN_WAIT2") < 50
+    assert c[-1]["ts_ns"] < srv["t_close"]
+
+    s = one_socket(evs, lport=srv["port"], rport=cl["lport"])
+    assert transitions(s) == PASSIVE_CHILD
+    check_tuple(s, family, addr, srv["port"], cl["lport"])
+    # before accept() the child carries its listener's owner, after it the acceptor's
+    check_owner(s, srv["pid"], {"listener", "accept"})
+    assert s[-1]["owner"] == "accept"
+    assert_close_ms(dwell_ms(s, "CLOSE_WAIT"), (srv["t_close"] - srv["t_eof"]) / 1e6,
+                    "server CLOSE_WAIT")
+
+    lst = one_socket(evs, lport=srv["port"], rport=0)
+    assert transitions(lst) == [("CLOSE", "LISTEN"), ("LISTEN", "CLOSE")]
+    check_owner(lst, srv["pid"], {"listen"})
+
+    loss = t.loss()
+    assert loss["lost"] == 0 and loss["exact"], loss
+
+
+def test_server_active_close(netns, tracer):
+    t = tracer("trace")
+    hold, peer_delay = 0.25, 0.15
+    r = netns.scenario("server_close", hold, peer_delay)
+    t.stop()
+    assert t.returncode == 0, t.stderr
+    evs = t.events(netns)
+    srv, cl = r["server"], r["client"]
+
+    s = one_socket(evs, lport=srv["port"], rport=cl["lport"])
+    assert transitions(s) == [("LISTEN", "SYN_RECV"), ("SYN_RECV", "ESTABLISHED"),
+                              ("ESTABLISHED", "FIN_WAIT1"), ("FIN_WAIT1", "FIN_WAIT2"),
+                              ("FIN_WAIT2", "CLOSE")]
+    check_owner(s, srv["pid"], {"listener", "accept"})
+    # orphaned at close(): handed to a timewait socket at once
+    assert dwell_ms(s, "FIN_WAIT2") < 50
+    assert_close_ms(dwell_ms(s, "ESTABLISHED"), (srv["t_close"] - srv["t_accepted"]) / 1e6,
+                    "server ESTABLISHED", abs_ms=10)
+
+    c = one_socket(evs, lport=cl["lport"], rport=srv["port"])
+    assert transitions(c) == [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
+                              ("ESTABLISHED", "CLOSE_WAIT"), ("CLOSE_WAIT", "LAST_ACK"),
+                              ("LAST_ACK", "CLOSE")]
+    check_owner(c, cl["pid"], {"connect"})
+    assert_close_ms(dwell_ms(c, "CLOSE_WAIT"), (cl["t_close"] - cl["t_eof"]) / 1e6,
+                    "client CLOSE_WAIT")
+    assert t.loss()["lost"] == 0
+
+
+def test_connection_refused(netns, tracer):
+    t = tracer("trace")
+    r = netns.scenario("refused")
+    t.stop()
+    evs = t.events(netns)
+    port, cl = r["server"]["port"], r["client"]
+
+    c = [e for e in evs if e["rport"] == port and e["type"] != "reset_sent"]
+    assert [e["type"] for e in c] == ["state", "reset_recv", "state"], c
+    assert transitions(c) == [("CLOSE", "SYN_SENT"), ("SYN_SENT", "CLOSE")]
+    check_owner(c, cl["pid"], {"connect"})
+    assert c[1]["state"] == "SYN_SENT"
+    assert c[0]["lport"] != 0 and len({e["lport"] for e in c}) == 1
+    assert_close_ms(c[2]["dwell_ns"] / 1e6, (cl["t_refused"] - cl["t_connect"]) / 1e6,
+                    "SYN_SENT until refused", abs_ms=5)
+
+    # the RST came from no socket: the tuple is the SYN's, reversed
+    rst = [e for e in evs if e["type"] == "reset_sent"]
+    assert len(rst) == 1, rst
+    assert (rst[0]["lport"], rst[0]["rport"]) == (port, c[0]["lport"])
+    assert rst[0]["state"] == "NO_SOCKET" and rst[0]["owner"] == "none"
+    assert rst[0]["reason"] in (None, "NO_SOCKET")
+    assert t.loss()["lost"] == 0
+
+
+@pytest.mark.parametrize("how,reason", [("unread", "TCP_ABORT_ON_CLOSE"),
+                                        ("linger0", "TCP_STATE")])
+def test_abortive_close(netns, tracer, how, reason):
+    t = tracer("trace")
+    r = netns.scenario(how)
+    t.stop()
+    evs = t.events(netns)
+    srv, cl = r["server"], r["client"]
+    assert srv["got_reset"] or how == "linger0"
+
+    c = one_socket(evs, lport=cl["lport"], rport=srv["port"])
+    assert transitions(c) == [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
+                              ("ESTABLISHED", "CLOSE")]
+    sent = [e for e in c if e["type"] == "reset_sent"]
+    # the kernel sets CLOSE first, then sends the RST (tcp_close/tcp_disconnect)
+    assert len(sent) == 1 and sent[0]["state"] == "CLOSE", c
+    assert [e["type"] for e in c][-2:] == ["state", "reset_sent"]
+    assert sent[0]["reason"] in (None, reason)
+    assert abs(sent[0]["ts_ns"] - cl["t_close"]) < 50e6
+    check_owner(c, cl["pid"], {"connect"})
+
+    s = one_socket(evs, lport=srv["port"], rport=cl["lport"])
+    assert transitions(s) == [("LISTEN", "SYN_RECV"), ("SYN_RECV", "ESTABLISHED"),
+                              ("ESTABLISHED", "CLOSE")]
+    got = [e for e in s if e["type"] == "reset_recv"]
+    assert len(got) == 1 and got[0]["state"] == "ESTABLISHED"
+    check_owner(s, srv["pid"], {"listener", "accept"})
+    assert t.loss()["lost"] == 0
+
+
+def test_syn_retransmit(netns, tracer):
+    t = tracer("trace")
+    r = netns.scenario("syn_retrans")
+    t.stop()
+    evs = t.events(netns)
+    srv, cl = r["server"], r["client"]
+
+    c = one_socket(evs, lport=cl["lport"], rport=srv["port"])
+    assert [e["type"] for e in c][:3] == ["state", "retrans", "state"]
+    assert transitions(c)[:2] == [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED")]
+    re = [e for e in c if e["type"] == "retrans"]
+    assert len(re) == 1 and re[0]["kind"] == "syn" and re[0]["state"] == "SYN_SENT"
+    assert not re[0]["failed"]
+    check_owner(c, cl["pid"], {"connect"})
+    # the handshake took one initial RTO (1 s): the scenario saw it in connect()
+    handshake = dwell_ms(c, "SYN_SENT")
+    assert 900 < handshake < 1500
+    assert_close_ms(handshake, (cl["t_connected"] - cl["t_connect"]) / 1e6, "SYN_SENT")
+    # the deferred SYN_SENT came out with the retransmit, before it
+    assert c[0]["ts_ns"] < re[0]["ts_ns"]
+    assert t.loss()["lost"] == 0
