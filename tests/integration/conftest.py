@@ -77,13 +77,13 @@ def netns(bpf):
 class Tracer:
     """tcpdwell as a subprocess; start() returns once it is attached."""
 
-    def __init__(self, args, fmt="json", stdout=None):
+    def __init__(self, args, fmt="json", stdout=None, flush_ms=20):
         self.out = stdout or tempfile.TemporaryFile(mode="w+")
         self.err = tempfile.TemporaryFile(mode="w+")
         cmd = [BIN] + list(args)
         if fmt == "json":
             cmd += ["-o", "json"]
-        self.proc = subprocess.Popen(cmd + ["--flush-ms", "20"], stdout=self.out,
+        self.proc = subprocess.Popen(cmd + ["--flush-ms", str(flush_ms)], stdout=self.out,
                                      stderr=self.err, text=True)
         self._wait_ready()
         self.returncode = None

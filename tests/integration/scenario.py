@@ -63,7 +63,7 @@ def fork_client(fn):
 def listener(family, addr):
     s = socket.socket(family, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((addr, 0))
+    s.bind((addr, int(os.environ.get("TD_PORT", "0"))))
     s.listen(16)
     return s
 

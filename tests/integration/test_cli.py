@@ -1,0 +1,112 @@
+"""Command-line errors and process behaviour: one clear line and exit 2 for
+bad input, clean exits on signals and closed pipes, nothing left attached."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN, bpf_unavailable
+
+
+def run(*args, **kw):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=30, **kw)
+
+
+@pytest.mark.parametrize("args", [
+    ["--bogus"],
+    ["frobnicate"],
+    ["trace", "--lport", "0"],
+    ["trace", "--lport", "70000"],
+    ["trace", "--rport", "80,,81"],
+    ["trace", "--rport", "http"],
+    ["trace", "--lport"],
+    ["trace", "-o", "xml"],
+    ["trace", "-4", "-6"],
+    ["trace", "-d", "-1"],
+    ["trace", "--ringbuf-kb", "1000"],
+    ["trace", "extra"],
+])
+def test_bad_input_is_one_line_and_exit_2(args):
+    if not os.access(BIN, os.X_OK):
+        pytest.fail("tcpdwell not built")
+    p = run(*args)
+    assert p.returncode == 2, (args, p.returncode, p.stderr)
+    assert p.stdout == ""
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tcpdwell: "), p.stderr
+
+
+def test_help_and_version():
+    p = run("--help")
+    assert p.returncode == 0 and "--lport" in p.stdout and "--rport" in p.stdout
+    p = run("--version")
+    assert p.returncode == 0 and p.stdout.startswith("tcpdwell ")
+
+
+def test_unprivileged_is_refused(bpf):
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        "--inh-caps=-all", BIN, "trace"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2, p
+    assert p.stderr.count("\n") == 1 and "CAP_BPF" in p.stderr
+
+
+def our_progs(gone=False):
+    """tcpdwell's programs still loaded. With gone=True wait up to 3 s for
+    them to go: the kernel frees a program after an RCU grace period."""
+    names = ("td_set_state", "td_retransmit_s", "td_send_reset", "td_receive_rese")
+    deadline = time.time() + (3 if gone else 0)
+    while True:
+        out = subprocess.run(["bpftool", "prog", "show"], capture_output=True,
+                             text=True).stdout
+        found = [l for l in out.splitlines() if any(" name %s " % n in l for n in names)]
+        if not found or time.time() >= deadline:
+            return found
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_signals_exit_cleanly_and_detach(netns, tracer, sig):
+    t = tracer("trace")
+    assert our_progs(), "programs should be loaded while tracing"
+    netns.scenario("refused")
+    t.stop(sig)
+    assert t.returncode == 0, t.stderr
+    assert t.loss()["exact"]
+    assert not our_progs(gone=True), "programs left loaded after exit"
+
+
+def test_pipe_to_head(netns, bpf):
+    """`tcpdwell trace | head -n 3` ends cleanly when head exits."""
+    p = subprocess.Popen("%s trace --flush-ms 20 | head -n 3" % BIN, shell=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    for _ in range(3):
+        netns.scenario("refused")
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0
+    assert len(out.splitlines()) == 3 and out.startswith("TIME(s)")
+    assert "Segmentation" not in err and "Broken pipe" not in err
+    assert not our_progs(gone=True)
+
+
+def test_comm_control_characters_escaped(netns, tracer):
+    t = tracer("trace", fmt="text")
+    netns.scenario("refused", env={"TD_COMM": "ev\x1b[31mil"})
+    t.stop()
+    assert "\x1b" not in t.stdout
+    assert "ev\\x1b[31mil" in t.stdout, t.stdout
+
+
+def test_sigusr1_prints_loss_counters(netns, tracer):
+    t = tracer("trace", fmt="text")
+    netns.scenario("refused")
+    time.sleep(0.1)
+    t.proc.send_signal(signal.SIGUSR1)
+    time.sleep(0.3)
+    t.stop()
+    lines = [l for l in t.stderr.splitlines() if "events delivered" in l]
+    assert len(lines) == 2, t.stderr
+    assert "approximate" in lines[0] and "approximate" not in lines[1]
