@@ -154,7 +154,7 @@ static void format_text(const struct td_trace *tr, const struct td_event *e, str
 		put(l, "%u %-10u %-20" PRIu64 " %-8s %-12" PRIu64 " ",
 		    e->family == AF_INET6 ? 6 : 4, e->netns, (uint64_t)e->cookie,
 		    td_owner_name(e->owner), (uint64_t)e->cgroup_id);
-	put(l, "%-*s %-*s %-27s %s\n", tr->opts->wide ? 47 : 21, la, tr->opts->wide ? 47 : 21, ra,
+	put(l, "%-*s %-*s %-32s %s\n", tr->opts->wide ? 47 : 21, la, tr->opts->wide ? 47 : 21, ra,
 	    what, ms);
 }
 
@@ -233,7 +233,7 @@ static void print_header(struct td_trace *tr)
 	if (o->wide)
 		fprintf(tr->out, "%s %-10s %-20s %-8s %-12s ", "AF", "NETNS", "COOKIE", "OWNER",
 			"CGROUP");
-	fprintf(tr->out, "%-*s %-*s %-27s %s\n", o->wide ? 47 : 21, "LADDR:LPORT",
+	fprintf(tr->out, "%-*s %-*s %-32s %s\n", o->wide ? 47 : 21, "LADDR:LPORT",
 		o->wide ? 47 : 21, "RADDR:RPORT", "EVENT", "MS");
 }
 
