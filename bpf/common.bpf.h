@@ -53,6 +53,34 @@ typedef struct {
 } td_counter_map;
 
 typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 131072); /* resized by the loader */
+	__type(key, __u64);          /* cookie the timewait socket inherited */
+	__type(value, struct td_tw);
+} td_tw_map;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct td_tw_pending);
+} td_tw_pending_map;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TD_TCP_MAX_STATES * TD_HIST_BUCKETS);
+	__type(key, __u32); /* state * TD_HIST_BUCKETS + bucket */
+	__type(value, __u64);
+} td_hist_map;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TD_TCP_MAX_STATES);
+	__type(key, __u32);
+	__type(value, struct td_hist_stat);
+} td_hist_stat_map;
+
+typedef struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 65536);
 	__type(key, __u32);
@@ -65,7 +93,14 @@ extern td_listen_map td_listeners SEC(".maps");
 extern td_counter_map td_counters SEC(".maps");
 extern td_closed_map td_last_closed SEC(".maps");
 extern td_port_map td_ports SEC(".maps");
+extern td_tw_map td_tws SEC(".maps");
+extern td_tw_pending_map td_tw_pend SEC(".maps");
+extern td_hist_map td_hist SEC(".maps");
+extern td_hist_stat_map td_hist_stats SEC(".maps");
 extern const volatile struct td_config td_cfg;
+/* CPUs with a td_tw_pend slot in use: lets the hot timer programs skip the
+ * slot lookup when nothing is pending (almost always). */
+extern __u32 td_tw_npending;
 
 static __always_inline void td_count(__u32 idx)
 {
@@ -130,16 +165,43 @@ static __always_inline bool td_filter_pass(const struct td_event *e)
 	return true;
 }
 
+static __always_inline void td_record_dwell(__u32 state, __u64 ns)
+{
+	struct td_hist_stat *st;
+	__u32 key;
+	__u64 *n;
+
+	if (state >= TD_TCP_MAX_STATES)
+		return;
+	key = state * TD_HIST_BUCKETS + td_hist_bucket(ns);
+	n = bpf_map_lookup_elem(&td_hist, &key);
+	if (n)
+		*n += 1;
+	st = bpf_map_lookup_elem(&td_hist_stats, &state);
+	if (st) {
+		st->count++;
+		st->sum_ns += ns;
+		if (ns > st->max_ns)
+			st->max_ns = ns;
+	}
+}
+
 /*
- * Submit without waking the reader, which polls on a short timer; wake it
- * only once td_cfg.wakeup_bytes are queued. A wakeup per event (irq_work +
- * epoll) costs far more than the program itself (design.md §4).
+ * Everything an event does leaves through here: the kernel-side filters,
+ * the dwell histogram of the state it leaves, then the ring buffer (not in
+ * dwell mode). Submit without waking the reader, which polls on a short
+ * timer; wake it only once td_cfg.wakeup_bytes are queued. A wakeup per
+ * event (irq_work + epoll) costs far more than the program (design.md §4).
  */
-static __always_inline void td_output(struct td_event *e)
+static __always_inline void td_emit(struct td_event *e)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
 	if (!td_filter_pass(e))
+		return;
+	if (e->type == TD_EV_STATE && !(e->flags & (TD_F_NEW | TD_F_FIRST | TD_F_LATE)))
+		td_record_dwell(e->old_state, e->dwell_ns);
+	if (td_cfg.no_events)
 		return;
 	if (!td_cfg.wakeup_bytes)
 		flags = 0; /* --wakeup-per-event: the kernel's default notification */
@@ -188,7 +250,7 @@ static __always_inline void td_flush_pending(const struct sock *sk, __u64 cookie
 	e.flags = TD_F_NEW | TD_F_DEFERRED;
 	td_fill_sock_tuple(&e, sk);
 	td_event_owner(&e, &s->own);
-	td_output(&e);
+	td_emit(&e);
 }
 
 /*

@@ -34,7 +34,23 @@ enum td_tcp_state {
 	TD_TCP_LISTEN = 10,
 	TD_TCP_CLOSING = 11,
 	TD_TCP_NEW_SYN_RECV = 12,
-	TD_TCP_MAX_STATES = 13,
+	/* Not a kernel state: an orphaned connection waiting for the peer's FIN
+	 * inside a timewait socket (tw_substate FIN_WAIT2, timer fin_timeout). */
+	TD_TCP_FIN_WAIT2_TW = 13,
+	TD_TCP_MAX_STATES = 14,
+};
+
+/* Why a timewait socket ended (td_event.kind on its -> CLOSE), or why a
+ * closing socket never got one. */
+enum td_tw_end {
+	TD_TW_END_NONE = 0,
+	TD_TW_END_EXPIRED = 1,  /* its timer fired: 60 s, or fin_timeout in FIN_WAIT2(tw) */
+	TD_TW_END_REUSED = 2,   /* the 4-tuple was taken by a new connection (tw_reuse, SYN) */
+	TD_TW_END_RESET = 3,    /* a RST for it arrived (TIME_WAIT assassination) */
+	TD_TW_END_KILLED = 4,   /* removed early for another reason (netns teardown, RST answer) */
+	TD_TW_END_OVERFLOW = 5, /* never entered: tcp_max_tw_buckets reached */
+	TD_TW_END_UNKNOWN = 6,
+	TD_TW_END_MAX = 7,
 };
 
 enum td_event_type {
@@ -63,6 +79,9 @@ enum td_owner {
 #define TD_F_FAILED	(1u << 3) /* retransmit attempt failed (err != 0) */
 #define TD_F_HAS_ERR	(1u << 4) /* kernel reports retransmit err (6.x+) */
 #define TD_F_HAS_REASON (1u << 5) /* kernel reports the RST reason */
+#define TD_F_TW (1u << 6)         /* transition of the timewait socket */
+#define TD_F_LATE (1u << 7)       /* FIN_WAIT2(tw) -> TIME_WAIT seen only at the end:
+				     the timer re-arm was silent, the time is unknown */
 
 /* td_event.kind for TD_EV_RETRANS */
 enum td_retrans_kind {
@@ -91,7 +110,7 @@ struct td_event {
 	__u8 flags;  /* TD_F_* */
 	__u16 lport; /* host byte order */
 	__u16 rport; /* host byte order */
-	__u16 kind;  /* TD_EV_RETRANS: enum td_retrans_kind */
+	__u16 kind;  /* retrans: enum td_retrans_kind; -> CLOSE: enum td_tw_end */
 	__s32 arg;   /* retrans: err; reset sent: reason */
 	__u8 laddr[TD_ADDR_LEN];
 	__u8 raddr[TD_ADDR_LEN];
@@ -106,6 +125,11 @@ enum td_counter {
 	TD_CNT_SOCK_DELETES,	 /* entries removed at -> CLOSE */
 	TD_CNT_SOCK_INSERT_FAIL, /* socket map refused an entry */
 	TD_CNT_LISTEN_FULL,	 /* listener map refused an entry */
+	TD_CNT_TW_INSERTS,	 /* timewait sockets tracked */
+	TD_CNT_TW_DELETES,	 /* timewait sockets ended */
+	TD_CNT_TW_INSERT_FAIL,	 /* timewait map refused an entry */
+	TD_CNT_TW_UNSEEN_END,	 /* a timewait socket ended that started before us */
+	TD_CNT_TW_REARM,	 /* timer re-armed without a substate change */
 	TD_CNT_MAX,
 };
 
@@ -117,7 +141,8 @@ enum td_counter {
 struct td_config {
 	__u8 family;	  /* 0: both; AF_INET or AF_INET6 */
 	__u8 port_filter; /* TD_PORT_* bits that are active */
-	__u8 pad[2];
+	__u8 no_events;   /* dwell mode: aggregate only, nothing on the ring */
+	__u8 pad;
 	__u32 wakeup_bytes; /* wake the reader once this much data is queued */
 };
 
@@ -137,7 +162,96 @@ struct td_sock {
 	struct td_owner_info own;
 	__u8 state;   /* state after the last transition */
 	__u8 pending; /* CLOSE -> SYN_SENT not emitted yet (port unbound) */
-	__u8 pad[6];
+	__u8 tw;      /* handed to a timewait socket: its -> CLOSE is not news */
+	__u8 pad[5];
+};
+
+/* A timewait socket (LRU map keyed by the cookie it inherited). */
+struct td_tw {
+	__u64 enter_ns; /* entered the timewait socket */
+	__u64 last_ns;  /* entered its current substate */
+	struct td_owner_info own;
+	__u8 state; /* TD_TCP_TIME_WAIT or TD_TCP_FIN_WAIT2_TW */
+	__u8 pad[7];
+};
+
+/*
+ * A timewait timer was cancelled on this CPU and nothing has said yet
+ * whether it was re-armed (a start follows at once), expired (expire_entry
+ * follows), or killed. The next timer event on this CPU decides; the
+ * tuple lets a new connection's first timer claim it as reused.
+ */
+struct td_tw_pending {
+	__u64 timer;         /* address of the tw timer; 0: slot empty */
+	struct td_event ev;  /* the end, ready but for its reason */
+};
+
+/*
+ * Dwell histograms: log-linear buckets of nanoseconds, 8 per power of two
+ * (bucket width <= 12.5 %), so percentiles are close and the log2 view is
+ * the sum of 8 buckets. Shared by the BPF side (recording) and userspace
+ * (reading, tests).
+ */
+#define TD_HIST_SUB_BITS 3
+#define TD_HIST_SUB (1 << TD_HIST_SUB_BITS)
+#define TD_HIST_BUCKETS ((64 - TD_HIST_SUB_BITS + 1) * TD_HIST_SUB) /* 496 */
+
+static inline __u32 td_log2_u64(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) {
+		v >>= 32;
+		r += 32;
+	}
+	if (v >> 16) {
+		v >>= 16;
+		r += 16;
+	}
+	if (v >> 8) {
+		v >>= 8;
+		r += 8;
+	}
+	if (v >> 4) {
+		v >>= 4;
+		r += 4;
+	}
+	if (v >> 2) {
+		v >>= 2;
+		r += 2;
+	}
+	if (v >> 1)
+		r += 1;
+	return r;
+}
+
+static inline __u32 td_hist_bucket(__u64 v)
+{
+	__u32 msb;
+
+	if (v < TD_HIST_SUB * 2)
+		return v; /* exact below 16 ns */
+	msb = td_log2_u64(v);
+	return (msb - TD_HIST_SUB_BITS + 1) * TD_HIST_SUB +
+	       ((v >> (msb - TD_HIST_SUB_BITS)) & (TD_HIST_SUB - 1));
+}
+
+/* Smallest value that falls in bucket b. */
+static inline __u64 td_hist_bucket_low(__u32 b)
+{
+	__u32 msb;
+
+	if (b < TD_HIST_SUB * 2)
+		return b;
+	msb = b / TD_HIST_SUB + TD_HIST_SUB_BITS - 1;
+	return (__u64)(TD_HIST_SUB + b % TD_HIST_SUB) << (msb - TD_HIST_SUB_BITS);
+}
+
+/* Count, sum and maximum of the dwell times per state. */
+struct td_hist_stat {
+	__u64 count;
+	__u64 sum_ns;
+	__u64 max_ns;
 };
 
 /* Sockets this CPU closed last, direct-mapped by cookie: a RST sent right

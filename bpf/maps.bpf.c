@@ -8,6 +8,12 @@ td_listen_map td_listeners SEC(".maps");
 td_counter_map td_counters SEC(".maps");
 td_closed_map td_last_closed SEC(".maps");
 td_port_map td_ports SEC(".maps");
+td_tw_map td_tws SEC(".maps");
+td_tw_pending_map td_tw_pend SEC(".maps");
+td_hist_map td_hist SEC(".maps");
+td_hist_stat_map td_hist_stats SEC(".maps");
+
+__u32 td_tw_npending;
 
 const volatile struct td_config td_cfg = {
     .wakeup_bytes = 1 << 20,

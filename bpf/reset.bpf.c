@@ -77,7 +77,7 @@ int td_send_reset(__u64 *ctx)
 		td_fill_skb_tuple(&e, skb);
 	}
 	e.new_state = e.old_state;
-	td_output(&e);
+	td_emit(&e);
 	return 0;
 }
 
@@ -93,6 +93,6 @@ int BPF_PROG(td_receive_reset, struct sock *sk)
 	e.new_state = e.old_state;
 	td_fill_sock_tuple(&e, sk);
 	td_sock_lookup(sk, e.cookie, &e);
-	td_output(&e);
+	td_emit(&e);
 	return 0;
 }

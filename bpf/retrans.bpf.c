@@ -25,7 +25,7 @@ static __always_inline void td_retrans_emit(const struct sock *sk, struct td_eve
 	e->new_state = e->old_state;
 	td_fill_sock_tuple(e, sk);
 	td_sock_lookup(sk, e->cookie, e);
-	td_output(e);
+	td_emit(e);
 }
 
 SEC("tp_btf/tcp_retransmit_skb")
@@ -74,6 +74,6 @@ int BPF_PROG(td_retransmit_synack, const struct sock *sk, const struct request_s
 		td_event_owner(&e, lo);
 		e.owner = TD_OWNER_LISTENER;
 	}
-	td_output(&e);
+	td_emit(&e);
 	return 0;
 }

@@ -49,6 +49,32 @@ static __always_inline void td_sock_new(struct td_sock *n, struct td_event *e, i
 	}
 }
 
+/* 6.1+: the per-netns timewait accounting that tcp_max_tw_buckets limits. */
+struct inet_timewait_death_row___refcount {
+	refcount_t tw_refcount;
+	int sysctl_max_tw_buckets;
+} __attribute__((preserve_access_index));
+
+/*
+ * A closing socket that reaches CLOSE from FIN_WAIT2 or CLOSING without a
+ * timewait socket while the netns is at tcp_max_tw_buckets: the kernel
+ * refused the timewait socket (TcpExtTCPTimeWaitOverflow).
+ */
+static __always_inline bool td_tw_overflow(const struct sock *sk, int oldstate)
+{
+	struct inet_timewait_death_row___refcount *dr;
+	int used, max;
+
+	if (oldstate != TD_TCP_FIN_WAIT2 && oldstate != TD_TCP_CLOSING)
+		return false;
+	if (!bpf_core_field_exists(struct inet_timewait_death_row___refcount, tw_refcount))
+		return false;
+	dr = (void *)&sk->__sk_common.skc_net.net->ipv4.tcp_death_row;
+	used = BPF_CORE_READ(dr, tw_refcount.refs.counter) - 1;
+	max = BPF_CORE_READ(dr, sysctl_max_tw_buckets);
+	return used >= max;
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 {
@@ -57,7 +83,8 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 	struct td_sock *s;
 	__u64 now, cookie;
 
-	if (!td_is_tcp(sk))
+	/* tcp_close() re-sets FIN_WAIT2 on a FIN_WAIT2 socket: not a transition */
+	if (!td_is_tcp(sk) || oldstate == newstate)
 		return 0;
 	now = bpf_ktime_get_ns();
 	cookie = bpf_get_socket_cookie(sk);
@@ -94,7 +121,14 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 			return 0;
 	}
 
-	td_output(&e);
+	if (newstate == TD_TCP_CLOSE && s && s->tw) {
+		/* The connection lives on in its timewait socket (timewait.bpf.c
+		 * already reported FIN_WAIT2 -> TIME_WAIT): this is bookkeeping. */
+	} else {
+		if (newstate == TD_TCP_CLOSE && td_tw_overflow(sk, oldstate))
+			e.kind = TD_TW_END_OVERFLOW;
+		td_emit(&e);
+	}
 
 	if (newstate == TD_TCP_CLOSE) {
 		__u32 slot = cookie % TD_CLOSED_SLOTS;

@@ -16,6 +16,7 @@ enum {
 	OPT_FLUSH_MS,
 	OPT_RINGBUF_KB,
 	OPT_MAX_SOCKETS,
+	OPT_MAX_TIMEWAIT,
 	OPT_WAKEUP_PCT,
 	OPT_WAKEUP_PER_EVENT,
 };
@@ -164,6 +165,7 @@ static void defaults(struct td_opts *o)
 	o->flush_ms = 100;
 	o->ringbuf_kb = 8192;
 	o->max_sockets = 131072;
+	o->max_timewait = 131072;
 	o->wakeup_pct = 25;
 }
 
@@ -233,6 +235,11 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			if (parse_uint(optarg, 16, 1 << 24, &v))
 				return usage_error("bad --max-sockets '%s' (16..16777216)", optarg);
 			o->max_sockets = v;
+			break;
+		case OPT_MAX_TIMEWAIT:
+			if (parse_uint(optarg, 16, 1 << 24, &v))
+				return usage_error("bad --max-timewait '%s' (16..16777216)", optarg);
+			o->max_timewait = v;
 			break;
 		case OPT_WAKEUP_PCT:
 			if (parse_uint(optarg, 1, 100, &v))

@@ -47,6 +47,7 @@ struct td_opts {
 	unsigned flush_ms;     /* --flush-ms: how often the reader drains the ring */
 	unsigned ringbuf_kb;   /* --ringbuf-kb */
 	unsigned max_sockets;  /* --max-sockets: size of the per-socket LRU map */
+	unsigned max_timewait; /* --max-timewait: size of the timewait LRU map */
 	unsigned wakeup_pct;   /* --wakeup-pct: early wakeup fill threshold */
 	bool wakeup_per_event; /* --wakeup-per-event: for the benchmark only */
 };

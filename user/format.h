@@ -9,11 +9,11 @@
 
 #include "events.h"
 
-/* "ESTABLISHED", ... ; "STATE(n)" style fallback written into a static
- * table is avoided: unknown values give "UNKNOWN". */
+/* "ESTABLISHED", "FIN_WAIT2(tw)", ...; unknown values give "UNKNOWN". */
 const char *td_state_name(unsigned state);
 const char *td_owner_name(unsigned owner);
 const char *td_retrans_kind_name(unsigned kind);
+const char *td_tw_end_name(unsigned end);
 
 /* Address of an event side as text; IPv4-mapped IPv6 kept as the kernel
  * reports it. buf must hold TD_ADDR_STRLEN bytes. */

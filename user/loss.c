@@ -15,6 +15,8 @@ void td_loss_derive(struct td_loss *l)
 
 	/* Every insert is either deleted at -> CLOSE, still live, or evicted. */
 	l->evictions = l->sock_inserts > gone ? l->sock_inserts - gone : 0;
+	gone = l->tw_deletes + l->tw_live;
+	l->tw_evictions = l->tw_inserts > gone ? l->tw_inserts - gone : 0;
 }
 
 void td_loss_print_text(FILE *f, const struct td_loss *l, const char *degraded)
@@ -23,9 +25,11 @@ void td_loss_print_text(FILE *f, const struct td_loss *l, const char *degraded)
 		"tcpdwell: %" PRIu64 " events delivered; lost: %" PRIu64
 		" ring-buffer drops, %" PRIu64 " recursion misses, %" PRIu64
 		" socket-map evictions, %" PRIu64 " socket-map refusals, %" PRIu64
+		" timewait-map evictions, %" PRIu64 " timewait-map refusals, %" PRIu64
 		" bad records%s\n",
 		l->delivered, l->rb_drops, l->recursion_misses, l->evictions, l->insert_fail,
-		l->bad_records, l->exact ? "" : " (live, approximate)");
+		l->tw_evictions, l->tw_insert_fail, l->bad_records,
+		l->exact ? "" : " (live, approximate)");
 	if (degraded)
 		fprintf(f, "tcpdwell: degraded: %s\n", degraded);
 }
@@ -37,10 +41,14 @@ void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded)
 		",\"delivered\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"ringbuf_drops\":%" PRIu64
 		",\"recursion_misses\":%" PRIu64 ",\"evictions\":%" PRIu64
 		",\"map_refusals\":%" PRIu64 ",\"listener_map_full\":%" PRIu64
-		",\"bad_records\":%" PRIu64 ",\"sockets_tracked\":%" PRIu64 ",\"programs\":[",
+		",\"timewait_evictions\":%" PRIu64 ",\"timewait_map_refusals\":%" PRIu64
+		",\"bad_records\":%" PRIu64 ",\"sockets_tracked\":%" PRIu64
+		",\"timewait_tracked\":%" PRIu64 ",\"timewait_unseen_ends\":%" PRIu64
+		",\"timewait_rearms\":%" PRIu64 ",\"programs\":[",
 		TD_EVENT_VERSION, l->exact ? "true" : "false", l->events, l->delivered,
 		td_loss_total(l), l->rb_drops, l->recursion_misses, l->evictions, l->insert_fail,
-		l->listen_full, l->bad_records, l->sock_live);
+		l->listen_full, l->tw_evictions, l->tw_insert_fail, l->bad_records, l->sock_live,
+		l->tw_live, l->tw_unseen_end, l->tw_rearm);
 	for (int i = 0; i < l->nprogs; i++)
 		fprintf(f,
 			"%s{\"name\":\"%s\",\"recursion_misses\":%" PRIu64 ",\"run_cnt\":%" PRIu64

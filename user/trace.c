@@ -99,7 +99,17 @@ static void put_what(struct line *l, const struct td_trace *tr, const struct td_
 
 	switch (e->type) {
 	case TD_EV_STATE:
-		put(l, "%s -> %s", td_state_name(e->old_state), td_state_name(e->new_state));
+		if ((e->flags & TD_F_TW) && e->new_state == TD_TCP_CLOSE) {
+			/* the timewait socket is gone: the connection is over */
+			put(l, "%s -> CLOSED %s", td_state_name(e->old_state),
+			    td_tw_end_name(e->kind));
+			if (e->flags & TD_F_LATE)
+				put(l, " (was FIN_WAIT2(tw))");
+		} else {
+			put(l, "%s -> %s", td_state_name(e->old_state), td_state_name(e->new_state));
+			if (e->kind == TD_TW_END_OVERFLOW)
+				put(l, " (no TIME_WAIT: overflow)");
+		}
 		break;
 	case TD_EV_RETRANS:
 		put(l, "RETRANS %s in %s", td_retrans_kind_name(e->kind),
@@ -158,6 +168,11 @@ static void format_text(const struct td_trace *tr, const struct td_event *e, str
 	    what, ms);
 }
 
+static const char *json_bool(unsigned v)
+{
+	return v ? "true" : "false";
+}
+
 static void format_json(const struct td_trace *tr, const struct td_event *e, struct line *l)
 {
 	char comm[6 * TD_COMM_LEN + 1], la[TD_ADDR_STRLEN], ra[TD_ADDR_STRLEN], rbuf[16];
@@ -180,12 +195,18 @@ static void format_json(const struct td_trace *tr, const struct td_event *e, str
 		    td_state_name(e->new_state));
 		if (e->flags & (TD_F_NEW | TD_F_FIRST))
 			put(l, "\"dwell_ns\":null,");
+		else if (e->flags & TD_F_LATE) /* covers FIN_WAIT2(tw) and TIME_WAIT */
+			put(l, "\"dwell_ns\":null,\"timewait_ns\":%" PRIu64 ",", (uint64_t)e->dwell_ns);
 		else
 			put(l, "\"dwell_ns\":%" PRIu64 ",", (uint64_t)e->dwell_ns);
-		put(l, "\"created\":%s,\"first_seen\":%s,\"deferred\":%s}\n",
-		    e->flags & TD_F_NEW ? "true" : "false",
-		    e->flags & TD_F_FIRST ? "true" : "false",
-		    e->flags & TD_F_DEFERRED ? "true" : "false");
+		put(l, "\"created\":%s,\"first_seen\":%s,\"deferred\":%s,\"timewait\":%s,",
+		    json_bool(e->flags & TD_F_NEW), json_bool(e->flags & TD_F_FIRST),
+		    json_bool(e->flags & TD_F_DEFERRED), json_bool(e->flags & TD_F_TW));
+		if (e->kind)
+			put(l, "\"end\":\"%s\",", td_tw_end_name(e->kind));
+		else
+			put(l, "\"end\":null,");
+		put(l, "\"substate_switch_unseen\":%s}\n", json_bool(e->flags & TD_F_LATE));
 		break;
 	case TD_EV_RETRANS:
 		put(l, "\"state\":\"%s\",\"kind\":\"%s\",", td_state_name(e->old_state),
@@ -194,7 +215,7 @@ static void format_json(const struct td_trace *tr, const struct td_event *e, str
 			put(l, "\"err\":%d,", e->arg);
 		else
 			put(l, "\"err\":null,");
-		put(l, "\"failed\":%s}\n", e->flags & TD_F_FAILED ? "true" : "false");
+		put(l, "\"failed\":%s}\n", json_bool(e->flags & TD_F_FAILED));
 		break;
 	default:
 		put(l, "\"state\":\"%s\",",

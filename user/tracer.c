@@ -217,6 +217,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	    o->wakeup_per_event ? 0 : (uint64_t)o->ringbuf_kb * 1024 * o->wakeup_pct / 100;
 	bpf_map__set_max_entries(t->skel->maps.td_events, o->ringbuf_kb * 1024);
 	bpf_map__set_max_entries(t->skel->maps.td_socks, o->max_sockets);
+	bpf_map__set_max_entries(t->skel->maps.td_tws, o->max_timewait);
 
 	err = tcpdwell_bpf__load(t->skel);
 	if (err) {
@@ -310,6 +311,21 @@ static void drain(struct td_tracer *t)
 	deliver_batch(t);
 }
 
+/* Entries in a hash map keyed by a u64 (socket cookies). */
+static uint64_t count_entries(int fd)
+{
+	__u64 key, next;
+	void *prev = NULL;
+	uint64_t n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		n++;
+		key = next;
+		prev = &key;
+	}
+	return n;
+}
+
 static void read_loss(struct td_tracer *t, struct td_loss *l, bool exact)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -317,8 +333,6 @@ static void read_loss(struct td_tracer *t, struct td_loss *l, bool exact)
 	int sfd = bpf_map__fd(t->skel->maps.td_socks);
 	uint64_t sum[TD_CNT_MAX] = {}, *vals;
 	struct bpf_program *prog;
-	__u64 key, next;
-	void *prev = NULL;
 
 	memset(l, 0, sizeof(*l));
 	vals = ncpu > 0 ? calloc(ncpu, sizeof(*vals)) : NULL;
@@ -335,11 +349,13 @@ static void read_loss(struct td_tracer *t, struct td_loss *l, bool exact)
 	l->sock_deletes = sum[TD_CNT_SOCK_DELETES];
 	l->insert_fail = sum[TD_CNT_SOCK_INSERT_FAIL];
 	l->listen_full = sum[TD_CNT_LISTEN_FULL];
-	while (!bpf_map_get_next_key(sfd, prev, &next)) {
-		l->sock_live++;
-		key = next;
-		prev = &key;
-	}
+	l->tw_inserts = sum[TD_CNT_TW_INSERTS];
+	l->tw_deletes = sum[TD_CNT_TW_DELETES];
+	l->tw_insert_fail = sum[TD_CNT_TW_INSERT_FAIL];
+	l->tw_unseen_end = sum[TD_CNT_TW_UNSEEN_END];
+	l->tw_rearm = sum[TD_CNT_TW_REARM];
+	l->sock_live = count_entries(sfd);
+	l->tw_live = count_entries(bpf_map__fd(t->skel->maps.td_tws));
 	bpf_object__for_each_program (prog, t->skel->obj) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);

@@ -249,6 +249,199 @@ def churn(family, addr, count):
     return {"server": {"pid": os.getpid(), "port": port}, "client": cl}
 
 
+def simultaneous_close(family, addr):
+    """Both ends send FIN while the other's is held back by nftables, so the
+    FINs cross: one end at least goes FIN_WAIT1 -> CLOSING -> TIME_WAIT."""
+    srv = listener(family, addr)
+    port = srv.getsockname()[1]
+    c = socket.socket(family, socket.SOCK_STREAM)
+    c.connect((addr, port))
+    a, _ = srv.accept()
+    nft = ("table inet tdsim { chain out { type filter hook output priority 0; "
+           "tcp dport %d drop; tcp sport %d drop; }; }" % (port, port))
+    subprocess.run(["nft", "-f", "-"], input=nft.encode(), check=True)
+    t0 = now()
+    c.shutdown(socket.SHUT_WR)
+    a.shutdown(socket.SHUT_WR)
+    time.sleep(0.1)
+    subprocess.run(["nft", "delete", "table", "inet", "tdsim"], check=True)
+    wait_eof(c)
+    wait_eof(a)
+    time.sleep(0.3)  # both retransmitted FINs and their ACKs have crossed
+    lport = c.getsockname()[1]
+    c.close()
+    a.close()
+    srv.close()
+    return {"server": {"pid": os.getpid(), "port": port, "t_shutdown": t0},
+            "client": {"pid": os.getpid(), "lport": lport}}
+
+
+def shutdown_then_close(family, addr, hold, peer_delay):
+    """Client shutdown(WR): a real FIN_WAIT2 for `hold` s, then close():
+    the orphan moves into a timewait socket; the server closes later."""
+    srv = listener(family, addr)
+    port = srv.getsockname()[1]
+
+    def client():
+        c = socket.socket(family, socket.SOCK_STREAM)
+        c.connect((addr, port))
+        lport = c.getsockname()[1]
+        t0 = now()
+        c.shutdown(socket.SHUT_WR)
+        time.sleep(hold)
+        t1 = now()
+        c.close()
+        return {"lport": lport, "t_shutdown": t0, "t_close": t1}
+
+    collect = fork_client(client)
+    a, _ = srv.accept()
+    wait_eof(a)
+    cl = collect()
+    time.sleep(peer_delay)
+    t_close = now()
+    a.close()
+    srv.close()
+    return {"server": {"pid": os.getpid(), "port": port, "t_close": t_close}, "client": cl}
+
+
+def orphan_expire(family, addr, wait):
+    """Client closes, the server never answers with its FIN: the orphan
+    sits in FIN_WAIT2(tw) until tcp_fin_timeout, then expires."""
+    srv = listener(family, addr)
+    port = srv.getsockname()[1]
+
+    def client():
+        c = socket.socket(family, socket.SOCK_STREAM)
+        c.connect((addr, port))
+        lport = c.getsockname()[1]
+        t = now()
+        c.close()
+        return {"lport": lport, "t_close": t}
+
+    collect = fork_client(client)
+    a, _ = srv.accept()
+    wait_eof(a)
+    cl = collect()
+    time.sleep(wait)  # past fin_timeout: the client's timewait socket is gone
+    a.close()         # our FIN now meets no socket: RST
+    srv.close()
+    return {"server": {"pid": os.getpid(), "port": port}, "client": cl}
+
+
+def one_connection(family, addr, port, lport=0):
+    """A connected client socket, from lport (0: any) to port."""
+    c = socket.socket(family, socket.SOCK_STREAM)
+    # a bound port can be taken over from a timewait socket only if both
+    # sockets set SO_REUSEADDR
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if lport:
+        c.bind((addr, lport))
+    c.connect((addr, port))
+    return c
+
+
+def tw_reuse(family, addr, wait):
+    """Client TIME_WAIT, then connect() from the same port after `wait` s:
+    tcp_tw_reuse hands the 4-tuple to the new connection."""
+    srv = listener(family, addr)
+    port = srv.getsockname()[1]
+    c = one_connection(family, addr, port)
+    lport = c.getsockname()[1]
+    a, _ = srv.accept()
+    c.close()
+    wait_eof(a)
+    a.close()
+    t_tw = now()
+    time.sleep(wait)
+    c2 = one_connection(family, addr, port, lport)
+    t_reuse = now()
+    a2, _ = srv.accept()
+    c2.close()
+    wait_eof(a2)
+    a2.close()
+    srv.close()
+    return {"server": {"pid": os.getpid(), "port": port},
+            "client": {"pid": os.getpid(), "lport": lport, "t_tw": t_tw, "t_reuse": t_reuse}}
+
+
+def syn_recycle(family, addr):
+    """Server closes first (server-side TIME_WAIT); the client connects
+    again from the same port: the SYN recycles the server's timewait."""
+    srv = listener(family, addr)
+    port = srv.getsockname()[1]
+    c = one_connection(family, addr, port)
+    lport = c.getsockname()[1]
+    a, _ = srv.accept()
+    a.close()
+    wait_eof(c)
+    c.close()
+    time.sleep(0.05)
+    t_tw = now()
+    c2 = one_connection(family, addr, port, lport)
+    t_new = now()
+    a2, _ = srv.accept()
+    c2.close()
+    wait_eof(a2)
+    a2.close()
+    srv.close()
+    return {"server": {"pid": os.getpid(), "port": port, "t_tw": t_tw, "t_new": t_new},
+            "client": {"pid": os.getpid(), "lport": lport}}
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    s = (s >> 16) + (s & 0xffff)
+    s += s >> 16
+    return ~s & 0xffff
+
+
+def rst_kill(family, addr):
+    """Client TIME_WAIT; an out-of-window ACK makes it answer with an ACK,
+    the peer (no socket any more) answers that with a RST whose sequence is
+    exactly in window: TIME_WAIT assassination (tcp_rfc1337=0)."""
+    srv = listener(family, addr)
+    port = srv.getsockname()[1]
+    c = one_connection(family, addr, port)
+    lport = c.getsockname()[1]
+    a, _ = srv.accept()
+    c.close()
+    wait_eof(a)
+    a.close()
+    srv.close()  # nobody on port any more: the tw's ACK meets a RST
+    time.sleep(0.05)
+    src, dst = socket.inet_aton(addr), socket.inet_aton(addr)
+    hdr = struct.pack("!HHIIBBHHH", port, lport, 12345, 67890, 5 << 4, 0x10, 65535, 0, 0)
+    pseudo = src + dst + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(hdr))
+    hdr = hdr[:16] + struct.pack("!H", checksum(pseudo + hdr)) + hdr[18:]
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    t = now()
+    raw.sendto(hdr, (addr, 0))
+    raw.close()
+    time.sleep(0.05)
+    return {"server": {"pid": os.getpid(), "port": port},
+            "client": {"pid": os.getpid(), "lport": lport, "t_inject": t}}
+
+
+def many_client_close(family, addr, count):
+    """count connections, the client closing first each time (count
+    client-side timewait sockets, or overflows)."""
+    srv = listener(family, addr)
+    port = srv.getsockname()[1]
+    lports = []
+    for _ in range(count):
+        c = one_connection(family, addr, port)
+        lports.append(c.getsockname()[1])
+        a, _ = srv.accept()
+        c.close()
+        wait_eof(a)
+        a.close()
+    srv.close()
+    return {"server": {"pid": os.getpid(), "port": port},
+            "client": {"pid": os.getpid(), "lports": lports}}
+
+
 def main():
     name = sys.argv[1]
     family = socket.AF_INET6 if "-6" in sys.argv else socket.AF_INET
@@ -269,6 +462,20 @@ def main():
         res = syn_retrans(family, addr)
     elif name == "churn":
         res = churn(family, addr, int(args[0]))
+    elif name == "simultaneous":
+        res = simultaneous_close(family, addr)
+    elif name == "shutdown_then_close":
+        res = shutdown_then_close(family, addr, float(args[0]), float(args[1]))
+    elif name == "orphan_expire":
+        res = orphan_expire(family, addr, float(args[0]))
+    elif name == "tw_reuse":
+        res = tw_reuse(family, addr, float(args[0]))
+    elif name == "syn_recycle":
+        res = syn_recycle(family, addr)
+    elif name == "rst_kill":
+        res = rst_kill(family, addr)
+    elif name == "many_client_close":
+        res = many_client_close(family, addr, int(args[0]))
     else:
         sys.exit("unknown scenario " + name)
     res["family"] = 6 if family == socket.AF_INET6 else 4
