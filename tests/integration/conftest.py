@@ -154,6 +154,8 @@ def one_socket(events, lport=None, rport=None, family=None):
     """The events of the one socket whose tuple matches."""
     found = {}
     for cookie, evs in sockets(events).items():
+        if cookie == 0:
+            continue  # RST sent for no socket: not a socket of its own
         if any((lport is None or e["lport"] == lport) and
                (rport is None or e["rport"] == rport) and
                (family is None or e["family"] == family) for e in evs):

@@ -8,9 +8,11 @@ import pytest
 
 from conftest import assert_close_ms, dwell_ms, one_socket, transitions
 
+# Closed by the app before the peer's FIN, the connection moves into a
+# timewait socket in substate FIN_WAIT2 and becomes TIME_WAIT on the FIN.
 CLIENT_ACTIVE = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
                  ("ESTABLISHED", "FIN_WAIT1"), ("FIN_WAIT1", "FIN_WAIT2"),
-                 ("FIN_WAIT2", "CLOSE")]
+                 ("FIN_WAIT2", "FIN_WAIT2(tw)"), ("FIN_WAIT2(tw)", "TIME_WAIT")]
 PASSIVE_CHILD = [("LISTEN", "SYN_RECV"), ("SYN_RECV", "ESTABLISHED"),
                  ("ESTABLISHED", "CLOSE_WAIT"), ("CLOSE_WAIT", "LAST_ACK"),
                  ("LAST_ACK", "CLOSE")]
@@ -30,6 +32,9 @@ def check_owner(evs, pid, owner_sources):
 
 @pytest.mark.parametrize("fam", ["4", "6"])
 def test_client_active_close(netns, tracer, fam):
+    # fin_timeout < 60 s: the re-arm to 60 s on the FIN moves the timer to
+    # another wheel bucket, so the FIN_WAIT2(tw) -> TIME_WAIT switch is seen
+    netns.sysctl("net.ipv4.tcp_fin_timeout", 5)
     t = tracer("trace")
     hold, peer_delay = 0.2, 0.3
     r = netns.scenario("client_close", hold, peer_delay, *(["-6"] if fam == "6" else []))
@@ -49,10 +54,12 @@ def test_client_active_close(netns, tracer, fam):
     assert cl["t_connect"] <= c[0]["ts_ns"] <= cl["t_connected"]
     assert_close_ms(dwell_ms(c, "ESTABLISHED"), (cl["t_close"] - cl["t_connected"]) / 1e6,
                     "client ESTABLISHED")
-    # closed by the app before the peer's FIN: the kernel hands the orphan to a
-    # timewait socket (substate FIN_WAIT2) at once, long before the server closes
+    # the full socket's FIN_WAIT2 ends at once: the orphan is handed over
     assert dwell_ms(c, "FIN_WAIT2") < 50
-    assert c[-1]["ts_ns"] < srv["t_close"]
+    assert [e["timewait"] for e in c[-2:]] == [True, True]
+    # FIN_WAIT2(tw) lasts until the server closes, peer_delay after it saw EOF
+    assert_close_ms(dwell_ms(c, "FIN_WAIT2(tw)"), (srv["t_close"] - srv["t_eof"]) / 1e6,
+                    "client FIN_WAIT2(tw)")
 
     s = one_socket(evs, lport=srv["port"], rport=cl["lport"])
     assert transitions(s) == PASSIVE_CHILD
@@ -72,6 +79,7 @@ def test_client_active_close(netns, tracer, fam):
 
 
 def test_server_active_close(netns, tracer):
+    netns.sysctl("net.ipv4.tcp_fin_timeout", 5)
     t = tracer("trace")
     hold, peer_delay = 0.25, 0.15
     r = netns.scenario("server_close", hold, peer_delay)
@@ -83,10 +91,12 @@ def test_server_active_close(netns, tracer):
     s = one_socket(evs, lport=srv["port"], rport=cl["lport"])
     assert transitions(s) == [("LISTEN", "SYN_RECV"), ("SYN_RECV", "ESTABLISHED"),
                               ("ESTABLISHED", "FIN_WAIT1"), ("FIN_WAIT1", "FIN_WAIT2"),
-                              ("FIN_WAIT2", "CLOSE")]
+                              ("FIN_WAIT2", "FIN_WAIT2(tw)"), ("FIN_WAIT2(tw)", "TIME_WAIT")]
     check_owner(s, srv["pid"], {"listener", "accept"})
     # orphaned at close(): handed to a timewait socket at once
     assert dwell_ms(s, "FIN_WAIT2") < 50
+    assert_close_ms(dwell_ms(s, "FIN_WAIT2(tw)"), (cl["t_close"] - cl["t_eof"]) / 1e6,
+                    "server FIN_WAIT2(tw)")
     assert_close_ms(dwell_ms(s, "ESTABLISHED"), (srv["t_close"] - srv["t_accepted"]) / 1e6,
                     "server ESTABLISHED", abs_ms=10)
 
