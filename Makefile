@@ -18,7 +18,7 @@ USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Ibpf -Iuse
 BPF_CFLAGS  := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
                -Wno-missing-field-initializers -Wno-unused-parameter \
                -I$(VMLINUX) -Ibpf
-LDLIBS      := -Wl,-Bstatic -lbpf -lelf -lz
+LDLIBS      := -Wl,-Bstatic -lbpf -lelf -lz -lm
 LDFLAGS     ?= -static
 
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)
@@ -58,7 +58,7 @@ tcpdwell: $(USER_OBJS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -o $@ $^ -lcmocka -lbpf -lelf -lz
+	$(CC) $(USER_CFLAGS) -o $@ $^ -lcmocka -lbpf -lelf -lz -lm
 
 run: deps tcpdwell
 	./tcpdwell trace

@@ -55,7 +55,7 @@ typedef struct {
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 131072); /* resized by the loader */
-	__type(key, __u64);          /* cookie the timewait socket inherited */
+	__type(key, __u64);	     /* cookie the timewait socket inherited */
 	__type(value, struct td_tw);
 } td_tw_map;
 
@@ -68,7 +68,7 @@ typedef struct {
 
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TD_TCP_MAX_STATES * TD_HIST_BUCKETS);
+	__uint(max_entries, TD_TCP_MAX_STATES *TD_HIST_BUCKETS);
 	__type(key, __u32); /* state * TD_HIST_BUCKETS + bucket */
 	__type(value, __u64);
 } td_hist_map;
@@ -101,6 +101,8 @@ extern const volatile struct td_config td_cfg;
 /* CPUs with a td_tw_pend slot in use: lets the hot timer programs skip the
  * slot lookup when nothing is pending (almost always). */
 extern __u32 td_tw_npending;
+/* Interval number of the dwell reader (-i): resets the per-interval max. */
+extern __u64 td_hist_gen;
 
 static __always_inline void td_count(__u32 idx)
 {
@@ -183,6 +185,12 @@ static __always_inline void td_record_dwell(__u32 state, __u64 ns)
 		st->sum_ns += ns;
 		if (ns > st->max_ns)
 			st->max_ns = ns;
+		if (st->gen != td_hist_gen) {
+			st->gen = td_hist_gen;
+			st->imax_ns = 0;
+		}
+		if (ns > st->imax_ns)
+			st->imax_ns = ns;
 	}
 }
 

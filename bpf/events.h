@@ -44,10 +44,10 @@ enum td_tcp_state {
  * closing socket never got one. */
 enum td_tw_end {
 	TD_TW_END_NONE = 0,
-	TD_TW_END_EXPIRED = 1,  /* its timer fired: 60 s, or fin_timeout in FIN_WAIT2(tw) */
-	TD_TW_END_REUSED = 2,   /* the 4-tuple was taken by a new connection (tw_reuse, SYN) */
-	TD_TW_END_RESET = 3,    /* a RST for it arrived (TIME_WAIT assassination) */
-	TD_TW_END_KILLED = 4,   /* removed early for another reason (netns teardown, RST answer) */
+	TD_TW_END_EXPIRED = 1,	/* its timer fired: 60 s, or fin_timeout in FIN_WAIT2(tw) */
+	TD_TW_END_REUSED = 2,	/* the 4-tuple was taken by a new connection (tw_reuse, SYN) */
+	TD_TW_END_RESET = 3,	/* a RST for it arrived (TIME_WAIT assassination) */
+	TD_TW_END_KILLED = 4,	/* removed early for another reason (netns teardown, RST answer) */
 	TD_TW_END_OVERFLOW = 5, /* never entered: tcp_max_tw_buckets reached */
 	TD_TW_END_UNKNOWN = 6,
 	TD_TW_END_MAX = 7,
@@ -79,9 +79,10 @@ enum td_owner {
 #define TD_F_FAILED	(1u << 3) /* retransmit attempt failed (err != 0) */
 #define TD_F_HAS_ERR	(1u << 4) /* kernel reports retransmit err (6.x+) */
 #define TD_F_HAS_REASON (1u << 5) /* kernel reports the RST reason */
-#define TD_F_TW (1u << 6)         /* transition of the timewait socket */
-#define TD_F_LATE (1u << 7)       /* FIN_WAIT2(tw) -> TIME_WAIT seen only at the end:
-				     the timer re-arm was silent, the time is unknown */
+#define TD_F_TW		(1u << 6) /* transition of the timewait socket */
+#define TD_F_LATE                                                                                  \
+	(1u << 7) /* FIN_WAIT2(tw) -> TIME_WAIT seen only at the end:                              \
+		     the timer re-arm was silent, the time is unknown */
 
 /* td_event.kind for TD_EV_RETRANS */
 enum td_retrans_kind {
@@ -141,7 +142,7 @@ enum td_counter {
 struct td_config {
 	__u8 family;	  /* 0: both; AF_INET or AF_INET6 */
 	__u8 port_filter; /* TD_PORT_* bits that are active */
-	__u8 no_events;   /* dwell mode: aggregate only, nothing on the ring */
+	__u8 no_events;	  /* dwell mode: aggregate only, nothing on the ring */
 	__u8 pad;
 	__u32 wakeup_bytes; /* wake the reader once this much data is queued */
 };
@@ -169,7 +170,7 @@ struct td_sock {
 /* A timewait socket (LRU map keyed by the cookie it inherited). */
 struct td_tw {
 	__u64 enter_ns; /* entered the timewait socket */
-	__u64 last_ns;  /* entered its current substate */
+	__u64 last_ns;	/* entered its current substate */
 	struct td_owner_info own;
 	__u8 state; /* TD_TCP_TIME_WAIT or TD_TCP_FIN_WAIT2_TW */
 	__u8 pad[7];
@@ -182,8 +183,8 @@ struct td_tw {
  * tuple lets a new connection's first timer claim it as reused.
  */
 struct td_tw_pending {
-	__u64 timer;         /* address of the tw timer; 0: slot empty */
-	struct td_event ev;  /* the end, ready but for its reason */
+	__u64 timer;	    /* address of the tw timer; 0: slot empty */
+	struct td_event ev; /* the end, ready but for its reason */
 };
 
 /*
@@ -193,8 +194,8 @@ struct td_tw_pending {
  * (reading, tests).
  */
 #define TD_HIST_SUB_BITS 3
-#define TD_HIST_SUB (1 << TD_HIST_SUB_BITS)
-#define TD_HIST_BUCKETS ((64 - TD_HIST_SUB_BITS + 1) * TD_HIST_SUB) /* 496 */
+#define TD_HIST_SUB	 (1 << TD_HIST_SUB_BITS)
+#define TD_HIST_BUCKETS	 ((64 - TD_HIST_SUB_BITS + 1) * TD_HIST_SUB) /* 496 */
 
 static inline __u32 td_log2_u64(__u64 v)
 {
@@ -247,11 +248,14 @@ static inline __u64 td_hist_bucket_low(__u32 b)
 	return (__u64)(TD_HIST_SUB + b % TD_HIST_SUB) << (msb - TD_HIST_SUB_BITS);
 }
 
-/* Count, sum and maximum of the dwell times per state. */
+/* Count, sum and maximum of the dwell times per state. imax_ns is the
+ * maximum within interval `gen` (td_hist_gen, bumped by the reader). */
 struct td_hist_stat {
 	__u64 count;
 	__u64 sum_ns;
 	__u64 max_ns;
+	__u64 imax_ns;
+	__u64 gen;
 };
 
 /* Sockets this CPU closed last, direct-mapped by cookie: a RST sent right

@@ -14,6 +14,7 @@ td_hist_map td_hist SEC(".maps");
 td_hist_stat_map td_hist_stats SEC(".maps");
 
 __u32 td_tw_npending;
+__u64 td_hist_gen;
 
 const volatile struct td_config td_cfg = {
     .wakeup_bytes = 1 << 20,

@@ -36,7 +36,7 @@ static __always_inline struct inet_timewait_sock *td_tw_of(struct timer_list *ti
 static __always_inline __u8 td_tw_substate(struct inet_timewait_sock *tw)
 {
 	return BPF_CORE_READ(tw, tw_substate) == TD_TCP_FIN_WAIT2 ? TD_TCP_FIN_WAIT2_TW
-								   : TD_TCP_TIME_WAIT;
+								  : TD_TCP_TIME_WAIT;
 }
 
 static __always_inline void td_tw_event(struct td_event *e, struct inet_timewait_sock *tw,
@@ -74,8 +74,8 @@ static __always_inline void td_pending_end(struct td_tw_pending *p, __u16 reason
 	td_pending_clear(p);
 }
 
-static __always_inline bool td_ports_match(const struct td_tw_pending *p, __u32 netns,
-					   __u16 lport, __u16 rport)
+static __always_inline bool td_ports_match(const struct td_tw_pending *p, __u32 netns, __u16 lport,
+					   __u16 rport)
 {
 	if (netns != p->ev.netns)
 		return false;

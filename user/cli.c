@@ -30,6 +30,7 @@ static const struct option long_opts[] = {
     {"timestamp", no_argument, NULL, 'T'},
     {"wide", no_argument, NULL, 'w'},
     {"duration", required_argument, NULL, 'd'},
+    {"interval", required_argument, NULL, 'i'},
     {"flush-ms", required_argument, NULL, OPT_FLUSH_MS},
     {"ringbuf-kb", required_argument, NULL, OPT_RINGBUF_KB},
     {"max-sockets", required_argument, NULL, OPT_MAX_SOCKETS},
@@ -42,8 +43,13 @@ static const struct option long_opts[] = {
 
 void td_usage(FILE *f)
 {
-	fprintf(f, "Usage: tcpdwell [trace] [OPTIONS]\n"
-		   "Trace TCP state transitions with the time spent in each state.\n"
+	fprintf(f, "Usage: tcpdwell [COMMAND] [OPTIONS]\n"
+		   "TCP connection states and the time spent in each, TIME_WAIT included.\n"
+		   "\n"
+		   "Commands:\n"
+		   "  trace       one line per transition, retransmit and reset (default)\n"
+		   "  timeline    one block per finished connection: every state and its dwell\n"
+		   "  dwell       per-state dwell histograms, aggregated in the kernel\n"
 		   "\n"
 		   "Filters (applied in the kernel):\n"
 		   "  -4, --ipv4            IPv4 only\n"
@@ -56,6 +62,7 @@ void td_usage(FILE *f)
 		   "  -w, --wide            add family, cookie, netns, owner source, cgroup\n"
 		   "Run:\n"
 		   "  -d, --duration SEC    stop after SEC seconds (default: until signalled)\n"
+		   "  -i, --interval SEC    dwell: print every SEC seconds (default: at exit)\n"
 		   "      --flush-ms MS     drain the ring buffer every MS ms (default 100)\n"
 		   "      --ringbuf-kb KB   ring buffer size, a power of 2 (default 8192)\n"
 		   "      --max-sockets N   per-socket LRU map size (default 131072)\n"
@@ -178,14 +185,20 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 	defaults(o);
 	/* The subcommand comes first; `trace` is the default. */
 	if (argc > 1 && argv[1][0] != '-') {
-		if (strcmp(argv[1], "trace"))
+		if (!strcmp(argv[1], "trace"))
+			o->cmd = TD_CMD_TRACE;
+		else if (!strcmp(argv[1], "dwell"))
+			o->cmd = TD_CMD_DWELL;
+		else if (!strcmp(argv[1], "timeline"))
+			o->cmd = TD_CMD_TIMELINE;
+		else
 			return usage_error("unknown command '%s'", argv[1]);
 		argv++;
 		argc--;
 	}
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":46o:Twd:hV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":46o:Twd:i:hV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case '4':
 		case '6':
@@ -220,6 +233,10 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			if (parse_seconds(optarg, &o->duration_s))
 				return usage_error("bad duration '%s' (seconds > 0)", optarg);
 			break;
+		case 'i':
+			if (parse_seconds(optarg, &o->interval_s))
+				return usage_error("bad interval '%s' (seconds > 0)", optarg);
+			break;
 		case OPT_FLUSH_MS:
 			if (parse_uint(optarg, 1, 10000, &v))
 				return usage_error("bad --flush-ms '%s' (1..10000)", optarg);
@@ -238,7 +255,8 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			break;
 		case OPT_MAX_TIMEWAIT:
 			if (parse_uint(optarg, 16, 1 << 24, &v))
-				return usage_error("bad --max-timewait '%s' (16..16777216)", optarg);
+				return usage_error("bad --max-timewait '%s' (16..16777216)",
+						   optarg);
 			o->max_timewait = v;
 			break;
 		case OPT_WAKEUP_PCT:

@@ -17,6 +17,8 @@ enum td_exit {
 
 enum td_cmd {
 	TD_CMD_TRACE,
+	TD_CMD_DWELL,
+	TD_CMD_TIMELINE,
 };
 
 enum td_format {
@@ -44,6 +46,7 @@ struct td_opts {
 	bool wall_time;	       /* -T */
 	bool wide;	       /* -w */
 	double duration_s;     /* -d: stop after this long (0: run until signalled) */
+	double interval_s;     /* -i: dwell prints every SEC (0: at exit only) */
 	unsigned flush_ms;     /* --flush-ms: how often the reader drains the ring */
 	unsigned ringbuf_kb;   /* --ringbuf-kb */
 	unsigned max_sockets;  /* --max-sockets: size of the per-socket LRU map */

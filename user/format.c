@@ -19,7 +19,7 @@ static const char *const state_names[TD_TCP_MAX_STATES] = {
     [TD_TCP_LISTEN] = "LISTEN",
     [TD_TCP_CLOSING] = "CLOSING",
     [TD_TCP_NEW_SYN_RECV] = "NEW_SYN_RECV",
-	[TD_TCP_FIN_WAIT2_TW] = "FIN_WAIT2(tw)",
+    [TD_TCP_FIN_WAIT2_TW] = "FIN_WAIT2(tw)",
 };
 
 const char *td_state_name(unsigned state)
@@ -41,10 +41,10 @@ const char *td_owner_name(unsigned owner)
 }
 
 static const char *const tw_end_names[TD_TW_END_MAX] = {
-	[TD_TW_END_NONE] = "none",	   [TD_TW_END_EXPIRED] = "expired",
-	[TD_TW_END_REUSED] = "reused",	   [TD_TW_END_RESET] = "reset",
-	[TD_TW_END_KILLED] = "killed",	   [TD_TW_END_OVERFLOW] = "overflow",
-	[TD_TW_END_UNKNOWN] = "unknown",
+    [TD_TW_END_NONE] = "none",	     [TD_TW_END_EXPIRED] = "expired",
+    [TD_TW_END_REUSED] = "reused",   [TD_TW_END_RESET] = "reset",
+    [TD_TW_END_KILLED] = "killed",   [TD_TW_END_OVERFLOW] = "overflow",
+    [TD_TW_END_UNKNOWN] = "unknown",
 };
 
 const char *td_tw_end_name(unsigned end)

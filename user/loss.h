@@ -21,10 +21,10 @@ struct td_loss {
 	uint64_t recursion_misses;
 	uint64_t sock_inserts;
 	uint64_t sock_deletes;
-	uint64_t sock_live;   /* entries in the map when read */
-	uint64_t evictions;   /* LRU evictions: inserts - deletes - live */
-	uint64_t insert_fail; /* socket map refused an entry */
-	uint64_t listen_full; /* listener map refused an entry */
+	uint64_t sock_live;	 /* entries in the map when read */
+	uint64_t evictions;	 /* LRU evictions: inserts - deletes - live */
+	uint64_t insert_fail;	 /* socket map refused an entry */
+	uint64_t listen_full;	 /* listener map refused an entry */
 	uint64_t tw_inserts;	 /* timewait sockets tracked */
 	uint64_t tw_deletes;	 /* timewait sockets ended */
 	uint64_t tw_live;	 /* timewait sockets in the map when read */
@@ -32,7 +32,7 @@ struct td_loss {
 	uint64_t tw_insert_fail; /* timewait map refused an entry */
 	uint64_t tw_unseen_end;	 /* ended timewait sockets that began before us */
 	uint64_t tw_rearm;	 /* timer re-arms without a substate change */
-	bool exact;	      /* read after detaching: nothing in flight */
+	bool exact;		 /* read after detaching: nothing in flight */
 	int nprogs;
 	struct {
 		const char *name;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* tcpdwell: TCP connection states and the time spent in each. */
 #include "cli.h"
+#include "dwell.h"
+#include "timeline.h"
 #include "trace.h"
 
 int main(int argc, char **argv)
@@ -13,6 +15,10 @@ int main(int argc, char **argv)
 	switch (opts.cmd) {
 	case TD_CMD_TRACE:
 		return td_trace_main(&opts);
+	case TD_CMD_DWELL:
+		return td_dwell_main(&opts);
+	case TD_CMD_TIMELINE:
+		return td_timeline_main(&opts);
 	}
 	return TD_EXIT_USAGE;
 }

@@ -106,7 +106,8 @@ static void put_what(struct line *l, const struct td_trace *tr, const struct td_
 			if (e->flags & TD_F_LATE)
 				put(l, " (was FIN_WAIT2(tw))");
 		} else {
-			put(l, "%s -> %s", td_state_name(e->old_state), td_state_name(e->new_state));
+			put(l, "%s -> %s", td_state_name(e->old_state),
+			    td_state_name(e->new_state));
 			if (e->kind == TD_TW_END_OVERFLOW)
 				put(l, " (no TIME_WAIT: overflow)");
 		}
@@ -196,7 +197,8 @@ static void format_json(const struct td_trace *tr, const struct td_event *e, str
 		if (e->flags & (TD_F_NEW | TD_F_FIRST))
 			put(l, "\"dwell_ns\":null,");
 		else if (e->flags & TD_F_LATE) /* covers FIN_WAIT2(tw) and TIME_WAIT */
-			put(l, "\"dwell_ns\":null,\"timewait_ns\":%" PRIu64 ",", (uint64_t)e->dwell_ns);
+			put(l, "\"dwell_ns\":null,\"timewait_ns\":%" PRIu64 ",",
+			    (uint64_t)e->dwell_ns);
 		else
 			put(l, "\"dwell_ns\":%" PRIu64 ",", (uint64_t)e->dwell_ns);
 		put(l, "\"created\":%s,\"first_seen\":%s,\"deferred\":%s,\"timewait\":%s,",
@@ -313,7 +315,8 @@ int td_trace_main(const struct td_opts *o)
 		print_header(&tr);
 	fflush(tr.out);
 	/* Attached: anything that happens from now on is seen (tests wait for this). */
-	fprintf(stderr, "tcpdwell: tracing, Ctrl-C or SIGTERM to stop, SIGUSR1 for loss counters\n");
+	fprintf(stderr,
+		"tcpdwell: tracing, Ctrl-C or SIGTERM to stop, SIGUSR1 for loss counters\n");
 
 	err = td_tracer_run(t, &c);
 	td_tracer_finish(t, &loss);

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "event.h"
+#include "hist.h"
 #include "loss.h"
 #include "tcpdwell.skel.h"
 #include "tracer.h"
@@ -213,6 +214,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	t->skel->rodata->td_cfg.family = o->family;
 	t->skel->rodata->td_cfg.port_filter =
 	    (o->lports.n ? TD_PORT_LOCAL : 0) | (o->rports.n ? TD_PORT_REMOTE : 0);
+	t->skel->rodata->td_cfg.no_events = o->cmd == TD_CMD_DWELL;
 	t->skel->rodata->td_cfg.wakeup_bytes =
 	    o->wakeup_per_event ? 0 : (uint64_t)o->ringbuf_kb * 1024 * o->wakeup_pct / 100;
 	bpf_map__set_max_entries(t->skel->maps.td_events, o->ringbuf_kb * 1024);
@@ -449,6 +451,65 @@ void td_tracer_close(struct td_tracer *t)
 		close(t->epfd);
 	free(t->batch);
 	free(t);
+}
+
+int td_tracer_read_hist(struct td_tracer *t, struct td_hist *h, uint64_t *imax)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int hfd = bpf_map__fd(t->skel->maps.td_hist);
+	int sfd = bpf_map__fd(t->skel->maps.td_hist_stats);
+	uint64_t gen = t->skel->bss->td_hist_gen;
+	struct td_hist_stat *st = NULL;
+	uint64_t *vals = NULL;
+	int err = -1;
+
+	memset(h, 0, sizeof(*h) * TD_TCP_MAX_STATES);
+	if (imax)
+		memset(imax, 0, sizeof(*imax) * TD_TCP_MAX_STATES);
+	if (ncpu <= 0)
+		return -1;
+	vals = calloc(ncpu, sizeof(*vals));
+	st = calloc(ncpu, sizeof(*st));
+	if (!vals || !st)
+		goto cleanup;
+	for (__u32 s = 0; s < TD_TCP_MAX_STATES; s++) {
+		if (bpf_map_lookup_elem(sfd, &s, st))
+			goto cleanup;
+		for (int c = 0; c < ncpu; c++) {
+			h[s].count += st[c].count;
+			h[s].sum_ns += st[c].sum_ns;
+			if (st[c].max_ns > h[s].max_ns)
+				h[s].max_ns = st[c].max_ns;
+			if (imax && st[c].gen == gen && st[c].imax_ns > imax[s])
+				imax[s] = st[c].imax_ns;
+		}
+		if (!h[s].count)
+			continue; /* skip 496 lookups for a state never left */
+		for (__u32 b = 0; b < TD_HIST_BUCKETS; b++) {
+			__u32 key = s * TD_HIST_BUCKETS + b;
+
+			if (bpf_map_lookup_elem(hfd, &key, vals))
+				goto cleanup;
+			for (int c = 0; c < ncpu; c++)
+				h[s].b[b] += vals[c];
+		}
+	}
+	err = 0;
+cleanup:
+	free(vals);
+	free(st);
+	return err;
+}
+
+void td_tracer_next_interval(struct td_tracer *t)
+{
+	/* .bss is memory-mapped: the programs see the new value at once */
+	__atomic_add_fetch(&t->skel->bss->td_hist_gen, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t td_tracer_now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 uint64_t td_tracer_start_ns(const struct td_tracer *t)

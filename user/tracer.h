@@ -44,6 +44,18 @@ void td_tracer_finish(struct td_tracer *t, struct td_loss *loss);
 
 void td_tracer_close(struct td_tracer *t);
 
+struct td_hist;
+
+/* Sum the kernel's per-CPU dwell histograms into h[TD_TCP_MAX_STATES]. When
+ * imax is given, imax[state] is the maximum within the current interval. */
+int td_tracer_read_hist(struct td_tracer *t, struct td_hist *h, uint64_t *imax);
+
+/* Start a new interval for the per-interval maximum. */
+void td_tracer_next_interval(struct td_tracer *t);
+
+/* CLOCK_MONOTONIC now, the clock of every event timestamp. */
+uint64_t td_tracer_now_ns(void);
+
 /* Monotonic time the tracer started, and realtime - monotonic offset. */
 uint64_t td_tracer_start_ns(const struct td_tracer *t);
 int64_t td_tracer_wall_offset_ns(const struct td_tracer *t);

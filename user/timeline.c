@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "format.h"
+#include "hist.h"
+#include "loss.h"
+#include "timeline.h"
+#include "tracer.h"
+
+struct td_timeline {
+	const struct td_opts *opts;
+	struct td_conns *conns;
+	uint64_t start_ns;
+	uint64_t printed;
+	bool out_failed;
+};
+
+static const char *ev_text(const struct td_conn_ev *e, char *buf, size_t sz)
+{
+	switch (e->type) {
+	case TD_EV_STATE:
+		if ((e->flags & TD_F_TW) && e->new_state == TD_TCP_CLOSE)
+			snprintf(buf, sz, "%s -> CLOSED %s", td_state_name(e->old_state),
+				 td_tw_end_name(e->kind));
+		else
+			snprintf(buf, sz, "%s -> %s%s", td_state_name(e->old_state),
+				 td_state_name(e->new_state),
+				 e->kind == TD_TW_END_OVERFLOW ? " (no TIME_WAIT: overflow)" : "");
+		break;
+	case TD_EV_RETRANS:
+		snprintf(buf, sz, "retransmit %s%s", td_retrans_kind_name(e->kind),
+			 e->flags & TD_F_FAILED ? " (failed)" : "");
+		break;
+	case TD_EV_RESET_SENT:
+		snprintf(buf, sz, "RST sent");
+		break;
+	default:
+		snprintf(buf, sz, "RST received");
+		break;
+	}
+	return buf;
+}
+
+static void print_text(FILE *f, const struct td_conn *c, const struct td_conn_summary *s)
+{
+	const struct td_event *id = &c->id;
+	char la[TD_ENDPOINT_STRLEN], ra[TD_ENDPOINT_STRLEN], comm[4 * TD_COMM_LEN + 1];
+	char d1[24], d2[24], what[96];
+	uint64_t t0 = c->n ? c->ev[0].ts_ns : 0;
+
+	td_escape_text(id->comm, sizeof(id->comm), comm, sizeof(comm));
+	fprintf(f, "%s -> %s  pid %u%s %s (%s)  cookie %" PRIu64 "\n",
+		td_endpoint_str(id->family, id->laddr, id->lport, la),
+		td_endpoint_str(id->family, id->raddr, id->rport, ra), id->pid,
+		id->owner == TD_OWNER_INFERRED ? "*" : "", comm, td_owner_name(id->owner),
+		(uint64_t)c->cookie);
+	fprintf(f, "  opened %s", td_opened_name(s->opened));
+	if (s->has_handshake)
+		fprintf(f, " (handshake %s)", td_dur_str(s->handshake_ns, d1, sizeof(d1)));
+	fprintf(f, ", closed first by %s, end %s", td_closer_name(s->closer), td_end_name(s->end));
+	if (s->complete)
+		fprintf(f, ", lifetime %s\n", td_dur_str(s->lifetime_ns, d2, sizeof(d2)));
+	else
+		fprintf(f, ", INCOMPLETE (%s)\n",
+			s->end == TD_END_OPEN ? "still open"
+			: s->gaps	      ? "transitions missing"
+					      : "not seen from its start");
+	for (uint32_t i = 0; i < c->n; i++) {
+		const struct td_conn_ev *e = &c->ev[i];
+
+		fprintf(f, "  %+12.6f s  %-38s", (double)(e->ts_ns - t0) / 1e9,
+			ev_text(e, what, sizeof(what)));
+		if (e->type == TD_EV_STATE && !(e->flags & (TD_F_NEW | TD_F_FIRST)))
+			fprintf(f, " %s %s%s", td_state_name(e->old_state),
+				td_dur_str(e->dwell_ns, d1, sizeof(d1)),
+				e->flags & TD_F_LATE ? " (incl. FIN_WAIT2(tw))" : "");
+		fputc('\n', f);
+	}
+	if (c->dropped)
+		fprintf(f, "  (%u more events not kept)\n", c->dropped);
+	fputc('\n', f);
+}
+
+static void print_json(FILE *f, const struct td_conn *c, const struct td_conn_summary *s)
+{
+	const struct td_event *id = &c->id;
+	char la[TD_ADDR_STRLEN], ra[TD_ADDR_STRLEN], comm[6 * TD_COMM_LEN + 1];
+
+	td_escape_json(id->comm, sizeof(id->comm), comm, sizeof(comm));
+	fprintf(f,
+		"{\"schema\":%d,\"type\":\"connection\",\"cookie\":%" PRIu64
+		",\"family\":%d,\"laddr\":\"%s\",\"lport\":%u,\"raddr\":\"%s\",\"rport\":%u,"
+		"\"netns\":%u,\"pid\":%u,\"comm\":\"%s\",\"owner\":\"%s\",\"cgroup\":%" PRIu64
+		",\"opened\":\"%s\",\"closed_first\":\"%s\",\"end\":\"%s\",\"complete\":%s,",
+		TD_EVENT_VERSION, (uint64_t)c->cookie, id->family == AF_INET6 ? 6 : 4,
+		td_addr_str(id->family, id->laddr, la), id->lport,
+		td_addr_str(id->family, id->raddr, ra), id->rport, id->netns, id->pid, comm,
+		td_owner_name(id->owner), (uint64_t)id->cgroup_id, td_opened_name(s->opened),
+		td_closer_name(s->closer), td_end_name(s->end), s->complete ? "true" : "false");
+	if (s->has_handshake)
+		fprintf(f, "\"handshake_ns\":%" PRIu64 ",", s->handshake_ns);
+	else
+		fprintf(f, "\"handshake_ns\":null,");
+	if (s->complete)
+		fprintf(f, "\"lifetime_ns\":%" PRIu64 ",", s->lifetime_ns);
+	else
+		fprintf(f, "\"lifetime_ns\":null,");
+	fprintf(f,
+		"\"retransmits\":%u,\"failed_retransmits\":%u,\"resets_sent\":%u,"
+		"\"resets_received\":%u,\"gaps\":%u,\"dropped_events\":%u,\"events\":[",
+		s->retrans, s->retrans_failed, s->rst_sent, s->rst_recv, s->gaps, c->dropped);
+	for (uint32_t i = 0; i < c->n; i++) {
+		const struct td_conn_ev *e = &c->ev[i];
+		bool timed =
+		    e->type == TD_EV_STATE && !(e->flags & (TD_F_NEW | TD_F_FIRST | TD_F_LATE));
+
+		fprintf(f, "%s{\"ts_ns\":%" PRIu64 ",\"type\":\"%s\"", i ? "," : "", e->ts_ns,
+			e->type == TD_EV_STATE	      ? "state"
+			: e->type == TD_EV_RETRANS    ? "retrans"
+			: e->type == TD_EV_RESET_SENT ? "reset_sent"
+						      : "reset_recv");
+		if (e->type == TD_EV_STATE) {
+			fprintf(f, ",\"old\":\"%s\",\"new\":\"%s\"", td_state_name(e->old_state),
+				td_state_name(e->new_state));
+			if (timed)
+				fprintf(f, ",\"dwell_ns\":%" PRIu64, e->dwell_ns);
+			else
+				fprintf(f, ",\"dwell_ns\":null");
+			if (e->kind)
+				fprintf(f, ",\"end\":\"%s\"", td_tw_end_name(e->kind));
+		} else if (e->type == TD_EV_RETRANS) {
+			fprintf(f, ",\"kind\":\"%s\",\"failed\":%s", td_retrans_kind_name(e->kind),
+				e->flags & TD_F_FAILED ? "true" : "false");
+		}
+		fputc('}', f);
+	}
+	fprintf(f, "]}\n");
+}
+
+void td_timeline_print(FILE *f, const struct td_opts *o, const struct td_conn *c, uint64_t start_ns)
+{
+	struct td_conn_summary s;
+
+	(void)start_ns;
+	td_conn_summarize(c, &s);
+	if (o->format == TD_FMT_JSON)
+		print_json(f, c, &s);
+	else
+		print_text(f, c, &s);
+}
+
+static void print_conn(void *ctx, const struct td_conn *c)
+{
+	struct td_timeline *tl = ctx;
+
+	if (tl->out_failed)
+		return;
+	td_timeline_print(stdout, tl->opts, c, tl->start_ns);
+	tl->printed++;
+}
+
+static int on_event(void *ctx, const struct td_event *e)
+{
+	struct td_timeline *tl = ctx;
+
+	td_conns_add(tl->conns, e);
+	return 0;
+}
+
+/* After each drain: the events that end a connection in this batch have
+ * all arrived (a RST sent right after -> CLOSE comes in the same batch). */
+static int on_tick(void *ctx, uint64_t now)
+{
+	struct td_timeline *tl = ctx;
+
+	(void)now;
+	td_conns_flush(tl->conns, print_conn, tl, false);
+	if (fflush(stdout) || ferror(stdout))
+		tl->out_failed = true;
+	return tl->out_failed ? -1 : 0;
+}
+
+static void on_report(void *ctx, const struct td_loss *loss)
+{
+	struct td_timeline *tl = ctx;
+
+	if (tl->opts->format == TD_FMT_JSON)
+		td_loss_print_json(stdout, loss, NULL);
+	else
+		td_loss_print_text(stderr, loss, NULL);
+}
+
+int td_timeline_main(const struct td_opts *o)
+{
+	struct td_timeline tl = {.opts = o};
+	struct td_consumer c = {on_event, on_tick, on_report, &tl};
+	struct td_tracer *t = NULL;
+	struct td_loss loss;
+	int err;
+
+	tl.conns = td_conns_new(o->max_sockets);
+	if (!tl.conns)
+		return TD_EXIT_ERROR;
+	err = td_tracer_open(&t, o);
+	if (err)
+		goto cleanup;
+	tl.start_ns = td_tracer_start_ns(t);
+	fprintf(stderr,
+		"tcpdwell: tracing, Ctrl-C or SIGTERM to stop, SIGUSR1 for loss counters\n");
+	err = td_tracer_run(t, &c);
+	td_tracer_finish(t, &loss);
+	/* connections still open are shown as such, marked incomplete */
+	td_conns_flush(tl.conns, print_conn, &tl, true);
+	fflush(stdout);
+	if (o->format == TD_FMT_JSON && !ferror(stdout))
+		td_loss_print_json(stdout, &loss, td_tracer_degraded(t));
+	else
+		td_loss_print_text(stderr, &loss, td_tracer_degraded(t));
+	if (td_conns_overflowed(tl.conns))
+		fprintf(stderr,
+			"tcpdwell: %" PRIu64 " connections not kept (table full, --max-sockets)\n",
+			td_conns_overflowed(tl.conns));
+	if (!err)
+		err = td_loss_total(&loss) || td_conns_overflowed(tl.conns) ? TD_EXIT_LOST
+									    : TD_EXIT_OK;
+cleanup:
+	td_tracer_close(t);
+	td_conns_free(tl.conns);
+	return err;
+}
