@@ -182,3 +182,39 @@ def assert_close_ms(measured, expected, what, rel=0.05, abs_ms=5.0):
     tol = max(expected * rel, abs_ms)
     assert abs(measured - expected) <= tol, "%s: tracer %.3f ms, scenario %.3f ms (tol %.3f)" % (
         what, measured, expected, tol)
+
+
+# --- The 60 s TIME_WAIT expiry runs alongside the whole session -----------
+# It starts when the session starts (its own netns, tracers filtered to it)
+# and test_zz_expiry.py, collected last, waits for what is left of the 60 s.
+
+EXPIRY = {}
+
+
+def pytest_sessionstart(session):
+    import random
+    if bpf_unavailable() or os.environ.get("TCPDWELL_SKIP_EXPIRY") == "1":
+        return
+    try:
+        ns = Netns()
+        # below the ephemeral range: no other test's socket uses this port
+        port = random.randint(10000, 19999)
+        ns.sysctl("net.ipv4.tcp_fin_timeout", 5)  # the FIN_WAIT2(tw) -> TIME_WAIT re-arm shows
+        tracers = {
+            "trace": Tracer(["trace"]),
+            "timeline": Tracer(["timeline"]),
+            "dwell": Tracer(["dwell", "--rport", str(port)]),
+        }
+        res = ns.scenario("client_close", 0.1, 0.2, env={"TD_PORT": str(port)})
+        EXPIRY.update(ns=ns, port=port, tracers=tracers, result=res, t_done=time.time())
+    except Exception as exc:  # reported by the test, never lost
+        EXPIRY["error"] = repr(exc)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for t in EXPIRY.get("tracers", {}).values():
+        if t.proc.poll() is None:
+            t.proc.kill()
+            t.proc.wait()
+    if "ns" in EXPIRY:
+        EXPIRY["ns"].delete()

@@ -53,29 +53,43 @@ def test_unprivileged_is_refused(bpf):
     assert p.stderr.count("\n") == 1 and "CAP_BPF" in p.stderr
 
 
-def our_progs(gone=False):
-    """tcpdwell's programs still loaded. With gone=True wait up to 3 s for
-    them to go: the kernel frees a program after an RCU grace period."""
-    names = ("td_set_state", "td_retransmit_s", "td_send_reset", "td_receive_rese")
-    deadline = time.time() + (3 if gone else 0)
+def prog_ids(pid):
+    """Ids of the BPF programs process pid holds (from its fd table)."""
+    ids = set()
+    for fd in os.listdir("/proc/%d/fdinfo" % pid):
+        try:
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
+
+
+def still_loaded(ids, timeout=3.0):
+    """Those of ids the kernel still has, after waiting up to timeout for
+    them to go (a program is freed after an RCU grace period)."""
+    deadline = time.time() + timeout
     while True:
-        out = subprocess.run(["bpftool", "prog", "show"], capture_output=True,
-                             text=True).stdout
-        found = [l for l in out.splitlines() if any(" name %s " % n in l for n in names)]
-        if not found or time.time() >= deadline:
-            return found
+        left = {i for i in ids
+                if subprocess.run(["bpftool", "prog", "show", "id", str(i)],
+                                  capture_output=True).returncode == 0}
+        if not left or time.time() >= deadline:
+            return left
         time.sleep(0.1)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signals_exit_cleanly_and_detach(netns, tracer, sig):
     t = tracer("trace")
-    assert our_progs(), "programs should be loaded while tracing"
+    ids = prog_ids(t.proc.pid)
+    assert len(ids) >= 8, "programs should be loaded while tracing: %s" % ids
     netns.scenario("refused")
     t.stop(sig)
     assert t.returncode == 0, t.stderr
     assert t.loss()["exact"]
-    assert not our_progs(gone=True), "programs left loaded after exit"
+    assert not still_loaded(ids), "programs left loaded after exit"
 
 
 def test_pipe_to_head(netns, bpf):
@@ -83,13 +97,18 @@ def test_pipe_to_head(netns, bpf):
     p = subprocess.Popen("%s trace --flush-ms 20 | head -n 3" % BIN, shell=True,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)
+    out = subprocess.run(["pgrep", "-n", "-x", "tcpdwell", "-P", str(p.pid)],
+                         capture_output=True, text=True).stdout
+    assert out.strip(), "could not find the tracer of the pipeline"
+    ids = prog_ids(int(out))
+    assert ids
     for _ in range(3):
         netns.scenario("refused")
     out, err = p.communicate(timeout=30)
     assert p.returncode == 0
     assert len(out.splitlines()) == 3 and out.startswith("TIME(s)")
     assert "Segmentation" not in err and "Broken pipe" not in err
-    assert not our_progs(gone=True)
+    assert not still_loaded(ids), "programs left loaded after exit"
 
 
 def test_comm_control_characters_escaped(netns, tracer):

@@ -1,0 +1,54 @@
+"""A TIME_WAIT that really expires after the kernel's 60 s (TCP_TIMEWAIT_LEN),
+seen by trace, timeline and dwell. Started at session start by conftest.py
+so the suite does not wait for it serially; collected last."""
+import time
+
+import pytest
+
+from conftest import EXPIRY, assert_close_ms, one_socket, transitions
+
+TW_MS = 60000.0
+# the timer wheel rounds a 60 s timer up by up to 512 jiffies (2.048 s at HZ=250)
+SLACK_MS = 2100.0
+
+
+def test_timewait_expires_after_60s(bpf):
+    if "error" in EXPIRY:
+        pytest.fail("expiry scenario failed to start: " + EXPIRY["error"])
+    if "tracers" not in EXPIRY:
+        pytest.fail("expiry scenario did not start (TCPDWELL_SKIP_EXPIRY=1?)")
+    remaining = EXPIRY["t_done"] + 60 + SLACK_MS / 1000 + 1 - time.time()
+    if remaining > 0:
+        time.sleep(remaining)
+    tr = {k: t.stop() for k, t in EXPIRY["tracers"].items()}
+    ns, port, r = EXPIRY["ns"], EXPIRY["port"], EXPIRY["result"]
+    cl = r["client"]
+
+    c = one_socket(tr["trace"].events(ns), lport=cl["lport"], rport=port)
+    assert transitions(c)[-3:] == [("FIN_WAIT2", "FIN_WAIT2(tw)"),
+                                   ("FIN_WAIT2(tw)", "TIME_WAIT"), ("TIME_WAIT", "CLOSE")]
+    end = c[-1]
+    assert end["end"] == "expired" and end["timewait"]
+    tw_ms = end["dwell_ns"] / 1e6
+    assert TW_MS <= tw_ms <= TW_MS + SLACK_MS, tw_ms
+    assert_close_ms(tw_ms, TW_MS, "TIME_WAIT until expiry")
+
+    conns = [x for x in tr["timeline"].records()
+             if x["type"] == "connection" and x["netns"] == ns.inum
+             and (x["lport"], x["rport"]) == (cl["lport"], port)]
+    assert len(conns) == 1, conns
+    tl = conns[0]
+    assert tl["complete"] and tl["end"] == "expired" and tl["closed_first"] == "local"
+    assert tl["opened"] == "active" and tl["pid"] == cl["pid"]
+    assert_close_ms(tl["lifetime_ns"] / 1e6, (end["ts_ns"] - c[0]["ts_ns"]) / 1e6, "lifetime")
+
+    totals = [x for x in tr["dwell"].records() if x["type"] == "dwell" and x["span"] == "total"]
+    assert len(totals) == 1
+    h = totals[0]["states"]["TIME_WAIT"]
+    assert h["count"] == 1
+    # another tracer instance, its own timestamps: a few µs apart
+    assert abs(h["max_ns"] - end["dwell_ns"]) < 1e6
+    assert_close_ms(h["p50_ns"] / 1e6, TW_MS, "dwell TIME_WAIT p50", rel=0.05)
+    assert "FIN_WAIT2(tw)" in totals[0]["states"]
+    for t in tr.values():
+        assert t.returncode == 0, t.stderr
