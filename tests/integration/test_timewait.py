@@ -1,7 +1,7 @@
 """TIME_WAIT and the closing states, seen from tracepoints only: the scenario
 matrix of issue P2. Each test asserts the sequence, the end reason and the
 dwell within 5 % (or 5 ms) of the scenario's own clock."""
-import subprocess
+import random
 
 from conftest import assert_close_ms, dwell_ms, one_socket, transitions
 
@@ -61,9 +61,18 @@ def test_shutdown_then_close(netns, tracer):
 
 def test_orphan_fin_wait2_expires_at_fin_timeout(netns, tracer):
     netns.sysctl("net.ipv4.tcp_fin_timeout", 2)
+    port = random.randint(20000, 29999)
     t = tracer("trace")
-    r = netns.scenario("orphan_expire", 2.6)
+    d = tracer("dwell", "--rport", str(port))  # the client side only
+    r = netns.scenario("orphan_expire", 2.6, env={"TD_PORT": str(port)})
     t.stop()
+    d.stop()
+    total = [x for x in d.records() if x["type"] == "dwell" and x["span"] == "total"][0]
+    h = total["states"]["FIN_WAIT2(tw)"]
+    assert h["count"] == 1
+    assert_close_ms(h["p50_ns"] / 1e6, 2000.0, "dwell FIN_WAIT2(tw) p50")
+    assert_close_ms(h["max_ns"] / 1e6, 2000.0, "dwell FIN_WAIT2(tw) max")
+    assert "TIME_WAIT" not in total["states"]
     evs = t.events(netns)
     srv, cl = r["server"], r["client"]
     c = one_socket(evs, lport=cl["lport"], rport=srv["port"])

@@ -1,0 +1,102 @@
+"""`tcpdwell timeline`: one record per finished connection, checked against
+each scenario's known story."""
+import pytest
+
+from conftest import assert_close_ms
+
+
+def conns(t, netns):
+    return [x for x in t.records() if x["type"] == "connection" and x["netns"] == netns.inum]
+
+
+def by_ports(cs, lport, rport):
+    found = [c for c in cs if (c["lport"], c["rport"]) == (lport, rport)]
+    assert len(found) == 1, (lport, rport, cs)
+    return found[0]
+
+
+def states(c):
+    return [(e["old"], e["new"]) for e in c["events"] if e["type"] == "state"]
+
+
+def test_timeline_server_close(netns, tracer):
+    netns.sysctl("net.ipv4.tcp_fin_timeout", 5)
+    t = tracer("timeline")
+    r = netns.scenario("server_close", 0.2, 0.1)
+    t.stop()
+    assert t.returncode == 0
+    cs = conns(t, netns)
+    srv, cl = r["server"], r["client"]
+
+    c = by_ports(cs, cl["lport"], srv["port"])  # passive closer: ends with LAST_ACK -> CLOSE
+    assert c["opened"] == "active" and c["closed_first"] == "remote" and c["end"] == "closed"
+    assert c["complete"] and c["pid"] == cl["pid"] and c["owner"] == "connect"
+    assert_close_ms(c["handshake_ns"] / 1e6, 0.0, "loopback handshake", abs_ms=5)
+    first, last = c["events"][0]["ts_ns"], c["events"][-1]["ts_ns"]
+    assert c["lifetime_ns"] == last - first
+    assert_close_ms(c["lifetime_ns"] / 1e6, (cl["t_close"] - cl["t_connect"]) / 1e6,
+                    "client lifetime", abs_ms=10)
+
+    s = by_ports(cs, srv["port"], cl["lport"])  # active closer: still in TIME_WAIT at exit
+    assert s["opened"] == "passive" and s["closed_first"] == "local"
+    assert s["end"] == "open" and not s["complete"] and s["lifetime_ns"] is None
+    assert states(s)[-1] == ("FIN_WAIT2(tw)", "TIME_WAIT")
+    assert s["pid"] == srv["pid"] and s["owner"] == "accept"
+    # no listener record: a listener is not a connection
+    assert not [c for c in cs if c["rport"] == 0]
+
+
+def test_timeline_refused_and_resets(netns, tracer):
+    t = tracer("timeline")
+    ref = netns.scenario("refused")
+    abt = netns.scenario("linger0")
+    t.stop()
+    cs = conns(t, netns)
+
+    c = [c for c in cs if c["rport"] == ref["server"]["port"]]
+    assert len(c) == 1
+    c = c[0]
+    assert c["end"] == "refused" and c["closed_first"] == "never_opened"
+    assert c["resets_received"] == 1 and c["complete"] and c["handshake_ns"] is None
+
+    a = by_ports(cs, abt["client"]["lport"], abt["server"]["port"])
+    assert a["end"] == "reset" and a["closed_first"] == "local_reset" and a["resets_sent"] == 1
+    # the RST follows -> CLOSE in the kernel; the record waited for it
+    assert [e["type"] for e in a["events"]][-2:] == ["state", "reset_sent"]
+    b = by_ports(cs, abt["server"]["port"], abt["client"]["lport"])
+    assert b["end"] == "reset" and b["closed_first"] == "remote_reset"
+
+
+@pytest.mark.parametrize("scenario,end", [("syn_recycle", "reused"), ("rst_kill", "reset")])
+def test_timeline_timewait_ends(netns, tracer, scenario, end):
+    t = tracer("timeline")
+    r = netns.scenario(scenario)
+    t.stop()
+    cs = conns(t, netns)
+    ended = [c for c in cs if c["end"] == end]
+    assert len(ended) == 1, cs
+    c = ended[0]
+    assert c["complete"] and c["closed_first"] == "local"
+    assert states(c)[-2:] == [("FIN_WAIT2", "TIME_WAIT"), ("TIME_WAIT", "CLOSE")]
+    assert c["events"][-1]["end"] == end
+
+
+def test_timeline_syn_retransmit(netns, tracer):
+    t = tracer("timeline")
+    r = netns.scenario("syn_retrans")
+    t.stop()
+    c = by_ports(conns(t, netns), r["client"]["lport"], r["server"]["port"])
+    assert c["retransmits"] == 1 and c["failed_retransmits"] == 0
+    assert [e["type"] for e in c["events"]][:3] == ["state", "retrans", "state"]
+    assert 900e6 < c["handshake_ns"] < 1500e6
+
+
+def test_timeline_text_block(netns, tracer):
+    t = tracer("timeline", fmt="text")
+    r = netns.scenario("refused")
+    t.stop()
+    blocks = [b for b in t.stdout.split("\n\n") if ":%d  pid" % r["server"]["port"] in b]
+    assert len(blocks) == 1, t.stdout
+    b = blocks[0]
+    assert "opened active" in b and "end refused" in b and "RST received" in b
+    assert "SYN_SENT -> CLOSE" in b and "lifetime" in b
