@@ -34,6 +34,7 @@ static const struct option long_opts[] = {
     {"flush-ms", required_argument, NULL, OPT_FLUSH_MS},
     {"ringbuf-kb", required_argument, NULL, OPT_RINGBUF_KB},
     {"max-sockets", required_argument, NULL, OPT_MAX_SOCKETS},
+    {"max-timewait", required_argument, NULL, OPT_MAX_TIMEWAIT},
     {"wakeup-pct", required_argument, NULL, OPT_WAKEUP_PCT},
     {"wakeup-per-event", no_argument, NULL, OPT_WAKEUP_PER_EVENT},
     {"help", no_argument, NULL, 'h'},
@@ -196,7 +197,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 		argv++;
 		argc--;
 	}
-	optind = 1;
+	optind = 0; /* 0, not 1: also resets glibc's state inside a -xyz cluster */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":46o:Twd:i:hV", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -276,6 +277,11 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 		case ':':
 			return usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
+			if (optopt) { /* a short option, maybe inside a cluster like -x4 */
+				char opt[3] = { '-', (char)optopt, '\0' };
+
+				return usage_error("unknown option '%s'", opt);
+			}
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}

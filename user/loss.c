@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <inttypes.h>
 
+#include <string.h>
+
 #include "events.h"
+#include "format.h"
 #include "loss.h"
 
 uint64_t td_loss_total(const struct td_loss *l)
@@ -56,8 +59,12 @@ void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded)
 			i ? "," : "", l->prog[i].name, l->prog[i].misses, l->prog[i].run_cnt,
 			l->prog[i].run_time_ns);
 	fprintf(f, "],\"degraded\":");
-	if (degraded)
-		fprintf(f, "\"%s\"}\n", degraded);
+	if (degraded) {
+		char esc[1024];
+
+		td_escape_json(degraded, strlen(degraded), esc, sizeof(esc));
+		fprintf(f, "\"%s\"}\n", esc);
+	}
 	else
 		fprintf(f, "null}\n");
 }
