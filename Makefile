@@ -60,6 +60,15 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $^ -lcmocka -lbpf -lelf -lz -lm
 
+$(BUILD)/loadgen: tests/bench/loadgen.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -o $@ $<
+
+# Overhead and loss side by side with the reference tools (minutes; not in
+# `make test`, which runs a smoke of it). BENCH_ARGS e.g. "-n 50000 -r 3".
+bench: deps tcpdwell $(BUILD)/loadgen
+	scripts/bench.py $(BENCH_ARGS)
+
 run: deps tcpdwell
 	./tcpdwell trace
 
@@ -70,7 +79,7 @@ integration: tcpdwell
 	@tests/run-integration.sh
 
 test: deps
-	@$(MAKE) --no-print-directory tcpdwell $(UNIT_BINS)
+	@$(MAKE) --no-print-directory tcpdwell $(UNIT_BINS) $(BUILD)/loadgen
 	@tests/run-all.sh $(UNIT_BINS)
 
 vmlinux:

@@ -144,13 +144,16 @@ static __always_inline void td_fill_sock_tuple(struct td_event *e, const struct 
 	td_fill_tuple(e, &sk->__sk_common, BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 }
 
-/* Kernel-side filters (-4/-6, --lport, --rport): nothing else crosses the ring. */
+/* Kernel-side filters (-4/-6, --netns, --lport, --rport): nothing else
+ * crosses the ring or enters a histogram. */
 static __always_inline bool td_filter_pass(const struct td_event *e)
 {
 	__u32 port;
 	__u8 *bits;
 
 	if (td_cfg.family && td_cfg.family != e->family)
+		return false;
+	if (td_cfg.netns && td_cfg.netns != e->netns)
 		return false;
 	if (td_cfg.port_filter & TD_PORT_LOCAL) {
 		port = e->lport;

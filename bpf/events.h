@@ -145,6 +145,8 @@ struct td_config {
 	__u8 no_events;	  /* dwell mode: aggregate only, nothing on the ring */
 	__u8 pad;
 	__u32 wakeup_bytes; /* wake the reader once this much data is queued */
+	__u32 netns;	    /* 0: every network namespace; else its inode number */
+	__u32 pad2;
 };
 
 /* Who a connection belongs to (captured in process context, see owner.bpf.c). */

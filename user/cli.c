@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "version.h"
 
 enum {
 	OPT_LPORT = 0x100,
+	OPT_NETNS,
 	OPT_RPORT,
 	OPT_FLUSH_MS,
 	OPT_RINGBUF_KB,
@@ -25,6 +27,7 @@ static const struct option long_opts[] = {
     {"ipv4", no_argument, NULL, '4'},
     {"ipv6", no_argument, NULL, '6'},
     {"lport", required_argument, NULL, OPT_LPORT},
+    {"netns", required_argument, NULL, OPT_NETNS},
     {"rport", required_argument, NULL, OPT_RPORT},
     {"output", required_argument, NULL, 'o'},
     {"timestamp", no_argument, NULL, 'T'},
@@ -57,6 +60,8 @@ void td_usage(FILE *f)
 		   "  -6, --ipv6            IPv6 only\n"
 		   "      --lport LIST      local ports, e.g. 80,443,8000-8100 (OR-ed)\n"
 		   "      --rport LIST      remote ports (OR-ed; AND-ed with --lport)\n"
+		"      --netns NS        one network namespace: a path (/run/netns/NAME,\n"
+		"                        /proc/PID/ns/net) or its inode number\n"
 		   "Output:\n"
 		   "  -o, --output FMT      text (default) or json (one object per line)\n"
 		   "  -T, --timestamp       wall-clock time instead of seconds since start\n"
@@ -65,7 +70,7 @@ void td_usage(FILE *f)
 		   "  -d, --duration SEC    stop after SEC seconds (default: until signalled)\n"
 		   "  -i, --interval SEC    dwell: print every SEC seconds (default: at exit)\n"
 		   "      --flush-ms MS     drain the ring buffer every MS ms (default 100)\n"
-		   "      --ringbuf-kb KB   ring buffer size, a power of 2 (default 8192)\n"
+		   "      --ringbuf-kb KB   ring buffer size, a power of 2 (default 4096)\n"
 		   "      --max-sockets N   per-socket LRU map size (default 131072)\n"
 		   "      --wakeup-pct P    wake the reader early at P%% fill (default 25)\n"
 		   "      --wakeup-per-event  wake the reader for every event (benchmarks)\n"
@@ -112,6 +117,23 @@ static int parse_seconds(const char *s, double *out)
 	if (errno || *end || !(v > 0) || v > 1e9)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* A namespace file (its inode is the netns id, as in /proc/PID/ns/net) or
+ * the inode number itself. */
+static int parse_netns(const char *s, uint32_t *out)
+{
+	unsigned long v;
+	struct stat st;
+
+	if (!parse_uint(s, 1, UINT32_MAX, &v)) {
+		*out = v;
+		return 0;
+	}
+	if (stat(s, &st) || st.st_ino > UINT32_MAX || !st.st_ino)
+		return -1;
+	*out = st.st_ino;
 	return 0;
 }
 
@@ -171,7 +193,7 @@ static void defaults(struct td_opts *o)
 	o->cmd = TD_CMD_TRACE;
 	o->format = TD_FMT_TEXT;
 	o->flush_ms = 100;
-	o->ringbuf_kb = 8192;
+	o->ringbuf_kb = 4096;
 	o->max_sockets = 131072;
 	o->max_timewait = 131072;
 	o->wakeup_pct = 25;
@@ -214,6 +236,11 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 				fprintf(stderr, "tcpdwell: bad port list '%s': %s\n", optarg, err);
 				return TD_EXIT_USAGE;
 			}
+			break;
+		case OPT_NETNS:
+			if (parse_netns(optarg, &o->netns))
+				return usage_error("bad --netns '%s' (a netns path or inode number)",
+						   optarg);
 			break;
 		case 'o':
 			if (!strcmp(optarg, "text"))

@@ -124,8 +124,7 @@ static void on_report(void *ctx, const struct td_loss *loss)
 
 	if (d->opts->format == TD_FMT_JSON)
 		td_loss_print_json(stdout, loss, NULL);
-	else
-		td_loss_print_text(stderr, loss, NULL);
+	td_loss_print_text(stderr, loss, NULL);
 }
 
 int td_dwell_main(const struct td_opts *o)
@@ -153,8 +152,7 @@ int td_dwell_main(const struct td_opts *o)
 		report(d, d->now, "total", 0.0, rel_s(d, td_tracer_now_ns()));
 	if (o->format == TD_FMT_JSON)
 		td_loss_print_json(stdout, &loss, td_tracer_degraded(d->t));
-	else
-		td_loss_print_text(stderr, &loss, td_tracer_degraded(d->t));
+	td_loss_print_text(stderr, &loss, td_tracer_degraded(d->t));
 	if (!err)
 		err = td_loss_total(&loss) ? TD_EXIT_LOST : TD_EXIT_OK;
 cleanup:

@@ -189,8 +189,7 @@ static void on_report(void *ctx, const struct td_loss *loss)
 
 	if (tl->opts->format == TD_FMT_JSON)
 		td_loss_print_json(stdout, loss, NULL);
-	else
-		td_loss_print_text(stderr, loss, NULL);
+	td_loss_print_text(stderr, loss, NULL);
 }
 
 int td_timeline_main(const struct td_opts *o)
@@ -217,8 +216,7 @@ int td_timeline_main(const struct td_opts *o)
 	fflush(stdout);
 	if (o->format == TD_FMT_JSON && !ferror(stdout))
 		td_loss_print_json(stdout, &loss, td_tracer_degraded(t));
-	else
-		td_loss_print_text(stderr, &loss, td_tracer_degraded(t));
+	td_loss_print_text(stderr, &loss, td_tracer_degraded(t));
 	if (td_conns_overflowed(tl.conns))
 		fprintf(stderr,
 			"tcpdwell: %" PRIu64 " connections not kept (table full, --max-sockets)\n",

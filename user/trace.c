@@ -282,14 +282,14 @@ static int on_tick(void *ctx, uint64_t now)
 	return fflush(tr->out) || ferror(tr->out) ? -1 : 0;
 }
 
+/* The summary for people on stderr, and in JSON mode also in the stream. */
 static void print_loss(const struct td_trace *tr, const struct td_loss *loss, const char *degraded)
 {
-	if (tr->opts->format == TD_FMT_JSON) {
+	if (tr->opts->format == TD_FMT_JSON && !ferror(tr->out)) {
 		td_loss_print_json(tr->out, loss, degraded);
 		fflush(tr->out);
-	} else {
-		td_loss_print_text(stderr, loss, degraded);
 	}
+	td_loss_print_text(stderr, loss, degraded);
 }
 
 static void on_report(void *ctx, const struct td_loss *loss)
@@ -305,12 +305,16 @@ int td_trace_main(const struct td_opts *o)
 	struct td_loss loss;
 	int err;
 
+	/* Parse kernel BTF for the names before the ring buffer is mapped:
+	 * the two would otherwise add up in the peak RSS. */
+	tr.rst = td_kenum_load("sk_rst_reason", "SK_RST_REASON_");
 	err = td_tracer_open(&t, o);
-	if (err)
+	if (err) {
+		td_kenum_free(tr.rst);
 		return err;
+	}
 	tr.start_ns = td_tracer_start_ns(t);
 	tr.wall_off_ns = td_tracer_wall_offset_ns(t);
-	tr.rst = td_kenum_load("sk_rst_reason", "SK_RST_REASON_");
 	if (o->format == TD_FMT_TEXT)
 		print_header(&tr);
 	fflush(tr.out);
@@ -321,10 +325,7 @@ int td_trace_main(const struct td_opts *o)
 	err = td_tracer_run(t, &c);
 	td_tracer_finish(t, &loss);
 	fflush(tr.out);
-	if (!ferror(tr.out))
-		print_loss(&tr, &loss, td_tracer_degraded(t));
-	else
-		td_loss_print_text(stderr, &loss, td_tracer_degraded(t));
+	print_loss(&tr, &loss, td_tracer_degraded(t));
 	td_tracer_close(t);
 	td_kenum_free(tr.rst);
 	if (err)

@@ -55,6 +55,7 @@ struct td_tracer {
 	size_t nbatch;
 	uint64_t seq;
 	uint64_t delivered;
+	uint64_t by_type[TD_EV_TYPE_MAX];
 	uint64_t bad_records;
 	bool stop;	    /* signal, duration or consumer: leave the loop */
 	bool consumer_done; /* the consumer wants no more events */
@@ -212,6 +213,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	}
 
 	t->skel->rodata->td_cfg.family = o->family;
+	t->skel->rodata->td_cfg.netns = o->netns;
 	t->skel->rodata->td_cfg.port_filter =
 	    (o->lports.n ? TD_PORT_LOCAL : 0) | (o->rports.n ? TD_PORT_REMOTE : 0);
 	t->skel->rodata->td_cfg.no_events = o->cmd == TD_CMD_DWELL;
@@ -286,6 +288,7 @@ static void deliver_batch(struct td_tracer *t)
 	qsort(t->batch, t->nbatch, sizeof(*t->batch), slot_cmp);
 	for (size_t i = 0; i < t->nbatch && !t->consumer_done; i++) {
 		t->delivered++;
+		t->by_type[t->batch[i].e.type]++; /* validated by td_event_decode */
 		if (t->c->on_event(t->c->ctx, &t->batch[i].e))
 			t->consumer_done = t->stop = true;
 	}
@@ -374,6 +377,7 @@ static void read_loss(struct td_tracer *t, struct td_loss *l, bool exact)
 		l->nprogs++;
 	}
 	l->delivered = t->delivered;
+	memcpy(l->by_type, t->by_type, sizeof(l->by_type));
 	l->bad_records = t->bad_records;
 	l->exact = exact;
 	td_loss_derive(l);

@@ -368,7 +368,7 @@ static void assert_defaults_except_family(const struct td_opts *o)
 	assert_false(o->wide);
 	assert_true(o->duration_s == 0.0);
 	assert_int_equal(o->flush_ms, 100);
-	assert_int_equal(o->ringbuf_kb, 8192);
+	assert_int_equal(o->ringbuf_kb, 4096);
 	assert_int_equal(o->max_sockets, 131072);
 	assert_int_equal(o->max_timewait, 131072);
 	assert_true(o->interval_s == 0.0);
@@ -587,7 +587,7 @@ static void test_args_numbers(void **state)
 	for (size_t i = 0; i < sizeof(rb_bad) / sizeof(rb_bad[0]); i++) {
 		PARSE(&o, &c, "--ringbuf-kb", rb_bad[i]);
 		assert_usage_error(&c);
-		assert_int_equal(o.ringbuf_kb, 8192);
+		assert_int_equal(o.ringbuf_kb, 4096);
 	}
 
 	PARSE(&o, &c, "--flush-ms", "1", "--max-sockets", "16", "--wakeup-pct", "100");

@@ -297,8 +297,8 @@ static void test_print_text(void **state)
 	(void)state;
 	s = render(td_loss_print_text, &l, NULL, &len);
 	assert_int_equal(count_lines(s), 1);
-	assert_int_equal(
-	    strncmp(s, "tcpdwell: 90 events delivered; lost: 1 ring-buffer drops, ", 58), 0);
+	assert_non_null(strstr(s, "tcpdwell: 90 events delivered ("));
+	assert_non_null(strstr(s, "); lost: 1 ring-buffer drops, "));
 	assert_non_null(strstr(s, ", 2 recursion misses,"));
 	assert_non_null(strstr(s, ", 4 socket-map evictions,"));
 	assert_non_null(strstr(s, ", 8 socket-map refusals,"));
