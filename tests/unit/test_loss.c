@@ -327,7 +327,7 @@ static void test_print_text(void **state)
 	l.insert_fail = 55;
 	l.bad_records = 66;
 	s = render(td_loss_print_text, &l, NULL, &len);
-	assert_non_null(strstr(s, "tcpdwell: 11 events delivered; "));
+	assert_non_null(strstr(s, "tcpdwell: 11 events delivered ("));
 	assert_non_null(strstr(s, " 22 ring-buffer drops"));
 	assert_non_null(strstr(s, " 33 recursion misses"));
 	assert_non_null(strstr(s, " 44 socket-map evictions"));
