@@ -239,6 +239,8 @@ def one_run(name, cfg, conns, threads, tmpdir):
                 res["ringbuf_drops"] = int(m.group(2))
                 res["recursion_misses"] = int(m.group(3))
         else:
+            if name == "tcplife":  # one line per closed socket, not per transition
+                res["expected_events"] = expected = 2 * load["connections"]
             res["delivered"] = count_ref_events(out_path)
             lost = sum(int(x) for x in re.findall(r"[Ll]ost (\d+) events", err))
             res["ringbuf_drops"] = lost
