@@ -60,8 +60,8 @@ void td_usage(FILE *f)
 		   "  -6, --ipv6            IPv6 only\n"
 		   "      --lport LIST      local ports, e.g. 80,443,8000-8100 (OR-ed)\n"
 		   "      --rport LIST      remote ports (OR-ed; AND-ed with --lport)\n"
-		"      --netns NS        one network namespace: a path (/run/netns/NAME,\n"
-		"                        /proc/PID/ns/net) or its inode number\n"
+		   "      --netns NS        one network namespace: a path (/run/netns/NAME,\n"
+		   "                        /proc/PID/ns/net) or its inode number\n"
 		   "Output:\n"
 		   "  -o, --output FMT      text (default) or json (one object per line)\n"
 		   "  -T, --timestamp       wall-clock time instead of seconds since start\n"
@@ -72,6 +72,7 @@ void td_usage(FILE *f)
 		   "      --flush-ms MS     drain the ring buffer every MS ms (default 100)\n"
 		   "      --ringbuf-kb KB   ring buffer size, a power of 2 (default 4096)\n"
 		   "      --max-sockets N   per-socket LRU map size (default 131072)\n"
+		   "      --max-timewait N  timewait-socket LRU map size (default 131072)\n"
 		   "      --wakeup-pct P    wake the reader early at P%% fill (default 25)\n"
 		   "      --wakeup-per-event  wake the reader for every event (benchmarks)\n"
 		   "  -h, --help            this help\n"
@@ -239,8 +240,8 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			break;
 		case OPT_NETNS:
 			if (parse_netns(optarg, &o->netns))
-				return usage_error("bad --netns '%s' (a netns path or inode number)",
-						   optarg);
+				return usage_error(
+				    "bad --netns '%s' (a netns path or inode number)", optarg);
 			break;
 		case 'o':
 			if (!strcmp(optarg, "text"))
@@ -305,7 +306,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			return usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
 			if (optopt) { /* a short option, maybe inside a cluster like -x4 */
-				char opt[3] = { '-', (char)optopt, '\0' };
+				char opt[3] = {'-', (char)optopt, '\0'};
 
 				return usage_error("unknown option '%s'", opt);
 			}

@@ -40,8 +40,8 @@ struct td_port_list {
 struct td_opts {
 	enum td_cmd cmd;
 	enum td_format format;
-	int family;	  /* 0, AF_INET or AF_INET6 */
-	uint32_t netns;	  /* --netns: inode number, 0 for all */
+	int family;	/* 0, AF_INET or AF_INET6 */
+	uint32_t netns; /* --netns: inode number, 0 for all */
 	struct td_port_list lports;
 	struct td_port_list rports;
 	bool wall_time;	       /* -T */

@@ -49,7 +49,7 @@ void td_conns_free(struct td_conns *t)
 	free(t);
 }
 
-static struct td_conn *lookup(struct td_conns *t, uint64_t cookie, bool create)
+static struct td_conn *lookup(struct td_conns *t, uint64_t cookie, bool create, bool first)
 {
 	struct td_conn **pp = &t->bucket[slot(cookie)], *c;
 
@@ -59,7 +59,8 @@ static struct td_conn *lookup(struct td_conns *t, uint64_t cookie, bool create)
 	if (!create)
 		return NULL;
 	if (t->open >= t->max) {
-		t->overflowed++;
+		if (first) /* count each turned-away connection once, at its first event */
+			t->overflowed++;
 		return NULL;
 	}
 	c = calloc(1, sizeof(*c));
@@ -133,10 +134,13 @@ void td_conns_add(struct td_conns *t, const struct td_event *e)
 	    (e->old_state == TD_TCP_LISTEN &&
 	     !(e->type == TD_EV_STATE && e->new_state == TD_TCP_SYN_RECV)))
 		return;
-	c = lookup(t, e->cookie, true);
+	c = lookup(t, e->cookie, true, e->flags & (TD_F_NEW | TD_F_FIRST));
 	if (!c)
 		return;
-	if (c->n >= TD_CONN_MAX_EVENTS)
+	/* The cap is for retransmit/reset storms; transitions (a dozen at most
+	 * per connection) are always kept so the end is never lost. */
+	if (c->n >= TD_CONN_MAX_EVENTS &&
+	    (e->type != TD_EV_STATE || c->n >= 2 * TD_CONN_MAX_EVENTS))
 		c->dropped++;
 	else
 		insert_ev(c, &ev);
@@ -214,11 +218,14 @@ void td_conn_summarize(const struct td_conn *c, struct td_conn_summary *s)
 		if (!first)
 			first = e;
 		/* a transition from a state we did not see it enter: events lost */
-		if (expect && e->old_state != expect)
+		/* (a silent FIN_WAIT2(tw) -> TIME_WAIT switch is known, not lost) */
+		if (expect && e->old_state != expect &&
+		    !((e->flags & TD_F_LATE) && expect == TD_TCP_FIN_WAIT2_TW))
 			s->gaps++;
 		expect = e->new_state;
 		last = e;
-		if (e->old_state == TD_TCP_SYN_SENT && e->new_state == TD_TCP_ESTABLISHED) {
+		if (e->old_state == TD_TCP_SYN_SENT && e->new_state == TD_TCP_ESTABLISHED &&
+		    !(e->flags & (TD_F_NEW | TD_F_FIRST))) { /* else its dwell is unknown */
 			s->has_handshake = true;
 			s->handshake_ns = e->dwell_ns;
 		}
@@ -251,8 +258,9 @@ void td_conn_summarize(const struct td_conn *c, struct td_conn_summary *s)
 		if (last->old_state == TD_TCP_SYN_SENT)
 			s->closer = TD_CLOSER_NEVER_OPENED;
 	}
-	s->complete = s->opened != TD_OPEN_UNKNOWN && c->finished && !s->gaps && !c->dropped &&
-		      !(first->flags & TD_F_FIRST);
+	/* complete: every transition seen (retransmits over the cap do not count) */
+	s->complete =
+	    s->opened != TD_OPEN_UNKNOWN && c->finished && !s->gaps && !(first->flags & TD_F_FIRST);
 	if (s->complete)
 		s->lifetime_ns = last->ts_ns - first->ts_ns;
 }

@@ -26,7 +26,7 @@ struct td_conn {
 	uint64_t cookie;
 	struct td_event id; /* tuple and owner, from the latest event */
 	uint32_t n, cap;
-	uint32_t dropped; /* events beyond TD_CONN_MAX_EVENTS */
+	uint32_t dropped; /* retransmits/resets beyond TD_CONN_MAX_EVENTS */
 	struct td_conn_ev *ev;
 	bool finished;
 	struct td_conn *next;	  /* hash chain */

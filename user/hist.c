@@ -73,16 +73,21 @@ const char *td_dur_str(uint64_t ns, char *buf, size_t sz)
 	double v = (double)ns;
 
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (v >= units[i].div) {
-			double x = v / units[i].div;
+		double x = v / units[i].div;
 
-			snprintf(buf, sz,
-				 x >= 100  ? "%.0f%s"
-				 : x >= 10 ? "%.1f%s"
-					   : "%.2f%s",
-				 x, units[i].unit);
-			return buf;
+		/* 999.7us would print as "1000us": that is 1.00ms */
+		if (x < 0.9995)
+			continue;
+		if (x >= 999.5 && i > 0) {
+			x /= 1000;
+			i--;
 		}
+		snprintf(buf, sz,
+			 x >= 99.95   ? "%.0f%s"
+			 : x >= 9.995 ? "%.1f%s"
+				      : "%.2f%s",
+			 x, units[i].unit);
+		return buf;
 	}
 	snprintf(buf, sz, "%" PRIu64 "ns", ns);
 	return buf;
