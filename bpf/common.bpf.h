@@ -112,19 +112,45 @@ static __always_inline void td_count(__u32 idx)
 		*c += 1; /* per-CPU slot: no atomics needed */
 }
 
+/*
+ * In tp_btf programs the socket is a BTF pointer: its fields are read with
+ * direct, CO-RE-relocated loads, several times cheaper than a helper call
+ * per field. The *_probe variants below are for pointers computed by
+ * arithmetic (a timewait socket from its timer), which only probe reads
+ * may follow.
+ */
+
 /* Protocol as a CO-RE bitfield read: it was a bitfield before 5.6. */
 static __always_inline bool td_is_tcp(const struct sock *sk)
 {
-	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) == IPPROTO_TCP;
+	return BPF_CORE_READ_BITFIELD(sk, sk_protocol) == IPPROTO_TCP;
 }
 
-/*
- * Fill family, addresses, ports and netns from any socket flavour (full,
- * request or timewait: all start with struct sock_common). The local port
- * comes from inet_sport because skc_num is already 0 at -> CLOSE.
- */
-static __always_inline void td_fill_tuple(struct td_event *e, const struct sock_common *skc,
-					  __u16 sport_be)
+/* Family, addresses, ports and netns of a full socket (BTF pointer). The
+ * local port is skc_num, but that is already 0 at -> CLOSE: then inet_sport. */
+static __always_inline void td_fill_sock_tuple(struct td_event *e, const struct sock *sk)
+{
+	const struct sock_common *skc = &sk->__sk_common;
+
+	e->family = skc->skc_family;
+	e->lport = skc->skc_num;
+	if (!e->lport)
+		e->lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	e->rport = bpf_ntohs(skc->skc_dport);
+	e->netns = skc->skc_net.net->ns.inum;
+	if (e->family == AF_INET) {
+		*(__u32 *)e->laddr = skc->skc_rcv_saddr;
+		*(__u32 *)e->raddr = skc->skc_daddr;
+	} else {
+		__builtin_memcpy(e->laddr, &skc->skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(e->raddr, &skc->skc_v6_daddr, 16);
+	}
+}
+
+/* The same from any socket flavour behind a computed pointer (request or
+ * timewait socks start with struct sock_common too), by probe reads. */
+static __always_inline void td_fill_tuple_probe(struct td_event *e,
+						const struct sock_common *skc, __u16 sport_be)
 {
 	e->family = BPF_CORE_READ(skc, skc_family);
 	e->lport = bpf_ntohs(sport_be);
@@ -137,11 +163,6 @@ static __always_inline void td_fill_tuple(struct td_event *e, const struct sock_
 		bpf_core_read(e->laddr, 16, &skc->skc_v6_rcv_saddr);
 		bpf_core_read(e->raddr, 16, &skc->skc_v6_daddr);
 	}
-}
-
-static __always_inline void td_fill_sock_tuple(struct td_event *e, const struct sock *sk)
-{
-	td_fill_tuple(e, &sk->__sk_common, BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 }
 
 /* Kernel-side filters (-4/-6, --netns, --lport, --rport): nothing else
@@ -210,7 +231,8 @@ static __always_inline void td_emit(struct td_event *e)
 
 	if (!td_filter_pass(e))
 		return;
-	if (e->type == TD_EV_STATE && !(e->flags & (TD_F_NEW | TD_F_FIRST | TD_F_LATE)))
+	if (td_cfg.hist && e->type == TD_EV_STATE &&
+	    !(e->flags & (TD_F_NEW | TD_F_FIRST | TD_F_LATE)))
 		td_record_dwell(e->old_state, e->dwell_ns);
 	if (td_cfg.no_events)
 		return;

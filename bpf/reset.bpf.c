@@ -64,11 +64,11 @@ int td_send_reset(__u64 *ctx)
 	}
 	if (sk) {
 		e.cookie = bpf_get_socket_cookie((void *)sk);
-		e.old_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+		e.old_state = sk->__sk_common.skc_state;
 		if (e.old_state == TD_TCP_TIME_WAIT) {
 			const struct inet_timewait_sock *tw = (const void *)sk;
 
-			td_fill_tuple(&e, &sk->__sk_common, BPF_CORE_READ(tw, tw_sport));
+			td_fill_tuple_probe(&e, &sk->__sk_common, BPF_CORE_READ(tw, tw_sport));
 		} else {
 			td_fill_sock_tuple(&e, sk);
 		}
@@ -89,7 +89,7 @@ int BPF_PROG(td_receive_reset, struct sock *sk)
 	e.type = TD_EV_RESET_RECV;
 	e.ts_ns = bpf_ktime_get_ns();
 	e.cookie = bpf_get_socket_cookie(sk);
-	e.old_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e.old_state = sk->__sk_common.skc_state;
 	e.new_state = e.old_state;
 	td_fill_sock_tuple(&e, sk);
 	td_sock_lookup(sk, e.cookie, &e);

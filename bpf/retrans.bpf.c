@@ -21,7 +21,7 @@ static __always_inline void td_retrans_emit(const struct sock *sk, struct td_eve
 	e->type = TD_EV_RETRANS;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->cookie = bpf_get_socket_cookie((void *)sk);
-	e->old_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e->old_state = sk->__sk_common.skc_state;
 	e->new_state = e->old_state;
 	td_fill_sock_tuple(e, sk);
 	td_sock_lookup(sk, e->cookie, e);
@@ -40,7 +40,7 @@ int td_retransmit_skb(__u64 *ctx)
 		if (e.arg)
 			e.flags |= TD_F_FAILED;
 	}
-	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TD_TCP_SYN_SENT)
+	if (sk->__sk_common.skc_state == TD_TCP_SYN_SENT)
 		e.kind = TD_RETRANS_SYN;
 	else
 		e.kind = TD_RETRANS_DATA;
@@ -66,7 +66,7 @@ int BPF_PROG(td_retransmit_synack, const struct sock *sk, const struct request_s
 	e.old_state = TD_TCP_SYN_RECV;
 	e.new_state = TD_TCP_SYN_RECV;
 	/* request socks keep the local port in skc_num (host order) */
-	td_fill_tuple(&e, skc, bpf_htons(BPF_CORE_READ(skc, skc_num)));
+	td_fill_tuple_probe(&e, skc, bpf_htons(BPF_CORE_READ(skc, skc_num)));
 	lk.netns = e.netns;
 	lk.port = e.lport;
 	lo = bpf_map_lookup_elem(&td_listeners, &lk);

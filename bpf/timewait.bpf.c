@@ -46,7 +46,7 @@ static __always_inline void td_tw_event(struct td_event *e, struct inet_timewait
 	e->ts_ns = now;
 	e->cookie = cookie;
 	e->flags = TD_F_TW;
-	td_fill_tuple(e, &tw->__tw_common, BPF_CORE_READ(tw, tw_sport));
+	td_fill_tuple_probe(e, &tw->__tw_common, BPF_CORE_READ(tw, tw_sport));
 }
 
 static __always_inline struct td_tw_pending *td_pending_slot(void)
@@ -133,7 +133,6 @@ static __always_inline void td_tw_enter(struct inet_timewait_sock *tw, __u64 coo
 	/* The full socket still exists: its -> CLOSE comes right after. */
 	s = bpf_map_lookup_elem(&td_socks, &cookie);
 	if (s) {
-		td_flush_pending((struct sock *)tw, cookie, s);
 		e.old_state = s->state;
 		e.dwell_ns = now - s->last_ns;
 		t.own = s->own;

@@ -17,9 +17,13 @@ Load: tests/bench/loadgen.c in a network namespace created per run (deleted
 after it), N connections from 2 client threads to 2 acceptor threads, the
 server closing first. Ephemeral ports cannot run out: the client side keeps
 no TIME_WAIT (the server closes first), the netns gets the port range
-1024-65535, and clients spread over 32 loopback destinations, so even
-200 000 connections never reuse a 4-tuple while the server still holds it
-in TIME_WAIT (no SYN recycling: exactly 10 transitions per connection).
+1024-65535, and clients spread over 200 loopback destinations: Linux
+advances its ephemeral-port cursor by a random 2-16 per connect, so with
+fewer destinations the even ports of one destination wrap within 60 s and
+a SYN recycles the server's TIME_WAIT (an extra, real transition that only
+tcpdwell sees). With 200, 200 000 connections keep exactly 10 transitions
+each. tcpdwell gets --max-timewait 262144: 200 000 server-side TIME_WAIT
+sockets outlive a run.
 
 tcpdwell runs with --netns of the bench namespace (a filter in the kernel)
 so that its delivered events can be checked exactly against the load (10
@@ -135,7 +139,7 @@ def start_tracer(kind, args, ns, tmpdir):
     """Start a tracer, wait until it is attached. Returns (proc, out_path)."""
     out_path = None
     if kind == "tcpdwell":
-        cmd = [TCPDWELL] + args + ["--netns", ns.path]
+        cmd = [TCPDWELL] + args + ["--netns", ns.path, "--max-timewait", "262144"]
         if args[0] == "dwell":
             cmd += ["-o", "json"]
         stdout = subprocess.DEVNULL if args[0] != "dwell" else subprocess.PIPE
@@ -192,7 +196,7 @@ def one_run(name, cfg, conns, threads, tmpdir):
             ids = prog_ids(p.pid)
             cpu0 = cpu_seconds(p.pid)
         lg = subprocess.run(["ip", "netns", "exec", ns.name, LOADGEN, "-n", str(conns),
-                             "-c", str(threads), "-a", "32", "-p", str(PORT), "-t", "300"],
+                             "-c", str(threads), "-a", "200", "-p", str(PORT), "-t", "300"],
                             capture_output=True, text=True)
         if lg.returncode != 0:
             raise RuntimeError("loadgen failed: %s %s" % (lg.stdout, lg.stderr))

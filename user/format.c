@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -146,4 +147,106 @@ const char *td_ms_str(uint64_t ns, char *buf, size_t sz)
 	snprintf(buf, sz, "%llu.%03llu", (unsigned long long)(us / 1000),
 		 (unsigned long long)(us % 1000));
 	return buf;
+}
+
+void td_line_mem(struct td_line *l, const char *s, size_t n)
+{
+	if (!l->sz)
+		return;
+	if (l->len + n >= l->sz)
+		n = l->sz - 1 - l->len;
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+	l->buf[l->len] = '\0';
+}
+
+void td_line_str(struct td_line *l, const char *s)
+{
+	td_line_mem(l, s, strlen(s));
+}
+
+void td_line_u64(struct td_line *l, uint64_t v)
+{
+	char tmp[20];
+	int i = sizeof(tmp);
+
+	do {
+		tmp[--i] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	td_line_mem(l, tmp + i, sizeof(tmp) - i);
+}
+
+void td_line_i64(struct td_line *l, int64_t v)
+{
+	if (v < 0) {
+		td_line_mem(l, "-", 1);
+		td_line_u64(l, -(uint64_t)v);
+	} else {
+		td_line_u64(l, v);
+	}
+}
+
+void td_line_frac(struct td_line *l, uint64_t v, int digits)
+{
+	char tmp[20];
+
+	if (digits > 20)
+		digits = 20;
+	for (int i = digits - 1; i >= 0; i--) {
+		tmp[i] = '0' + v % 10;
+		v /= 10;
+	}
+	td_line_mem(l, tmp, digits);
+}
+
+void td_line_pad_to(struct td_line *l, size_t col)
+{
+	static const char spaces[] = "                                                ";
+
+	while (l->len < col && l->len + 1 < l->sz) {
+		size_t n = col - l->len;
+
+		if (n > sizeof(spaces) - 1)
+			n = sizeof(spaces) - 1;
+		td_line_mem(l, spaces, n);
+	}
+}
+
+void td_line_addr(struct td_line *l, unsigned family, const __u8 *addr)
+{
+	char buf[TD_ADDR_STRLEN];
+
+	if (family == AF_INET6) {
+		td_line_str(l, td_addr_str(family, addr, buf));
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			td_line_mem(l, ".", 1);
+		td_line_u64(l, addr[i]);
+	}
+}
+
+void td_line_endpoint(struct td_line *l, unsigned family, const __u8 *addr, uint16_t port)
+{
+	if (family == AF_INET6)
+		td_line_mem(l, "[", 1);
+	td_line_addr(l, family, addr);
+	td_line_mem(l, family == AF_INET6 ? "]:" : ":", family == AF_INET6 ? 2 : 1);
+	td_line_u64(l, port);
+}
+
+void td_line_printf(struct td_line *l, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (l->len + 1 >= l->sz)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(l->buf + l->len, l->sz - l->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		l->len = l->len + n < l->sz ? l->len + n : l->sz - 1;
 }

@@ -35,4 +35,31 @@ size_t td_escape_json(const char *in, size_t len, char *out, size_t outsz);
 /* Nanoseconds as milliseconds with microsecond precision: "12.345". */
 const char *td_ms_str(uint64_t ns, char *buf, size_t sz);
 
+
+
+/*
+ * An append-only line buffer for the per-event hot paths: integers,
+ * fractions, padding and IPv4 addresses without printf (which costs most of
+ * the reader's CPU at a few hundred thousand events per second). Output is
+ * truncated at sz - 1 and always NUL-terminated.
+ */
+struct td_line {
+	char *buf;
+	size_t sz, len;
+};
+
+void td_line_mem(struct td_line *l, const char *s, size_t n);
+void td_line_str(struct td_line *l, const char *s);
+void td_line_u64(struct td_line *l, uint64_t v);
+void td_line_i64(struct td_line *l, int64_t v);
+/* v as exactly `digits` decimal digits, zero-padded ("000123"). */
+void td_line_frac(struct td_line *l, uint64_t v, int digits);
+/* Spaces until the line is `col` long (nothing if it already is). */
+void td_line_pad_to(struct td_line *l, size_t col);
+void td_line_addr(struct td_line *l, unsigned family, const __u8 *addr);
+/* "addr:port", IPv6 in brackets, as td_endpoint_str(). */
+void td_line_endpoint(struct td_line *l, unsigned family, const __u8 *addr, uint16_t port);
+/* printf-style, for the rare and the complicated. */
+void td_line_printf(struct td_line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif /* TCPDWELL_FORMAT_H */

@@ -13,27 +13,20 @@
 
 #define LINE_MAX_LEN 1024
 
-/* Append to a fixed line buffer; truncation is harmless (sz is generous). */
-struct line {
-	char *buf;
-	size_t sz, len;
-};
-
-static void put(struct line *l, const char *fmt, ...)
+/* seconds since the tracer started, microsecond precision: "12.345678" */
+static void line_rel_time(struct td_line *l, const struct td_trace *tr, uint64_t ts)
 {
-	va_list ap;
-	int n;
+	int64_t rel = (int64_t)(ts - tr->start_ns);
+	uint64_t a = rel < 0 ? -(uint64_t)rel : (uint64_t)rel;
 
-	if (l->len >= l->sz)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(l->buf + l->len, l->sz - l->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		l->len = l->len + n < l->sz ? l->len + n : l->sz - 1;
+	if (rel < 0)
+		td_line_mem(l, "-", 1);
+	td_line_u64(l, a / 1000000000);
+	td_line_mem(l, ".", 1);
+	td_line_frac(l, a % 1000000000 / 1000, 6);
 }
 
-static void put_time(struct line *l, const struct td_trace *tr, uint64_t ts, bool json)
+static void line_time(struct td_line *l, const struct td_trace *tr, uint64_t ts, bool json)
 {
 	if (tr->opts->wall_time) {
 		uint64_t wall = ts + tr->wall_off_ns;
@@ -42,27 +35,23 @@ static void put_time(struct line *l, const struct td_trace *tr, uint64_t ts, boo
 
 		localtime_r(&sec, &tm);
 		if (json)
-			put(l, "\"wall\":\"%04d-%02d-%02dT%02d:%02d:%02d.%06llu\",",
-			    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			    tm.tm_sec, (unsigned long long)(wall % 1000000000ull / 1000));
+			td_line_printf(l, "\"wall\":\"%04d-%02d-%02dT%02d:%02d:%02d.%06llu\",",
+				       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+				       tm.tm_min, tm.tm_sec,
+				       (unsigned long long)(wall % 1000000000ull / 1000));
 		else
-			put(l, "%02d:%02d:%02d.%06llu ", tm.tm_hour, tm.tm_min, tm.tm_sec,
-			    (unsigned long long)(wall % 1000000000ull / 1000));
+			td_line_printf(l, "%02d:%02d:%02d.%06llu ", tm.tm_hour, tm.tm_min,
+				       tm.tm_sec, (unsigned long long)(wall % 1000000000ull / 1000));
 		if (!json)
 			return;
 	}
-	{
-		int64_t rel = (int64_t)(ts - tr->start_ns);
-		const char *sign = rel < 0 ? "-" : "";
-		uint64_t a = rel < 0 ? -rel : rel;
-
-		if (json)
-			put(l, "\"time\":%s%llu.%06llu,", sign,
-			    (unsigned long long)(a / 1000000000),
-			    (unsigned long long)(a % 1000000000 / 1000));
-		else
-			put(l, "%s%llu.%06llu ", sign, (unsigned long long)(a / 1000000000),
-			    (unsigned long long)(a % 1000000000 / 1000));
+	if (json) {
+		td_line_str(l, "\"time\":");
+		line_rel_time(l, tr, ts);
+		td_line_mem(l, ",", 1);
+	} else {
+		line_rel_time(l, tr, ts);
+		td_line_mem(l, " ", 1);
 	}
 }
 
@@ -92,81 +81,111 @@ static const char *rst_reason(const struct td_trace *tr, const struct td_event *
 	return buf;
 }
 
-/* "CLOSE -> SYN_SENT", "RETRANS syn", "RST sent TCP_ABORT_ON_DATA" ... */
-static void put_what(struct line *l, const struct td_trace *tr, const struct td_event *e)
+/* "CLOSE -> SYN_SENT", "RETRANS syn in SYN_SENT", "RST sent in ..." */
+static void line_what(struct td_line *l, const struct td_trace *tr, const struct td_event *e)
 {
 	char rbuf[16];
 
 	switch (e->type) {
 	case TD_EV_STATE:
+		td_line_str(l, td_state_name(e->old_state));
 		if ((e->flags & TD_F_TW) && e->new_state == TD_TCP_CLOSE) {
 			/* the timewait socket is gone: the connection is over */
-			put(l, "%s -> CLOSED %s", td_state_name(e->old_state),
-			    td_tw_end_name(e->kind));
+			td_line_str(l, " -> CLOSED ");
+			td_line_str(l, td_tw_end_name(e->kind));
 			if (e->flags & TD_F_LATE)
-				put(l, " (was FIN_WAIT2(tw))");
+				td_line_str(l, " (was FIN_WAIT2(tw))");
 		} else {
-			put(l, "%s -> %s", td_state_name(e->old_state),
-			    td_state_name(e->new_state));
+			td_line_str(l, " -> ");
+			td_line_str(l, td_state_name(e->new_state));
 			if (e->kind == TD_TW_END_OVERFLOW)
-				put(l, " (no TIME_WAIT: overflow)");
+				td_line_str(l, " (no TIME_WAIT: overflow)");
 		}
 		break;
 	case TD_EV_RETRANS:
-		put(l, "RETRANS %s in %s", td_retrans_kind_name(e->kind),
-		    td_state_name(e->old_state));
-		if (e->flags & TD_F_FAILED)
-			put(l, " FAILED err=%d", e->arg);
+		td_line_str(l, "RETRANS ");
+		td_line_str(l, td_retrans_kind_name(e->kind));
+		td_line_str(l, " in ");
+		td_line_str(l, td_state_name(e->old_state));
+		if (e->flags & TD_F_FAILED) {
+			td_line_str(l, " FAILED err=");
+			td_line_i64(l, e->arg);
+		}
 		break;
 	case TD_EV_RESET_SENT:
-		if (e->old_state)
-			put(l, "RST sent in %s", td_state_name(e->old_state));
-		else
-			put(l, "RST sent, no socket");
-		if (e->flags & TD_F_HAS_REASON)
-			put(l, " (%s)", rst_reason(tr, e, rbuf, sizeof(rbuf)));
+		if (e->old_state) {
+			td_line_str(l, "RST sent in ");
+			td_line_str(l, td_state_name(e->old_state));
+		} else {
+			td_line_str(l, "RST sent, no socket");
+		}
+		if (e->flags & TD_F_HAS_REASON) {
+			td_line_str(l, " (");
+			td_line_str(l, rst_reason(tr, e, rbuf, sizeof(rbuf)));
+			td_line_str(l, ")");
+		}
 		break;
 	case TD_EV_RESET_RECV:
-		put(l, "RST recv in %s", td_state_name(e->old_state));
+		td_line_str(l, "RST recv in ");
+		td_line_str(l, td_state_name(e->old_state));
 		break;
 	}
 }
 
-static void format_text(const struct td_trace *tr, const struct td_event *e, struct line *l)
+static void format_text(const struct td_trace *tr, const struct td_event *e, struct td_line *l)
 {
-	char comm[4 * TD_COMM_LEN + 1], pid[16], la[TD_ENDPOINT_STRLEN], ra[TD_ENDPOINT_STRLEN];
-	char ms[32], what[96];
-	struct line w = {what, sizeof(what), 0};
+	size_t addr_w = tr->opts->wide ? 47 : 21, col;
+	char comm[4 * TD_COMM_LEN + 1];
 
-	td_escape_text(e->comm, sizeof(e->comm), comm, sizeof(comm));
+	line_time(l, tr, e->ts_ns, false);
+	col = l->len;
 	if (e->owner == TD_OWNER_NONE) {
-		strcpy(pid, "-");
-		strcpy(comm, "-");
+		td_line_str(l, "-");
+		td_line_pad_to(l, col + 8);
+		td_line_str(l, "-");
 	} else {
+		td_line_u64(l, e->pid);
 		/* '*': not seen created, the task on the CPU at first sight */
-		snprintf(pid, sizeof(pid), "%u%s", e->pid,
-			 e->owner == TD_OWNER_INFERRED ? "*" : "");
+		if (e->owner == TD_OWNER_INFERRED)
+			td_line_mem(l, "*", 1);
+		td_line_pad_to(l, col + 7);
+		td_line_mem(l, " ", 1);
+		col = l->len;
+		td_line_mem(l, comm, td_escape_text(e->comm, sizeof(e->comm), comm, sizeof(comm)));
+		col -= 8;
 	}
-	td_endpoint_str(e->family, e->laddr, e->lport, la);
-	td_endpoint_str(e->family, e->raddr, e->rport, ra);
-	put_what(&w, tr, e);
-	if (e->type != TD_EV_STATE)
-		strcpy(ms, "");
-	else if (e->flags & TD_F_NEW)
-		strcpy(ms, "new");
-	else if (e->flags & TD_F_FIRST)
-		strcpy(ms, "first");
-	else
-		td_ms_str(e->dwell_ns, ms, sizeof(ms));
-
-	put_time(l, tr, e->ts_ns, false);
-	put(l, "%-7s %-15s ", pid, comm);
+	td_line_pad_to(l, col + 8 + 15);
+	td_line_mem(l, " ", 1);
 	if (tr->opts->wide)
-		put(l, "%u %-10u %-20" PRIu64 " %-8s %-12" PRIu64 " ",
-		    e->family == AF_INET6 ? 6 : 4, e->netns, (uint64_t)e->cookie,
-		    td_owner_name(e->owner), (uint64_t)e->cgroup_id);
-	put(l, "%-*s %-*s %-32s %s\n", tr->opts->wide ? 47 : 21, la, tr->opts->wide ? 47 : 21, ra,
-	    what, ms);
+		td_line_printf(l, "%u %-10u %-20" PRIu64 " %-8s %-12" PRIu64 " ",
+			       e->family == AF_INET6 ? 6 : 4, e->netns, (uint64_t)e->cookie,
+			       td_owner_name(e->owner), (uint64_t)e->cgroup_id);
+	col = l->len;
+	td_line_endpoint(l, e->family, e->laddr, e->lport);
+	td_line_pad_to(l, col + addr_w);
+	td_line_mem(l, " ", 1);
+	col = l->len;
+	td_line_endpoint(l, e->family, e->raddr, e->rport);
+	td_line_pad_to(l, col + addr_w);
+	td_line_mem(l, " ", 1);
+	col = l->len;
+	line_what(l, tr, e);
+	td_line_pad_to(l, col + 32);
+	td_line_mem(l, " ", 1);
+	if (e->type == TD_EV_STATE) {
+		if (e->flags & TD_F_NEW) {
+			td_line_str(l, "new");
+		} else if (e->flags & TD_F_FIRST) {
+			td_line_str(l, "first");
+		} else {
+			uint64_t us = e->dwell_ns / 1000;
+
+			td_line_u64(l, us / 1000);
+			td_line_mem(l, ".", 1);
+			td_line_frac(l, us % 1000, 3);
+		}
+	}
+	td_line_mem(l, "\n", 1);
 }
 
 static const char *json_bool(unsigned v)
@@ -174,65 +193,105 @@ static const char *json_bool(unsigned v)
 	return v ? "true" : "false";
 }
 
-static void format_json(const struct td_trace *tr, const struct td_event *e, struct line *l)
+/* ,"key":value for the common numeric fields */
+static void json_u64(struct td_line *l, const char *key, uint64_t v)
 {
-	char comm[6 * TD_COMM_LEN + 1], la[TD_ADDR_STRLEN], ra[TD_ADDR_STRLEN], rbuf[16];
+	td_line_str(l, key);
+	td_line_u64(l, v);
+}
 
-	td_escape_json(e->comm, sizeof(e->comm), comm, sizeof(comm));
-	put(l, "{\"schema\":%d,\"type\":\"%s\",", TD_EVENT_VERSION, event_type_name(e->type));
-	put_time(l, tr, e->ts_ns, true);
-	put(l,
-	    "\"ts_ns\":%" PRIu64 ",\"cookie\":%" PRIu64
-	    ",\"pid\":%u,\"comm\":\"%s\",\"owner\":\"%s\",\"cgroup\":%" PRIu64
-	    ",\"netns\":%u,\"family\":%d,\"laddr\":\"%s\",\"lport\":%u,\"raddr\":\"%s\","
-	    "\"rport\":%u,",
-	    (uint64_t)e->ts_ns, (uint64_t)e->cookie, e->pid, comm, td_owner_name(e->owner),
-	    (uint64_t)e->cgroup_id, e->netns, e->family == AF_INET6 ? 6 : 4,
-	    td_addr_str(e->family, e->laddr, la), e->lport, td_addr_str(e->family, e->raddr, ra),
-	    e->rport);
+static void format_json(const struct td_trace *tr, const struct td_event *e, struct td_line *l)
+{
+	char comm[6 * TD_COMM_LEN + 1], rbuf[16];
+
+	td_line_str(l, "{\"schema\":");
+	td_line_u64(l, TD_EVENT_VERSION);
+	td_line_str(l, ",\"type\":\"");
+	td_line_str(l, event_type_name(e->type));
+	td_line_str(l, "\",");
+	line_time(l, tr, e->ts_ns, true);
+	json_u64(l, "\"ts_ns\":", e->ts_ns);
+	json_u64(l, ",\"cookie\":", e->cookie);
+	json_u64(l, ",\"pid\":", e->pid);
+	td_line_str(l, ",\"comm\":\"");
+	td_line_mem(l, comm, td_escape_json(e->comm, sizeof(e->comm), comm, sizeof(comm)));
+	td_line_str(l, "\",\"owner\":\"");
+	td_line_str(l, td_owner_name(e->owner));
+	json_u64(l, "\",\"cgroup\":", e->cgroup_id);
+	json_u64(l, ",\"netns\":", e->netns);
+	json_u64(l, ",\"family\":", e->family == AF_INET6 ? 6 : 4);
+	td_line_str(l, ",\"laddr\":\"");
+	td_line_addr(l, e->family, e->laddr);
+	json_u64(l, "\",\"lport\":", e->lport);
+	td_line_str(l, ",\"raddr\":\"");
+	td_line_addr(l, e->family, e->raddr);
+	json_u64(l, "\",\"rport\":", e->rport);
+	td_line_mem(l, ",", 1);
 	switch (e->type) {
 	case TD_EV_STATE:
-		put(l, "\"old\":\"%s\",\"new\":\"%s\",", td_state_name(e->old_state),
-		    td_state_name(e->new_state));
-		if (e->flags & (TD_F_NEW | TD_F_FIRST))
-			put(l, "\"dwell_ns\":null,");
-		else if (e->flags & TD_F_LATE) /* covers FIN_WAIT2(tw) and TIME_WAIT */
-			put(l, "\"dwell_ns\":null,\"timewait_ns\":%" PRIu64 ",",
-			    (uint64_t)e->dwell_ns);
-		else
-			put(l, "\"dwell_ns\":%" PRIu64 ",", (uint64_t)e->dwell_ns);
-		put(l, "\"created\":%s,\"first_seen\":%s,\"deferred\":%s,\"timewait\":%s,",
-		    json_bool(e->flags & TD_F_NEW), json_bool(e->flags & TD_F_FIRST),
-		    json_bool(e->flags & TD_F_DEFERRED), json_bool(e->flags & TD_F_TW));
-		if (e->kind)
-			put(l, "\"end\":\"%s\",", td_tw_end_name(e->kind));
-		else
-			put(l, "\"end\":null,");
-		put(l, "\"substate_switch_unseen\":%s}\n", json_bool(e->flags & TD_F_LATE));
+		td_line_str(l, "\"old\":\"");
+		td_line_str(l, td_state_name(e->old_state));
+		td_line_str(l, "\",\"new\":\"");
+		td_line_str(l, td_state_name(e->new_state));
+		td_line_str(l, "\",");
+		if (e->flags & (TD_F_NEW | TD_F_FIRST)) {
+			td_line_str(l, "\"dwell_ns\":null,");
+		} else if (e->flags & TD_F_LATE) { /* covers FIN_WAIT2(tw) and TIME_WAIT */
+			json_u64(l, "\"dwell_ns\":null,\"timewait_ns\":", e->dwell_ns);
+			td_line_mem(l, ",", 1);
+		} else {
+			json_u64(l, "\"dwell_ns\":", e->dwell_ns);
+			td_line_mem(l, ",", 1);
+		}
+		td_line_printf(l, "\"created\":%s,\"first_seen\":%s,\"deferred\":%s,\"timewait\":%s,",
+			       json_bool(e->flags & TD_F_NEW), json_bool(e->flags & TD_F_FIRST),
+			       json_bool(e->flags & TD_F_DEFERRED), json_bool(e->flags & TD_F_TW));
+		if (e->kind) {
+			td_line_str(l, "\"end\":\"");
+			td_line_str(l, td_tw_end_name(e->kind));
+			td_line_str(l, "\",");
+		} else {
+			td_line_str(l, "\"end\":null,");
+		}
+		td_line_str(l, "\"substate_switch_unseen\":");
+		td_line_str(l, json_bool(e->flags & TD_F_LATE));
+		td_line_str(l, "}\n");
 		break;
 	case TD_EV_RETRANS:
-		put(l, "\"state\":\"%s\",\"kind\":\"%s\",", td_state_name(e->old_state),
-		    td_retrans_kind_name(e->kind));
-		if (e->flags & TD_F_HAS_ERR)
-			put(l, "\"err\":%d,", e->arg);
-		else
-			put(l, "\"err\":null,");
-		put(l, "\"failed\":%s}\n", json_bool(e->flags & TD_F_FAILED));
+		td_line_str(l, "\"state\":\"");
+		td_line_str(l, td_state_name(e->old_state));
+		td_line_str(l, "\",\"kind\":\"");
+		td_line_str(l, td_retrans_kind_name(e->kind));
+		td_line_str(l, "\",");
+		if (e->flags & TD_F_HAS_ERR) {
+			td_line_str(l, "\"err\":");
+			td_line_i64(l, e->arg);
+			td_line_mem(l, ",", 1);
+		} else {
+			td_line_str(l, "\"err\":null,");
+		}
+		td_line_str(l, "\"failed\":");
+		td_line_str(l, json_bool(e->flags & TD_F_FAILED));
+		td_line_str(l, "}\n");
 		break;
 	default:
-		put(l, "\"state\":\"%s\",",
-		    e->old_state ? td_state_name(e->old_state) : "NO_SOCKET");
-		if (e->flags & TD_F_HAS_REASON)
-			put(l, "\"reason\":\"%s\"}\n", rst_reason(tr, e, rbuf, sizeof(rbuf)));
-		else
-			put(l, "\"reason\":null}\n");
+		td_line_str(l, "\"state\":\"");
+		td_line_str(l, e->old_state ? td_state_name(e->old_state) : "NO_SOCKET");
+		td_line_str(l, "\",");
+		if (e->flags & TD_F_HAS_REASON) {
+			td_line_str(l, "\"reason\":\"");
+			td_line_str(l, rst_reason(tr, e, rbuf, sizeof(rbuf)));
+			td_line_str(l, "\"}\n");
+		} else {
+			td_line_str(l, "\"reason\":null}\n");
+		}
 		break;
 	}
 }
 
 size_t td_trace_format(const struct td_trace *tr, const struct td_event *e, char *out, size_t sz)
 {
-	struct line l = {out, sz, 0};
+	struct td_line l = {out, sz, 0};
 
 	if (!sz)
 		return 0;

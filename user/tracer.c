@@ -217,6 +217,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	t->skel->rodata->td_cfg.port_filter =
 	    (o->lports.n ? TD_PORT_LOCAL : 0) | (o->rports.n ? TD_PORT_REMOTE : 0);
 	t->skel->rodata->td_cfg.no_events = o->cmd == TD_CMD_DWELL;
+	t->skel->rodata->td_cfg.hist = o->cmd == TD_CMD_DWELL;
 	t->skel->rodata->td_cfg.wakeup_bytes =
 	    o->wakeup_per_event ? 0 : (uint64_t)o->ringbuf_kb * 1024 * o->wakeup_pct / 100;
 	bpf_map__set_max_entries(t->skel->maps.td_events, o->ringbuf_kb * 1024);
@@ -285,7 +286,12 @@ static int slot_cmp(const void *a, const void *b)
  * the deferred SYN_SENT) can reach the ring slightly out of order. */
 static void deliver_batch(struct td_tracer *t)
 {
-	qsort(t->batch, t->nbatch, sizeof(*t->batch), slot_cmp);
+	for (size_t i = 1; i < t->nbatch; i++) {
+		if (t->batch[i].e.ts_ns < t->batch[i - 1].e.ts_ns) { /* rare: sort only then */
+			qsort(t->batch, t->nbatch, sizeof(*t->batch), slot_cmp);
+			break;
+		}
+	}
 	for (size_t i = 0; i < t->nbatch && !t->consumer_done; i++) {
 		t->delivered++;
 		t->by_type[t->batch[i].e.type]++; /* validated by td_event_decode */
