@@ -8,6 +8,7 @@ compare runs made minutes apart on the same noisy machine:
   none            no tracer: the baseline connection rate
   trace-text      tcpdwell trace -o text > /dev/null
   trace-json      tcpdwell trace -o json > /dev/null
+  trace-wakeup    trace-text with a reader wakeup per event (what batching saves)
   dwell           tcpdwell dwell (in-kernel histograms, nothing on the ring)
   tcpstates       libbpf-tools tcpstates (when installed)
   tcplife         libbpf-tools tcplife (when installed)
@@ -124,6 +125,8 @@ def configs(available):
         "none": None,
         "trace-text": ("tcpdwell", ["trace", "-o", "text"]),
         "trace-json": ("tcpdwell", ["trace", "-o", "json"]),
+        # the same as trace-text, but the kernel wakes the reader per event
+        "trace-wakeup": ("tcpdwell", ["trace", "-o", "text", "--wakeup-per-event"]),
         "dwell": ("tcpdwell", ["dwell"]),
     }
     if "tcpstates" in available:

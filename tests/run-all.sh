@@ -1,6 +1,7 @@
 #!/bin/sh
-# The whole suite: unit tests (cmocka), then integration tests (pytest).
-# Prints one closing line "N passed, N failed[, N skipped]" over both.
+# The whole suite: unit tests (cmocka), integration tests (pytest, real
+# BPF), then a smoke run of the benchmark so it cannot rot. Prints one
+# closing line "N passed, N failed[, N skipped]" over all of them.
 set -u
 here=$(dirname "$0")
 log=$(mktemp)
@@ -9,8 +10,15 @@ trap 'rm -f "$log"' EXIT
 "$here/run-unit.sh" "$@" | tee "$log"
 "$here/run-integration.sh" | tee -a "$log"
 
+echo "bench smoke: scripts/bench.py --smoke"
+if "$here/../scripts/bench.py" --smoke -o "$here/../build/bench-smoke.json"; then
+	echo "bench-smoke: 1 passed, 0 failed" | tee -a "$log"
+else
+	echo "bench-smoke: 0 passed, 1 failed" | tee -a "$log"
+fi
+
 count() { # sum "N word" over the summary lines
-	grep -E "^(unit: )?[0-9]+ passed|^=+ .*(passed|failed|error)|^[0-9]+ (passed|failed)" "$log" |
+	grep -E "^(unit: |bench-smoke: )?[0-9]+ passed|^=+ .*(passed|failed|error)|^[0-9]+ (passed|failed)" "$log" |
 		grep -oE "[0-9]+ $1" | awk '{s += $1} END {print s + 0}'
 }
 pass=$(count passed)
