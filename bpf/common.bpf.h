@@ -149,8 +149,8 @@ static __always_inline void td_fill_sock_tuple(struct td_event *e, const struct 
 
 /* The same from any socket flavour behind a computed pointer (request or
  * timewait socks start with struct sock_common too), by probe reads. */
-static __always_inline void td_fill_tuple_probe(struct td_event *e,
-						const struct sock_common *skc, __u16 sport_be)
+static __always_inline void td_fill_tuple_probe(struct td_event *e, const struct sock_common *skc,
+						__u16 sport_be)
 {
 	e->family = BPF_CORE_READ(skc, skc_family);
 	e->lport = bpf_ntohs(sport_be);

@@ -140,10 +140,10 @@ enum td_counter {
 
 /* Read-only configuration, set by the loader before the programs load. */
 struct td_config {
-	__u8 family;	  /* 0: both; AF_INET or AF_INET6 */
-	__u8 port_filter; /* TD_PORT_* bits that are active */
-	__u8 no_events;	  /* dwell mode: aggregate only, nothing on the ring */
-	__u8 hist;	  /* record dwell times into the histograms */
+	__u8 family;	    /* 0: both; AF_INET or AF_INET6 */
+	__u8 port_filter;   /* TD_PORT_* bits that are active */
+	__u8 no_events;	    /* dwell mode: aggregate only, nothing on the ring */
+	__u8 hist;	    /* record dwell times into the histograms */
 	__u32 wakeup_bytes; /* wake the reader once this much data is queued */
 	__u32 netns;	    /* 0: every network namespace; else its inode number */
 	__u32 pad2;

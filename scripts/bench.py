@@ -47,6 +47,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bpfprocs import prog_ids  # noqa: E402
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 TCPDWELL = os.path.join(REPO, "tcpdwell")
 LOADGEN = os.path.join(REPO, "build", "loadgen")
@@ -95,19 +98,6 @@ def peak_rss_kib(pid):
     except OSError:
         pass
     return 0
-
-
-def prog_ids(pid):
-    ids = set()
-    for fd in os.listdir("/proc/%d/fdinfo" % pid):
-        try:
-            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
-                for line in f:
-                    if line.startswith("prog_id:"):
-                        ids.add(int(line.split()[1]))
-        except OSError:
-            pass
-    return ids
 
 
 def recursion_misses(ids):

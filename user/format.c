@@ -48,6 +48,21 @@ static const char *const tw_end_names[TD_TW_END_MAX] = {
     [TD_TW_END_UNKNOWN] = "unknown",
 };
 
+const char *td_event_type_name(unsigned type)
+{
+	switch (type) {
+	case TD_EV_STATE:
+		return "state";
+	case TD_EV_RETRANS:
+		return "retrans";
+	case TD_EV_RESET_SENT:
+		return "reset_sent";
+	case TD_EV_RESET_RECV:
+		return "reset_recv";
+	}
+	return "unknown";
+}
+
 const char *td_tw_end_name(unsigned end)
 {
 	return end < TD_TW_END_MAX ? tw_end_names[end] : "unknown";

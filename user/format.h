@@ -14,6 +14,8 @@ const char *td_state_name(unsigned state);
 const char *td_owner_name(unsigned owner);
 const char *td_retrans_kind_name(unsigned kind);
 const char *td_tw_end_name(unsigned end);
+/* "state", "retrans", "reset_sent", "reset_recv" (the JSON "type") */
+const char *td_event_type_name(unsigned type);
 
 /* Address of an event side as text; IPv4-mapped IPv6 kept as the kernel
  * reports it. buf must hold TD_ADDR_STRLEN bytes. */
@@ -34,8 +36,6 @@ size_t td_escape_json(const char *in, size_t len, char *out, size_t outsz);
 
 /* Nanoseconds as milliseconds with microsecond precision: "12.345". */
 const char *td_ms_str(uint64_t ns, char *buf, size_t sz);
-
-
 
 /*
  * An append-only line buffer for the per-event hot paths: integers,

@@ -118,10 +118,7 @@ static void print_json(FILE *f, const struct td_conn *c, const struct td_conn_su
 		    e->type == TD_EV_STATE && !(e->flags & (TD_F_NEW | TD_F_FIRST | TD_F_LATE));
 
 		fprintf(f, "%s{\"ts_ns\":%" PRIu64 ",\"type\":\"%s\"", i ? "," : "", e->ts_ns,
-			e->type == TD_EV_STATE	      ? "state"
-			: e->type == TD_EV_RETRANS    ? "retrans"
-			: e->type == TD_EV_RESET_SENT ? "reset_sent"
-						      : "reset_recv");
+			td_event_type_name(e->type));
 		if (e->type == TD_EV_STATE) {
 			fprintf(f, ",\"old\":\"%s\",\"new\":\"%s\"", td_state_name(e->old_state),
 				td_state_name(e->new_state));

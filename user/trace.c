@@ -41,7 +41,8 @@ static void line_time(struct td_line *l, const struct td_trace *tr, uint64_t ts,
 				       (unsigned long long)(wall % 1000000000ull / 1000));
 		else
 			td_line_printf(l, "%02d:%02d:%02d.%06llu ", tm.tm_hour, tm.tm_min,
-				       tm.tm_sec, (unsigned long long)(wall % 1000000000ull / 1000));
+				       tm.tm_sec,
+				       (unsigned long long)(wall % 1000000000ull / 1000));
 		if (!json)
 			return;
 	}
@@ -53,21 +54,6 @@ static void line_time(struct td_line *l, const struct td_trace *tr, uint64_t ts,
 		line_rel_time(l, tr, ts);
 		td_line_mem(l, " ", 1);
 	}
-}
-
-static const char *event_type_name(unsigned type)
-{
-	switch (type) {
-	case TD_EV_STATE:
-		return "state";
-	case TD_EV_RETRANS:
-		return "retrans";
-	case TD_EV_RESET_SENT:
-		return "reset_sent";
-	case TD_EV_RESET_RECV:
-		return "reset_recv";
-	}
-	return "unknown";
 }
 
 static const char *rst_reason(const struct td_trace *tr, const struct td_event *e, char *buf,
@@ -207,7 +193,7 @@ static void format_json(const struct td_trace *tr, const struct td_event *e, str
 	td_line_str(l, "{\"schema\":");
 	td_line_u64(l, TD_EVENT_VERSION);
 	td_line_str(l, ",\"type\":\"");
-	td_line_str(l, event_type_name(e->type));
+	td_line_str(l, td_event_type_name(e->type));
 	td_line_str(l, "\",");
 	line_time(l, tr, e->ts_ns, true);
 	json_u64(l, "\"ts_ns\":", e->ts_ns);
@@ -243,7 +229,8 @@ static void format_json(const struct td_trace *tr, const struct td_event *e, str
 			json_u64(l, "\"dwell_ns\":", e->dwell_ns);
 			td_line_mem(l, ",", 1);
 		}
-		td_line_printf(l, "\"created\":%s,\"first_seen\":%s,\"deferred\":%s,\"timewait\":%s,",
+		td_line_printf(l,
+			       "\"created\":%s,\"first_seen\":%s,\"deferred\":%s,\"timewait\":%s,",
 			       json_bool(e->flags & TD_F_NEW), json_bool(e->flags & TD_F_FIRST),
 			       json_bool(e->flags & TD_F_DEFERRED), json_bool(e->flags & TD_F_TW));
 		if (e->kind) {

@@ -2,12 +2,16 @@
 bad input, clean exits on signals and closed pipes, nothing left attached."""
 import os
 import signal
+import sys
 import subprocess
 import time
 
 import pytest
 
-from conftest import BIN, bpf_unavailable
+from conftest import BIN, REPO, bpf_unavailable
+
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from bpfprocs import prog_ids, still_loaded  # noqa: E402
 
 
 def run(*args, **kw):
@@ -51,33 +55,6 @@ def test_unprivileged_is_refused(bpf):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 2, p
     assert p.stderr.count("\n") == 1 and "CAP_BPF" in p.stderr
-
-
-def prog_ids(pid):
-    """Ids of the BPF programs process pid holds (from its fd table)."""
-    ids = set()
-    for fd in os.listdir("/proc/%d/fdinfo" % pid):
-        try:
-            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
-                for line in f:
-                    if line.startswith("prog_id:"):
-                        ids.add(int(line.split()[1]))
-        except OSError:
-            pass
-    return ids
-
-
-def still_loaded(ids, timeout=3.0):
-    """Those of ids the kernel still has, after waiting up to timeout for
-    them to go (a program is freed after an RCU grace period)."""
-    deadline = time.time() + timeout
-    while True:
-        left = {i for i in ids
-                if subprocess.run(["bpftool", "prog", "show", "id", str(i)],
-                                  capture_output=True).returncode == 0}
-        if not left or time.time() >= deadline:
-            return left
-        time.sleep(0.1)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])

@@ -3,7 +3,7 @@ matrix of issue P2. Each test asserts the sequence, the end reason and the
 dwell within 5 % (or 5 ms) of the scenario's own clock."""
 import random
 
-from conftest import assert_close_ms, dwell_ms, one_socket, transitions
+from conftest import assert_close_ms, dwell_ms, one_socket, sockets, transitions
 
 HANDSHAKE_C = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED")]
 HANDSHAKE_S = [("LISTEN", "SYN_RECV"), ("SYN_RECV", "ESTABLISHED")]
@@ -94,10 +94,7 @@ def test_timewait_reused_by_tw_reuse(netns, tracer):
     evs = t.events(netns)
     port, cl = r["server"]["port"], r["client"]
     mine = [e for e in evs if (e["lport"], e["rport"]) == (cl["lport"], port)]
-    by = {}
-    for e in mine:
-        by.setdefault(e["cookie"], []).append(e)
-    old, new = sorted(by.values(), key=lambda v: v[0]["ts_ns"])
+    old, new = sorted(sockets(mine).values(), key=lambda v: v[0]["ts_ns"])
     assert transitions(old)[-2:] == [("FIN_WAIT2", "TIME_WAIT"), ("TIME_WAIT", "CLOSE")]
     end = tw_end(old)
     assert end["end"] == "reused"
@@ -114,10 +111,7 @@ def test_timewait_recycled_by_syn(netns, tracer):
     evs = t.events(netns)
     srv, cl = r["server"], r["client"]
     mine = [e for e in evs if (e["lport"], e["rport"]) == (srv["port"], cl["lport"])]
-    by = {}
-    for e in mine:
-        by.setdefault(e["cookie"], []).append(e)
-    old, new = sorted(by.values(), key=lambda v: v[0]["ts_ns"])
+    old, new = sorted(sockets(mine).values(), key=lambda v: v[0]["ts_ns"])
     assert transitions(old) == HANDSHAKE_S + [
         ("ESTABLISHED", "FIN_WAIT1"), ("FIN_WAIT1", "FIN_WAIT2"), ("FIN_WAIT2", "TIME_WAIT"),
         ("TIME_WAIT", "CLOSE")]
