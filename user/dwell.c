@@ -26,7 +26,7 @@ struct td_dwell {
 	struct td_tracer *t;
 	struct td_hist now[TD_TCP_MAX_STATES];
 	struct td_hist prev[TD_TCP_MAX_STATES];
-	struct td_hist delta;
+	struct td_hist iv[TD_TCP_MAX_STATES]; /* the interval's share */
 	uint64_t imax[TD_TCP_MAX_STATES];
 	uint64_t next_ns;
 	uint64_t interval_ns;
@@ -88,16 +88,12 @@ static double rel_s(const struct td_dwell *d, uint64_t ns)
 static int on_tick(void *ctx, uint64_t now)
 {
 	struct td_dwell *d = ctx;
-	struct td_hist *iv = calloc(TD_TCP_MAX_STATES, sizeof(*iv));
+	struct td_hist *iv = d->iv;
 
-	if (!d->interval_ns || now < d->next_ns) {
-		free(iv);
+	if (!d->interval_ns || now < d->next_ns)
 		return 0;
-	}
-	if (!iv || td_tracer_read_hist(d->t, d->now, d->imax)) {
-		free(iv);
+	if (td_tracer_read_hist(d->t, d->now, d->imax))
 		return -1;
-	}
 	td_tracer_next_interval(d->t);
 	for (unsigned s = 0; s < TD_TCP_MAX_STATES; s++) {
 		td_hist_delta(&iv[s], &d->now[s], &d->prev[s]);
@@ -107,7 +103,6 @@ static int on_tick(void *ctx, uint64_t now)
 	report(d, iv, "interval", rel_s(d, d->next_ns - d->interval_ns), rel_s(d, now));
 	d->seq++;
 	d->next_ns += d->interval_ns;
-	free(iv);
 	return 0;
 }
 

@@ -13,8 +13,6 @@
 struct td_timeline {
 	const struct td_opts *opts;
 	struct td_conns *conns;
-	uint64_t start_ns;
-	uint64_t printed;
 	bool out_failed;
 };
 
@@ -137,11 +135,10 @@ static void print_json(FILE *f, const struct td_conn *c, const struct td_conn_su
 	fprintf(f, "]}\n");
 }
 
-void td_timeline_print(FILE *f, const struct td_opts *o, const struct td_conn *c, uint64_t start_ns)
+void td_timeline_print(FILE *f, const struct td_opts *o, const struct td_conn *c)
 {
 	struct td_conn_summary s;
 
-	(void)start_ns;
 	td_conn_summarize(c, &s);
 	if (o->format == TD_FMT_JSON)
 		print_json(f, c, &s);
@@ -155,8 +152,7 @@ static void print_conn(void *ctx, const struct td_conn *c)
 
 	if (tl->out_failed)
 		return;
-	td_timeline_print(stdout, tl->opts, c, tl->start_ns);
-	tl->printed++;
+	td_timeline_print(stdout, tl->opts, c);
 }
 
 static int on_event(void *ctx, const struct td_event *e)
@@ -203,7 +199,7 @@ int td_timeline_main(const struct td_opts *o)
 	err = td_tracer_open(&t, o);
 	if (err)
 		goto cleanup;
-	tl.start_ns = td_tracer_start_ns(t);
+
 	fprintf(stderr,
 		"tcpdwell: tracing, Ctrl-C or SIGTERM to stop, SIGUSR1 for loss counters\n");
 	err = td_tracer_run(t, &c);

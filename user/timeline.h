@@ -9,8 +9,7 @@
 #include "conn.h"
 
 /* Print one connection's block (text or JSON line) to f. */
-void td_timeline_print(FILE *f, const struct td_opts *o, const struct td_conn *c,
-		       uint64_t start_ns);
+void td_timeline_print(FILE *f, const struct td_opts *o, const struct td_conn *c);
 
 int td_timeline_main(const struct td_opts *o);
 

@@ -200,7 +200,7 @@ static size_t render(const struct td_conn *c, enum td_format fmt, char *out, siz
 	assert_non_null(f);
 	memset(&o, 0, sizeof(o));
 	o.format = fmt;
-	td_timeline_print(f, &o, c, T0);
+	td_timeline_print(f, &o, c);
 	assert_int_equal(fflush(f), 0);
 	rewind(f);
 	len = fread(out, 1, sz - 1, f);
