@@ -216,25 +216,33 @@ def one_run(name, cfg, conns, threads, tmpdir):
         if cfg[0] == "tcpdwell":
             # transitions only: retransmits and resets (a SYN retransmit when the
             # accept queue overflows) are real events but not part of the 10
-            m = re.search(r"\d+ events delivered \((\d+) transitions.*?; lost: (\d+) "
-                          r"ring-buffer drops, (\d+) recursion misses", err)
+            m = re.search(r"\d+ events delivered \((\d+) transitions of which (\d+) "
+                          r"timewait ends.*?; lost: (\d+) ring-buffer drops, (\d+) "
+                          r"recursion misses", err)
             if cfg[1][0] == "dwell":
                 loss = [json.loads(l) for l in (stdout or "").splitlines()
                         if l.startswith("{") and '"type":"loss"' in l]
                 tot = [json.loads(l) for l in (stdout or "").splitlines()
                        if '"span":"total"' in l]
-                counted = sum(s["count"] for s in tot[0]["states"].values()) if tot else 0
+                states = tot[0]["states"] if tot else {}
+                counted = sum(s["count"] for s in states.values())
+                # a timewait socket that ended (recycled by a SYN) adds its dwell
+                tw_ends = sum(states.get(k, {}).get("count", 0)
+                              for k in ("TIME_WAIT", "FIN_WAIT2(tw)"))
                 # every transition but the creation ones leaves a dwell time:
                 # 8 per connection (SYN_SENT, SYN_RECV, ESTABLISHED x2, FIN_WAIT1,
                 # FIN_WAIT2, CLOSE_WAIT, LAST_ACK) + the listener's LISTEN
-                res["expected_events"] = expected = 8 * load["connections"] + 1
+                res["expected_events"] = expected = 8 * load["connections"] + 1 + tw_ends
                 res["delivered"] = counted
                 res["ringbuf_drops"] = 0
                 res["recursion_misses"] = loss[0]["recursion_misses"] if loss else misses
             elif m:
+                # a timewait socket recycled by a SYN ends within the run: a real
+                # transition beyond the 10 per connection
+                res["expected_events"] = expected = expected + int(m.group(2))
                 res["delivered"] = int(m.group(1))
-                res["ringbuf_drops"] = int(m.group(2))
-                res["recursion_misses"] = int(m.group(3))
+                res["ringbuf_drops"] = int(m.group(3))
+                res["recursion_misses"] = int(m.group(4))
         else:
             if name == "tcplife":  # one line per closed socket, not per transition
                 res["expected_events"] = expected = 2 * load["connections"]

@@ -25,12 +25,13 @@ void td_loss_derive(struct td_loss *l)
 void td_loss_print_text(FILE *f, const struct td_loss *l, const char *degraded)
 {
 	fprintf(f,
-		"tcpdwell: %" PRIu64 " events delivered (%" PRIu64 " transitions, %" PRIu64
-		" retransmits, %" PRIu64 " resets); lost: %" PRIu64 " ring-buffer drops, %" PRIu64
-		" recursion misses, %" PRIu64 " socket-map evictions, %" PRIu64
-		" socket-map refusals, %" PRIu64 " timewait-map evictions, %" PRIu64
-		" timewait-map refusals, %" PRIu64 " bad records%s\n",
-		l->delivered, l->by_type[TD_EV_STATE], l->by_type[TD_EV_RETRANS],
+		"tcpdwell: %" PRIu64 " events delivered (%" PRIu64 " transitions of which %" PRIu64
+		" timewait ends, %" PRIu64 " retransmits, %" PRIu64 " resets); lost: %" PRIu64
+		" ring-buffer drops, %" PRIu64 " recursion misses, %" PRIu64
+		" socket-map evictions, %" PRIu64 " socket-map refusals, %" PRIu64
+		" timewait-map evictions, %" PRIu64 " timewait-map refusals, %" PRIu64
+		" bad records%s\n",
+		l->delivered, l->by_type[TD_EV_STATE], l->tw_ends, l->by_type[TD_EV_RETRANS],
 		l->by_type[TD_EV_RESET_SENT] + l->by_type[TD_EV_RESET_RECV], l->rb_drops,
 		l->recursion_misses, l->evictions, l->insert_fail, l->tw_evictions,
 		l->tw_insert_fail, l->bad_records, l->exact ? "" : " (live, approximate)");
@@ -44,18 +45,19 @@ void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded)
 		"{\"schema\":%d,\"type\":\"loss\",\"exact\":%s,\"events\":%" PRIu64
 		",\"delivered\":%" PRIu64 ",\"delivered_by_type\":{\"state\":%" PRIu64
 		",\"retrans\":%" PRIu64 ",\"reset_sent\":%" PRIu64 ",\"reset_recv\":%" PRIu64
-		"},\"lost\":%" PRIu64 ",\"ringbuf_drops\":%" PRIu64 ",\"recursion_misses\":%" PRIu64
-		",\"evictions\":%" PRIu64 ",\"map_refusals\":%" PRIu64
-		",\"listener_map_full\":%" PRIu64 ",\"timewait_evictions\":%" PRIu64
-		",\"timewait_map_refusals\":%" PRIu64 ",\"bad_records\":%" PRIu64
-		",\"sockets_tracked\":%" PRIu64 ",\"timewait_tracked\":%" PRIu64
-		",\"timewait_unseen_ends\":%" PRIu64 ",\"timewait_rearms\":%" PRIu64
-		",\"programs\":[",
+		"},\"timewait_ends\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"ringbuf_drops\":%" PRIu64
+		",\"recursion_misses\":%" PRIu64 ",\"evictions\":%" PRIu64
+		",\"map_refusals\":%" PRIu64 ",\"listener_map_full\":%" PRIu64
+		",\"timewait_evictions\":%" PRIu64 ",\"timewait_map_refusals\":%" PRIu64
+		",\"bad_records\":%" PRIu64 ",\"sockets_tracked\":%" PRIu64
+		",\"timewait_tracked\":%" PRIu64 ",\"timewait_unseen_ends\":%" PRIu64
+		",\"timewait_rearms\":%" PRIu64 ",\"programs\":[",
 		TD_EVENT_VERSION, l->exact ? "true" : "false", l->events, l->delivered,
 		l->by_type[TD_EV_STATE], l->by_type[TD_EV_RETRANS], l->by_type[TD_EV_RESET_SENT],
-		l->by_type[TD_EV_RESET_RECV], td_loss_total(l), l->rb_drops, l->recursion_misses,
-		l->evictions, l->insert_fail, l->listen_full, l->tw_evictions, l->tw_insert_fail,
-		l->bad_records, l->sock_live, l->tw_live, l->tw_unseen_end, l->tw_rearm);
+		l->by_type[TD_EV_RESET_RECV], l->tw_ends, td_loss_total(l), l->rb_drops,
+		l->recursion_misses, l->evictions, l->insert_fail, l->listen_full, l->tw_evictions,
+		l->tw_insert_fail, l->bad_records, l->sock_live, l->tw_live, l->tw_unseen_end,
+		l->tw_rearm);
 	for (int i = 0; i < l->nprogs; i++)
 		fprintf(f,
 			"%s{\"name\":\"%s\",\"recursion_misses\":%" PRIu64 ",\"run_cnt\":%" PRIu64

@@ -20,6 +20,7 @@ struct td_loss {
 	uint64_t events;		  /* records the kernel submitted */
 	uint64_t delivered;		  /* records the reader handed on */
 	uint64_t by_type[TD_EV_TYPE_MAX]; /* delivered, per enum td_event_type */
+	uint64_t tw_ends;		  /* delivered transitions ending a timewait socket */
 	uint64_t bad_records;		  /* records the reader rejected */
 	uint64_t rb_drops;		  /* ring buffer full */
 	uint64_t recursion_misses;

@@ -56,6 +56,7 @@ struct td_tracer {
 	uint64_t seq;
 	uint64_t delivered;
 	uint64_t by_type[TD_EV_TYPE_MAX];
+	uint64_t tw_ends;
 	uint64_t bad_records;
 	bool stop;	    /* signal, duration or consumer: leave the loop */
 	bool consumer_done; /* the consumer wants no more events */
@@ -295,6 +296,8 @@ static void deliver_batch(struct td_tracer *t)
 	for (size_t i = 0; i < t->nbatch && !t->consumer_done; i++) {
 		t->delivered++;
 		t->by_type[t->batch[i].e.type]++; /* validated by td_event_decode */
+		if ((t->batch[i].e.flags & TD_F_TW) && t->batch[i].e.new_state == TD_TCP_CLOSE)
+			t->tw_ends++;
 		if (t->c->on_event(t->c->ctx, &t->batch[i].e))
 			t->consumer_done = t->stop = true;
 	}
@@ -384,6 +387,7 @@ static void read_loss(struct td_tracer *t, struct td_loss *l, bool exact)
 	}
 	l->delivered = t->delivered;
 	memcpy(l->by_type, t->by_type, sizeof(l->by_type));
+	l->tw_ends = t->tw_ends;
 	l->bad_records = t->bad_records;
 	l->exact = exact;
 	td_loss_derive(l);
