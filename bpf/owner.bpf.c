@@ -7,7 +7,12 @@
  * child, whose cookie state.bpf.c already generated.
  *
  * These are classic syscall tracepoints; when they cannot attach the
- * loader says so and children keep their listener's owner.
+ * loader says so and children keep their listener's owner. Enabling any
+ * syscall tracepoint sends every syscall of every task through the tracing
+ * slow path (~50 ns each, measured): --no-accept-tracepoint leaves them out.
+ * (A task-context test in state.bpf.c would do without them, but the
+ * per-CPU preempt count is not reachable from BPF without
+ * CONFIG_KALLSYMS_ALL.)
  */
 #include "common.bpf.h"
 

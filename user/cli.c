@@ -21,6 +21,7 @@ enum {
 	OPT_MAX_TIMEWAIT,
 	OPT_WAKEUP_PCT,
 	OPT_WAKEUP_PER_EVENT,
+	OPT_NO_ACCEPT,
 };
 
 static const struct option long_opts[] = {
@@ -40,6 +41,7 @@ static const struct option long_opts[] = {
     {"max-timewait", required_argument, NULL, OPT_MAX_TIMEWAIT},
     {"wakeup-pct", required_argument, NULL, OPT_WAKEUP_PCT},
     {"wakeup-per-event", no_argument, NULL, OPT_WAKEUP_PER_EVENT},
+    {"no-accept-tracepoint", no_argument, NULL, OPT_NO_ACCEPT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {0},
@@ -75,6 +77,8 @@ void td_usage(FILE *f)
 		   "      --max-timewait N  timewait-socket LRU map size (default 131072)\n"
 		   "      --wakeup-pct P    wake the reader early at P%% fill (default 25)\n"
 		   "      --wakeup-per-event  wake the reader for every event (benchmarks)\n"
+		   "      --no-accept-tracepoint  accepted sockets keep their listener's owner;\n"
+		   "                        spares every syscall on the host ~50 ns\n"
 		   "  -h, --help            this help\n"
 		   "  -V, --version         version\n"
 		   "\n"
@@ -295,6 +299,9 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			break;
 		case OPT_WAKEUP_PER_EVENT:
 			o->wakeup_per_event = true;
+			break;
+		case OPT_NO_ACCEPT:
+			o->no_accept = true;
 			break;
 		case 'h':
 			td_usage(stdout);

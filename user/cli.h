@@ -53,7 +53,9 @@ struct td_opts {
 	unsigned max_sockets;  /* --max-sockets: size of the per-socket LRU map */
 	unsigned max_timewait; /* --max-timewait: size of the timewait LRU map */
 	unsigned wakeup_pct;   /* --wakeup-pct: early wakeup fill threshold */
-	bool wakeup_per_event; /* --wakeup-per-event: for the benchmark only */
+	bool wakeup_per_event;
+	bool no_accept;
+	    /* --no-accept-tracepoint */ /* --wakeup-per-event: for the benchmark only */
 };
 
 /* Parse argv into *o. Returns 0, or TD_EXIT_USAGE after printing one line

@@ -236,11 +236,25 @@ void td_line_addr(struct td_line *l, unsigned family, const __u8 *addr)
 		td_line_str(l, td_addr_str(family, addr, buf));
 		return;
 	}
+	/* dotted quad without division: at most 15 bytes, written at once */
+	char q[16];
+	size_t n = 0;
+
 	for (int i = 0; i < 4; i++) {
+		unsigned v = addr[i];
+
 		if (i)
-			td_line_mem(l, ".", 1);
-		td_line_u64(l, addr[i]);
+			q[n++] = '.';
+		if (v >= 100) {
+			q[n++] = '0' + v / 100;
+			v %= 100;
+			q[n++] = '0' + v / 10;
+		} else if (v >= 10) {
+			q[n++] = '0' + v / 10;
+		}
+		q[n++] = '0' + v % 10;
 	}
+	td_line_mem(l, q, n);
 }
 
 void td_line_endpoint(struct td_line *l, unsigned family, const __u8 *addr, uint16_t port)

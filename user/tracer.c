@@ -221,6 +221,10 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	t->skel->rodata->td_cfg.hist = o->cmd == TD_CMD_DWELL;
 	t->skel->rodata->td_cfg.wakeup_bytes =
 	    o->wakeup_per_event ? 0 : (uint64_t)o->ringbuf_kb * 1024 * o->wakeup_pct / 100;
+	if (o->no_accept) {
+		bpf_program__set_autoload(t->skel->progs.td_exit_accept, false);
+		bpf_program__set_autoload(t->skel->progs.td_exit_accept4, false);
+	}
 	bpf_map__set_max_entries(t->skel->maps.td_events, o->ringbuf_kb * 1024);
 	bpf_map__set_max_entries(t->skel->maps.td_socks, o->max_sockets);
 	bpf_map__set_max_entries(t->skel->maps.td_tws, o->max_timewait);
@@ -246,6 +250,8 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 
 		if (t->nlinks == TD_MAX_PROGS)
 			break;
+		if (!bpf_program__autoload(prog))
+			continue; /* --no-accept-tracepoint */
 		if (optional && !tracefs_ready()) {
 			note_degraded(t, "tracefs unavailable: accepted sockets keep their "
 					 "listener's owner");
@@ -376,6 +382,8 @@ static void read_loss(struct td_tracer *t, struct td_loss *l, bool exact)
 
 		if (l->nprogs == TD_MAX_PROGS)
 			break;
+		if (!bpf_program__autoload(prog))
+			continue;
 		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
 			continue;
 		l->prog[l->nprogs].name = bpf_program__name(prog);

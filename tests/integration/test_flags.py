@@ -81,3 +81,15 @@ def test_timeline_ipv6(netns, tracer):
     assert c["end"] == "expired" and c["complete"]
     assert [e["new"] for e in c["events"] if e["type"] == "state"][-2:] == \
         ["FIN_WAIT2(tw)", "CLOSE"]
+
+
+def test_no_accept_tracepoint(netns, tracer):
+    """Without the accept() tracepoints a child keeps its listener's owner."""
+    t = tracer("trace", "--no-accept-tracepoint", "--netns", str(netns.inum))
+    r = netns.scenario("server_close", 0.05, 0.05)
+    t.stop()
+    srv, cl = r["server"], r["client"]
+    s = [e for e in t.events() if (e["lport"], e["rport"]) == (srv["port"], cl["lport"])]
+    assert s and all(e["owner"] == "listener" and e["pid"] == srv["pid"] for e in s), s
+    progs = {p["name"] for p in t.loss()["programs"]}
+    assert "td_set_state" in progs and not progs & {"td_exit_accept", "td_exit_accept4"}
