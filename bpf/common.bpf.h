@@ -47,6 +47,13 @@ typedef struct {
 
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct td_child_pending);
+} td_child_map;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TD_CNT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -92,6 +99,7 @@ extern td_sock_map td_socks SEC(".maps");
 extern td_listen_map td_listeners SEC(".maps");
 extern td_counter_map td_counters SEC(".maps");
 extern td_closed_map td_last_closed SEC(".maps");
+extern td_child_map td_child_pend SEC(".maps");
 extern td_port_map td_ports SEC(".maps");
 extern td_tw_map td_tws SEC(".maps");
 extern td_tw_pending_map td_tw_pend SEC(".maps");

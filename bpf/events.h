@@ -268,6 +268,15 @@ struct td_closed {
 	struct td_owner_info own;
 };
 
+/* A child whose LISTEN -> SYN_RECV fired before it had its own tuple and
+ * cookie (6.1: still a copy of its listener), parked per CPU until its next
+ * transition, which follows on the same CPU in the same softirq. */
+struct td_child_pending {
+	__u64 sk; /* the child's address; 0: slot empty */
+	__u64 ts_ns;
+	struct td_owner_info own;
+};
+
 /* Listening sockets by port: children inherit the owner until accept(). */
 struct td_listen_key {
 	__u32 netns;

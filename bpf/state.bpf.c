@@ -13,12 +13,27 @@ static __always_inline void td_listener_key(struct td_listen_key *k, const struc
 	k->family = 0; /* a [::] listener also takes IPv4 children */
 }
 
+/* A child created in softirq inherits its listener's owner until accept(). */
+static __always_inline void td_child_owner(struct td_owner_info *o, const struct td_event *e)
+{
+	struct td_listen_key lk = {};
+	struct td_owner_info *lo;
+
+	td_listener_key(&lk, e);
+	lo = bpf_map_lookup_elem(&td_listeners, &lk);
+	if (lo) {
+		*o = *lo;
+		o->source = TD_OWNER_LISTENER;
+	} else {
+		td_owner_current(o, TD_OWNER_INFERRED);
+	}
+}
+
 /* First sight of a socket: where it came from decides who owns it. */
 static __always_inline void td_sock_new(struct td_sock *n, struct td_event *e, int oldstate,
 					int newstate)
 {
 	struct td_listen_key lk = {};
-	struct td_owner_info *lo;
 
 	if (oldstate == TD_TCP_CLOSE && newstate == TD_TCP_SYN_SENT) {
 		/* connect(): process context */
@@ -32,16 +47,8 @@ static __always_inline void td_sock_new(struct td_sock *n, struct td_event *e, i
 		if (bpf_map_update_elem(&td_listeners, &lk, &n->own, BPF_ANY))
 			td_count(TD_CNT_LISTEN_FULL);
 	} else if (oldstate == TD_TCP_LISTEN && newstate == TD_TCP_SYN_RECV) {
-		/* child created in softirq: inherit the listener's owner */
 		e->flags |= TD_F_NEW;
-		td_listener_key(&lk, e);
-		lo = bpf_map_lookup_elem(&td_listeners, &lk);
-		if (lo) {
-			n->own = *lo;
-			n->own.source = TD_OWNER_LISTENER;
-		} else {
-			td_owner_current(&n->own, TD_OWNER_INFERRED);
-		}
+		td_child_owner(&n->own, e);
 	} else {
 		/* a socket older than the tracer (or evicted from the map) */
 		td_owner_current(&n->own, TD_OWNER_INFERRED);
@@ -78,10 +85,12 @@ static __always_inline bool td_tw_overflow(const struct sock *sk, int oldstate)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 {
+	struct td_child_pending *cp;
 	struct td_event e = {};
 	struct td_sock n = {};
 	struct td_sock *s;
 	__u64 now, cookie;
+	__u32 zero = 0;
 
 	/* tcp_close() re-sets FIN_WAIT2 on a FIN_WAIT2 socket: not a transition */
 	if (!td_is_tcp(sk) || oldstate == newstate)
@@ -96,7 +105,41 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 	e.new_state = newstate;
 	td_fill_sock_tuple(&e, sk);
 
+	cp = bpf_map_lookup_elem(&td_child_pend, &zero);
+	if (oldstate == TD_TCP_LISTEN && newstate == TD_TCP_SYN_RECV && !e.rport) {
+		/* 6.1: the clone has neither its peer nor its own cookie yet
+		 * (its cookie is the listener's): emit at its next transition */
+		if (cp) {
+			cp->sk = (__u64)sk;
+			cp->ts_ns = now;
+			td_child_owner(&cp->own, &e);
+		}
+		return 0;
+	}
+	if (cp && cp->sk == (__u64)sk) {
+		struct td_event ce = e;
+
+		cp->sk = 0;
+		ce.ts_ns = cp->ts_ns;
+		ce.old_state = TD_TCP_LISTEN;
+		ce.new_state = TD_TCP_SYN_RECV;
+		ce.flags = TD_F_NEW | TD_F_DEFERRED;
+		td_event_owner(&ce, &cp->own);
+		td_emit(&ce);
+		n.first_ns = cp->ts_ns;
+		n.last_ns = cp->ts_ns;
+		n.state = TD_TCP_SYN_RECV;
+		n.own = cp->own;
+		if (bpf_map_update_elem(&td_socks, &cookie, &n, BPF_NOEXIST))
+			td_count(TD_CNT_SOCK_INSERT_FAIL);
+		else
+			td_count(TD_CNT_SOCK_INSERTS);
+		__builtin_memset(&n, 0, sizeof(n));
+	}
+
 	s = bpf_map_lookup_elem(&td_socks, &cookie);
+	if (s && s->state == TD_TCP_LISTEN && oldstate != TD_TCP_LISTEN)
+		s = NULL; /* a listener's cookie still on a child: not this socket's entry */
 	if (s) {
 		td_flush_pending(sk, cookie, s);
 		e.dwell_ns = now - s->last_ns;
