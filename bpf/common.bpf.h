@@ -262,6 +262,29 @@ static __always_inline void td_owner_current(struct td_owner_info *o, __u8 sourc
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
 }
 
+static __always_inline void td_listener_key(struct td_listen_key *k, const struct td_event *e)
+{
+	k->netns = e->netns;
+	k->port = e->lport;
+	k->family = 0; /* a [::] listener also takes IPv4 children */
+}
+
+/* The owner of the listener on e's local port, as inherited by its
+ * children and request socks. False when no listener is known. */
+static __always_inline bool td_listener_owner(struct td_owner_info *o, const struct td_event *e)
+{
+	struct td_listen_key lk = {};
+	struct td_owner_info *lo;
+
+	td_listener_key(&lk, e);
+	lo = bpf_map_lookup_elem(&td_listeners, &lk);
+	if (!lo)
+		return false;
+	*o = *lo;
+	o->source = TD_OWNER_LISTENER;
+	return true;
+}
+
 static __always_inline void td_event_owner(struct td_event *e, const struct td_owner_info *o)
 {
 	e->pid = o->pid;

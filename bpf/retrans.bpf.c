@@ -56,9 +56,8 @@ SEC("tp_btf/tcp_retransmit_synack")
 int BPF_PROG(td_retransmit_synack, const struct sock *sk, const struct request_sock *req)
 {
 	const struct sock_common *skc = &req->__req_common;
+	struct td_owner_info lo;
 	struct td_event e = {};
-	struct td_listen_key lk = {};
-	struct td_owner_info *lo;
 
 	e.type = TD_EV_RETRANS;
 	e.kind = TD_RETRANS_SYNACK;
@@ -67,13 +66,8 @@ int BPF_PROG(td_retransmit_synack, const struct sock *sk, const struct request_s
 	e.new_state = TD_TCP_SYN_RECV;
 	/* request socks keep the local port in skc_num (host order) */
 	td_fill_tuple_probe(&e, skc, bpf_htons(BPF_CORE_READ(skc, skc_num)));
-	lk.netns = e.netns;
-	lk.port = e.lport;
-	lo = bpf_map_lookup_elem(&td_listeners, &lk);
-	if (lo) {
-		td_event_owner(&e, lo);
-		e.owner = TD_OWNER_LISTENER;
-	}
+	if (td_listener_owner(&lo, &e))
+		td_event_owner(&e, &lo);
 	td_emit(&e);
 	return 0;
 }

@@ -6,27 +6,11 @@
  */
 #include "common.bpf.h"
 
-static __always_inline void td_listener_key(struct td_listen_key *k, const struct td_event *e)
-{
-	k->netns = e->netns;
-	k->port = e->lport;
-	k->family = 0; /* a [::] listener also takes IPv4 children */
-}
-
 /* A child created in softirq inherits its listener's owner until accept(). */
 static __always_inline void td_child_owner(struct td_owner_info *o, const struct td_event *e)
 {
-	struct td_listen_key lk = {};
-	struct td_owner_info *lo;
-
-	td_listener_key(&lk, e);
-	lo = bpf_map_lookup_elem(&td_listeners, &lk);
-	if (lo) {
-		*o = *lo;
-		o->source = TD_OWNER_LISTENER;
-	} else {
+	if (!td_listener_owner(o, e))
 		td_owner_current(o, TD_OWNER_INFERRED);
-	}
 }
 
 /* First sight of a socket: where it came from decides who owns it. */

@@ -55,7 +55,7 @@ struct td_opts {
 	unsigned wakeup_pct;   /* --wakeup-pct: early wakeup fill threshold */
 	bool wakeup_per_event;
 	bool no_accept;
-	    /* --no-accept-tracepoint */ /* --wakeup-per-event: for the benchmark only */
+	/* --no-accept-tracepoint */ /* --wakeup-per-event: for the benchmark only */
 };
 
 /* Parse argv into *o. Returns 0, or TD_EXIT_USAGE after printing one line

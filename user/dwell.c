@@ -117,9 +117,7 @@ static void on_report(void *ctx, const struct td_loss *loss)
 {
 	const struct td_dwell *d = ctx;
 
-	if (d->opts->format == TD_FMT_JSON)
-		td_loss_print_json(stdout, loss, NULL);
-	td_loss_print_text(stderr, loss, NULL);
+	td_loss_report(stdout, d->opts->format == TD_FMT_JSON, loss, NULL);
 }
 
 int td_dwell_main(const struct td_opts *o)
@@ -138,16 +136,12 @@ int td_dwell_main(const struct td_opts *o)
 	d->start_ns = td_tracer_start_ns(d->t);
 	d->interval_ns = (uint64_t)(o->interval_s * 1e9);
 	d->next_ns = d->start_ns + d->interval_ns;
-	fprintf(stderr,
-		"tcpdwell: tracing, Ctrl-C or SIGTERM to stop, SIGUSR1 for loss counters\n");
 
 	err = td_tracer_run(d->t, &c);
 	td_tracer_finish(d->t, &loss);
 	if (!td_tracer_read_hist(d->t, d->now, NULL))
 		report(d, d->now, "total", 0.0, rel_s(d, td_tracer_now_ns()));
-	if (o->format == TD_FMT_JSON)
-		td_loss_print_json(stdout, &loss, td_tracer_degraded(d->t));
-	td_loss_print_text(stderr, &loss, td_tracer_degraded(d->t));
+	td_loss_report(stdout, o->format == TD_FMT_JSON, &loss, td_tracer_degraded(d->t));
 	if (!err)
 		err = td_loss_total(&loss) ? TD_EXIT_LOST : TD_EXIT_OK;
 cleanup:

@@ -73,3 +73,12 @@ void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded)
 	} else
 		fprintf(f, "null}\n");
 }
+
+void td_loss_report(FILE *out, bool json, const struct td_loss *l, const char *degraded)
+{
+	if (json && !ferror(out)) {
+		td_loss_print_json(out, l, degraded);
+		fflush(out);
+	}
+	td_loss_print_text(stderr, l, degraded);
+}

@@ -54,6 +54,9 @@ uint64_t td_loss_total(const struct td_loss *l);
 void td_loss_derive(struct td_loss *l);
 
 void td_loss_print_text(FILE *f, const struct td_loss *l, const char *degraded);
+/* The summary for people on stderr; with json also as the last record of
+ * the stream `out` (unless that stream already failed). */
+void td_loss_report(FILE *out, bool json, const struct td_loss *l, const char *degraded);
 void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded);
 
 #endif /* TCPDWELL_LOSS_H */

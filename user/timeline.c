@@ -180,9 +180,7 @@ static void on_report(void *ctx, const struct td_loss *loss)
 {
 	struct td_timeline *tl = ctx;
 
-	if (tl->opts->format == TD_FMT_JSON)
-		td_loss_print_json(stdout, loss, NULL);
-	td_loss_print_text(stderr, loss, NULL);
+	td_loss_report(stdout, tl->opts->format == TD_FMT_JSON, loss, NULL);
 }
 
 int td_timeline_main(const struct td_opts *o)
@@ -200,16 +198,12 @@ int td_timeline_main(const struct td_opts *o)
 	if (err)
 		goto cleanup;
 
-	fprintf(stderr,
-		"tcpdwell: tracing, Ctrl-C or SIGTERM to stop, SIGUSR1 for loss counters\n");
 	err = td_tracer_run(t, &c);
 	td_tracer_finish(t, &loss);
 	/* connections still open are shown as such, marked incomplete */
 	td_conns_flush(tl.conns, print_conn, &tl, true);
 	fflush(stdout);
-	if (o->format == TD_FMT_JSON && !ferror(stdout))
-		td_loss_print_json(stdout, &loss, td_tracer_degraded(t));
-	td_loss_print_text(stderr, &loss, td_tracer_degraded(t));
+	td_loss_report(stdout, o->format == TD_FMT_JSON, &loss, td_tracer_degraded(t));
 	if (td_conns_overflowed(tl.conns))
 		fprintf(stderr,
 			"tcpdwell: %" PRIu64 " connections not kept (table full, --max-sockets)\n",

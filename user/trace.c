@@ -328,19 +328,11 @@ static int on_tick(void *ctx, uint64_t now)
 	return fflush(tr->out) || ferror(tr->out) ? -1 : 0;
 }
 
-/* The summary for people on stderr, and in JSON mode also in the stream. */
-static void print_loss(const struct td_trace *tr, const struct td_loss *loss, const char *degraded)
-{
-	if (tr->opts->format == TD_FMT_JSON && !ferror(tr->out)) {
-		td_loss_print_json(tr->out, loss, degraded);
-		fflush(tr->out);
-	}
-	td_loss_print_text(stderr, loss, degraded);
-}
-
 static void on_report(void *ctx, const struct td_loss *loss)
 {
-	print_loss(ctx, loss, NULL);
+	const struct td_trace *tr = ctx;
+
+	td_loss_report(tr->out, tr->opts->format == TD_FMT_JSON, loss, NULL);
 }
 
 int td_trace_main(const struct td_opts *o)
@@ -364,14 +356,11 @@ int td_trace_main(const struct td_opts *o)
 	if (o->format == TD_FMT_TEXT)
 		print_header(&tr);
 	fflush(tr.out);
-	/* Attached: anything that happens from now on is seen (tests wait for this). */
-	fprintf(stderr,
-		"tcpdwell: tracing, Ctrl-C or SIGTERM to stop, SIGUSR1 for loss counters\n");
 
 	err = td_tracer_run(t, &c);
 	td_tracer_finish(t, &loss);
 	fflush(tr.out);
-	print_loss(&tr, &loss, td_tracer_degraded(t));
+	td_loss_report(tr.out, o->format == TD_FMT_JSON, &loss, td_tracer_degraded(t));
 	td_tracer_close(t);
 	td_kenum_free(tr.rst);
 	if (err)

@@ -273,6 +273,9 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		goto cleanup;
 	}
 	*out = t;
+	/* Attached: anything that happens from now on is seen (tests wait for this). */
+	fprintf(stderr,
+		"tcpdwell: tracing, Ctrl-C or SIGTERM to stop, SIGUSR1 for loss counters\n");
 	return 0;
 
 cleanup:
