@@ -151,7 +151,7 @@ def test_timewait_overflow(netns, tracer):
     overflows = nstat(netns, "TcpExtTCPTimeWaitOverflow") - before
     evs = t.events(netns)
     port = r["server"]["port"]
-    entered = [e for e in evs if e["new"] in ("TIME_WAIT", "FIN_WAIT2(tw)") if "new" in e]
+    entered = [e for e in evs if e["type"] == "state" and e["new"] in ("TIME_WAIT", "FIN_WAIT2(tw)")]
     over = [e for e in evs if e.get("end") == "overflow"]
     assert overflows == 3, overflows
     assert len(entered) == 2 and len(over) == 3, (entered, over)
