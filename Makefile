@@ -22,11 +22,15 @@ LDLIBS      := -Wl,-Bstatic -lbpf -lelf -lz -lm
 LDFLAGS     ?= -static
 
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)
-BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+# maps.bpf.o first: bpftool 7.1's linker cannot resolve an object's extern
+# maps when that object comes before the one that defines them.
+# census.bpf.o is an object of its own (see the file).
+BPF_OBJS    := $(BUILD)/bpf/maps.bpf.o $(filter-out $(BUILD)/bpf/maps.bpf.o $(BUILD)/bpf/census.bpf.o,\
+               $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS)))
 USER_SRCS   := $(wildcard user/*.c)
 USER_OBJS   := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
 LIB_OBJS    := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
-SKEL        := $(BUILD)/tcpdwell.skel.h
+SKEL        := $(BUILD)/tcpdwell.skel.h $(BUILD)/census.skel.h
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
@@ -46,8 +50,15 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/common.bpf.h bpf/events.h $(VMLINUX)/vmlin
 $(BUILD)/tcpdwell.bpf.o: $(BPF_OBJS)
 	$(BPFTOOL) gen object $@ $^
 
-$(SKEL): $(BUILD)/tcpdwell.bpf.o
-	$(BPFTOOL) gen skeleton $< name tcpdwell_bpf > $@
+$(BUILD)/census.bpf.lo: $(BUILD)/bpf/census.bpf.o
+	$(BPFTOOL) gen object $@ $^
+
+# via a temporary file: a failed run must not leave a half skeleton behind
+$(BUILD)/tcpdwell.skel.h: $(BUILD)/tcpdwell.bpf.o
+	$(BPFTOOL) gen skeleton $< name tcpdwell_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/census.skel.h: $(BUILD)/census.bpf.lo
+	$(BPFTOOL) gen skeleton $< name census_bpf > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) bpf/events.h $(SKEL)
 	@mkdir -p $(@D)

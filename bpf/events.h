@@ -58,7 +58,8 @@ enum td_event_type {
 	TD_EV_RETRANS = 2,    /* tcp_retransmit_skb / tcp_retransmit_synack */
 	TD_EV_RESET_SENT = 3, /* tcp_send_reset */
 	TD_EV_RESET_RECV = 4, /* tcp_receive_reset */
-	TD_EV_TYPE_MAX = 5,
+	TD_EV_SNAPSHOT = 5,   /* census iterator: a socket as it is now (not a ring record) */
+	TD_EV_TYPE_MAX = 6,
 };
 
 /* Where the pid/comm/cgroup of a connection came from. */
@@ -112,7 +113,7 @@ struct td_event {
 	__u16 lport; /* host byte order */
 	__u16 rport; /* host byte order */
 	__u16 kind;  /* retrans: enum td_retrans_kind; -> CLOSE: enum td_tw_end */
-	__s32 arg;   /* retrans: err; reset sent: reason */
+	__s32 arg;   /* retrans: err; reset sent: reason; snapshot of a tw: jiffies left */
 	__u8 laddr[TD_ADDR_LEN];
 	__u8 raddr[TD_ADDR_LEN];
 	char comm[TD_COMM_LEN];
@@ -146,7 +147,8 @@ struct td_config {
 	__u8 hist;	    /* record dwell times into the histograms */
 	__u32 wakeup_bytes; /* wake the reader once this much data is queued */
 	__u32 netns;	    /* 0: every network namespace; else its inode number */
-	__u32 pad2;
+	__u8 tw_only;	    /* timewait census: only timewait transitions on the ring */
+	__u8 pad2[3];
 };
 
 /* Who a connection belongs to (captured in process context, see owner.bpf.c). */
@@ -174,8 +176,17 @@ struct td_tw {
 	__u64 enter_ns; /* entered the timewait socket */
 	__u64 last_ns;	/* entered its current substate */
 	struct td_owner_info own;
-	__u8 state; /* TD_TCP_TIME_WAIT or TD_TCP_FIN_WAIT2_TW */
-	__u8 pad[7];
+	__u8 state;    /* TD_TCP_TIME_WAIT or TD_TCP_FIN_WAIT2_TW */
+	__u8 snapshot; /* found by the census iterator: enter_ns is when, not since */
+	__u8 pad[6];
+};
+
+/* What the census iterator writes (bss, set by the loader before a read). */
+struct td_iter_cfg {
+	__u32 seed;   /* enter timewait sockets into td_tws */
+	__u32 in_use; /* also write the connected sockets that are not in timewait */
+	__u32 family; /* 0: both; AF_INET or AF_INET6 */
+	__u32 pad;
 };
 
 /*

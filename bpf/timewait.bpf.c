@@ -231,7 +231,10 @@ int BPF_PROG(td_timer_cancel, struct timer_list *timer)
 	if (t) {
 		td_event_owner(&p->ev, &t->own);
 		p->ev.old_state = sub;
-		p->ev.dwell_ns = now - t->last_ns;
+		if (t->snapshot)
+			p->ev.flags |= TD_F_FIRST; /* in timewait before tcpdwell started */
+		else
+			p->ev.dwell_ns = now - t->last_ns;
 		if (t->state == TD_TCP_FIN_WAIT2_TW && sub == TD_TCP_TIME_WAIT)
 			p->ev.flags |= TD_F_LATE; /* the substate switch was silent */
 	} else {

@@ -22,6 +22,12 @@ enum {
 	OPT_WAKEUP_PCT,
 	OPT_WAKEUP_PER_EVENT,
 	OPT_NO_ACCEPT,
+	OPT_ALL_NETNS,
+	OPT_ONCE,
+	OPT_VERIFY,
+	OPT_SOCKETS,
+	OPT_TOP,
+	OPT_WARN_PCT,
 };
 
 static const struct option long_opts[] = {
@@ -42,6 +48,12 @@ static const struct option long_opts[] = {
     {"wakeup-pct", required_argument, NULL, OPT_WAKEUP_PCT},
     {"wakeup-per-event", no_argument, NULL, OPT_WAKEUP_PER_EVENT},
     {"no-accept-tracepoint", no_argument, NULL, OPT_NO_ACCEPT},
+    {"all-netns", no_argument, NULL, OPT_ALL_NETNS},
+    {"once", no_argument, NULL, OPT_ONCE},
+    {"verify", no_argument, NULL, OPT_VERIFY},
+    {"sockets", no_argument, NULL, OPT_SOCKETS},
+    {"top", required_argument, NULL, OPT_TOP},
+    {"warn-pct", required_argument, NULL, OPT_WARN_PCT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {0},
@@ -56,6 +68,8 @@ void td_usage(FILE *f)
 		   "  trace       one line per transition, retransmit and reset (default)\n"
 		   "  timeline    one block per finished connection: every state and its dwell\n"
 		   "  dwell       per-state dwell histograms, aggregated in the kernel\n"
+		   "  timewait    TIME_WAIT census: count, entries/exits, top peers and ports,\n"
+		   "              ages, ephemeral-port pressure (current netns by default)\n"
 		   "\n"
 		   "Filters (applied in the kernel):\n"
 		   "  -4, --ipv4            IPv4 only\n"
@@ -70,7 +84,8 @@ void td_usage(FILE *f)
 		   "  -w, --wide            add family, cookie, netns, owner source, cgroup\n"
 		   "Run:\n"
 		   "  -d, --duration SEC    stop after SEC seconds (default: until signalled)\n"
-		   "  -i, --interval SEC    dwell: print every SEC seconds (default: at exit)\n"
+		   "  -i, --interval SEC    dwell: print every SEC seconds (default: at exit);\n"
+		   "                        timewait: every SEC seconds (default 1)\n"
 		   "      --flush-ms MS     drain the ring buffer every MS ms (default 100)\n"
 		   "      --ringbuf-kb KB   ring buffer size, a power of 2 (default 4096)\n"
 		   "      --max-sockets N   per-socket LRU map size (default 131072)\n"
@@ -79,6 +94,15 @@ void td_usage(FILE *f)
 		   "      --wakeup-per-event  wake the reader for every event (benchmarks)\n"
 		   "      --no-accept-tracepoint  accepted sockets keep their listener's owner;\n"
 		   "                        spares every syscall on the host ~50 ns\n"
+		   "timewait:\n"
+		   "      --once            print one snapshot and exit (no tracing)\n"
+		   "      --all-netns       every network namespace in /proc and /run/netns\n"
+		   "      --verify          print /proc/net/sockstat's tw next to the count\n"
+		   "      --sockets         list every timewait socket: tuple, substate, time\n"
+		   "                        left on its timer, age\n"
+		   "      --top N           top N peers, local ports, port-pressure rows (10)\n"
+		   "      --warn-pct P      warn when a destination uses P%% of the\n"
+		   "                        ephemeral port range (default 50)\n"
 		   "  -h, --help            this help\n"
 		   "  -V, --version         version\n"
 		   "\n"
@@ -142,6 +166,21 @@ static int parse_netns(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* Options that only one subcommand understands. */
+static int check_combinations(const struct td_opts *o, bool tw_opt)
+{
+	if (tw_opt && o->cmd != TD_CMD_TIMEWAIT)
+		return usage_error(
+		    "%s: --once, --all-netns, --verify, --sockets, --top and --warn-pct "
+		    "are timewait options",
+		    "timewait");
+	if (o->all_netns && o->netns)
+		return usage_error("%s: use --netns or --all-netns, not both", "--all-netns");
+	if (o->once && o->duration_s)
+		return usage_error("%s: --once takes no duration", "--once");
+	return 0;
+}
+
 int td_parse_ports(const char *s, struct td_port_list *out, const char **err)
 {
 	char buf[1024], *tok, *save = NULL, *dash;
@@ -202,11 +241,14 @@ static void defaults(struct td_opts *o)
 	o->max_sockets = 131072;
 	o->max_timewait = 131072;
 	o->wakeup_pct = 25;
+	o->top = 10;
+	o->warn_pct = 50;
 }
 
 int td_parse_args(int argc, char **argv, struct td_opts *o)
 {
 	const char *err = NULL;
+	bool tw_opt = false;
 	unsigned long v;
 	int c;
 
@@ -219,6 +261,8 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			o->cmd = TD_CMD_DWELL;
 		else if (!strcmp(argv[1], "timeline"))
 			o->cmd = TD_CMD_TIMELINE;
+		else if (!strcmp(argv[1], "timewait"))
+			o->cmd = TD_CMD_TIMEWAIT;
 		else
 			return usage_error("unknown command '%s'", argv[1]);
 		argv++;
@@ -246,6 +290,9 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			if (parse_netns(optarg, &o->netns))
 				return usage_error(
 				    "bad --netns '%s' (a netns path or inode number)", optarg);
+			if (strlen(optarg) < sizeof(o->netns_path) && !strchr(optarg, '\n') &&
+			    optarg[0] == '/')
+				strcpy(o->netns_path, optarg);
 			break;
 		case 'o':
 			if (!strcmp(optarg, "text"))
@@ -303,6 +350,30 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 		case OPT_NO_ACCEPT:
 			o->no_accept = true;
 			break;
+		case OPT_ALL_NETNS:
+			o->all_netns = tw_opt = true;
+			break;
+		case OPT_ONCE:
+			o->once = tw_opt = true;
+			break;
+		case OPT_VERIFY:
+			o->verify = tw_opt = true;
+			break;
+		case OPT_SOCKETS:
+			o->sockets = tw_opt = true;
+			break;
+		case OPT_TOP:
+			if (parse_uint(optarg, 1, 1000, &v))
+				return usage_error("bad --top '%s' (1..1000)", optarg);
+			o->top = v;
+			tw_opt = true;
+			break;
+		case OPT_WARN_PCT:
+			if (parse_uint(optarg, 1, 100, &v))
+				return usage_error("bad --warn-pct '%s' (1..100)", optarg);
+			o->warn_pct = v;
+			tw_opt = true;
+			break;
 		case 'h':
 			td_usage(stdout);
 			return -1;
@@ -322,5 +393,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	return 0;
+	if (o->cmd == TD_CMD_TIMEWAIT && !o->interval_s)
+		o->interval_s = 1;
+	return check_combinations(o, tw_opt);
 }

@@ -19,6 +19,7 @@ enum td_cmd {
 	TD_CMD_TRACE,
 	TD_CMD_DWELL,
 	TD_CMD_TIMELINE,
+	TD_CMD_TIMEWAIT,
 };
 
 enum td_format {
@@ -53,9 +54,16 @@ struct td_opts {
 	unsigned max_sockets;  /* --max-sockets: size of the per-socket LRU map */
 	unsigned max_timewait; /* --max-timewait: size of the timewait LRU map */
 	unsigned wakeup_pct;   /* --wakeup-pct: early wakeup fill threshold */
-	bool wakeup_per_event;
-	bool no_accept;
-	/* --no-accept-tracepoint */ /* --wakeup-per-event: for the benchmark only */
+	bool wakeup_per_event; /* --wakeup-per-event: for the benchmark only */
+	bool no_accept;	       /* --no-accept-tracepoint */
+	/* timewait */
+	char netns_path[256]; /* --netns as given when it was a path */
+	bool all_netns;	      /* --all-netns */
+	bool once;	      /* --once: one snapshot, no tracing */
+	bool verify;	      /* --verify: compare with /proc/net/sockstat */
+	bool sockets;	      /* --sockets: list every timewait socket */
+	unsigned top;	      /* --top N */
+	unsigned warn_pct;    /* --warn-pct: port pressure warning threshold */
 };
 
 /* Parse argv into *o. Returns 0, or TD_EXIT_USAGE after printing one line

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "dwell.h"
 #include "timeline.h"
+#include "timewait.h"
 #include "trace.h"
 
 int main(int argc, char **argv)
@@ -19,6 +20,8 @@ int main(int argc, char **argv)
 		return td_dwell_main(&opts);
 	case TD_CMD_TIMELINE:
 		return td_timeline_main(&opts);
+	case TD_CMD_TIMEWAIT:
+		return td_timewait_main(&opts);
 	}
 	return TD_EXIT_USAGE;
 }

@@ -20,6 +20,8 @@
 #include "event.h"
 #include "hist.h"
 #include "loss.h"
+#include "netns.h"
+#include "census.skel.h"
 #include "tcpdwell.skel.h"
 #include "tracer.h"
 
@@ -39,6 +41,8 @@ struct td_tracer {
 	struct tcpdwell_bpf *skel;
 	struct ring_buffer *rb;
 	struct bpf_link *links[TD_MAX_PROGS];
+	struct census_bpf *census; /* timewait only */
+	struct bpf_link *iter;
 	int nlinks;
 	int sigfd;
 	int epfd;
@@ -179,6 +183,38 @@ static int setup_signals(struct td_tracer *t)
 	return epoll_ctl(t->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 }
 
+/* The census iterator, in its own object. Live, it shares the tracer's
+ * timewait map (its snapshot seeds it) and counters; --once loads it alone. */
+static int open_census(struct td_tracer *t)
+{
+	int err;
+
+	t->census = census_bpf__open();
+	if (!t->census)
+		return fail(TD_EXIT_ERROR, "cannot open the census object: %s", strerror(errno));
+	if (t->skel &&
+	    (bpf_map__reuse_fd(t->census->maps.td_tws, bpf_map__fd(t->skel->maps.td_tws)) ||
+	     bpf_map__reuse_fd(t->census->maps.td_counters,
+			       bpf_map__fd(t->skel->maps.td_counters))))
+		return fail(TD_EXIT_ERROR, "cannot share maps with the census: %s",
+			    strerror(errno));
+	if (!t->skel) { /* nothing to seed: the smallest maps there can be */
+		bpf_map__set_max_entries(t->census->maps.td_tws, 1);
+		bpf_map__set_max_entries(t->census->maps.td_counters, 1);
+	}
+	err = census_bpf__load(t->census);
+	if (err)
+		return fail(TD_EXIT_USAGE,
+			    "the kernel refused the iter/tcp program (%s); run with "
+			    "TCPDWELL_DEBUG=1 for the verifier log",
+			    strerror(-err));
+	t->iter = bpf_program__attach_iter(t->census->progs.td_census, NULL);
+	if (!t->iter)
+		return fail(TD_EXIT_USAGE, "cannot attach the iter/tcp program: %s",
+			    strerror(errno));
+	return 0;
+}
+
 int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 {
 	struct td_tracer *t;
@@ -200,6 +236,15 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		return fail(TD_EXIT_ERROR, "out of memory");
 	t->opts = o;
 	t->sigfd = t->epfd = -1;
+	if (o->once) { /* timewait --once: a snapshot, no tracing */
+		t->start_ns = clock_ns(CLOCK_MONOTONIC);
+		t->wall_off_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - t->start_ns);
+		err = open_census(t);
+		if (err)
+			goto cleanup;
+		*out = t;
+		return 0;
+	}
 	t->batch = calloc(BATCH_MAX, sizeof(*t->batch));
 	t->order = calloc(BATCH_MAX, sizeof(*t->order));
 	t->skel = tcpdwell_bpf__open();
@@ -216,6 +261,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	t->skel->rodata->td_cfg.hist = o->cmd == TD_CMD_DWELL;
 	t->skel->rodata->td_cfg.wakeup_bytes =
 	    o->wakeup_per_event ? 0 : (uint64_t)o->ringbuf_kb * 1024 * o->wakeup_pct / 100;
+	t->skel->rodata->td_cfg.tw_only = o->cmd == TD_CMD_TIMEWAIT;
 	if (o->no_accept) {
 		bpf_program__set_autoload(t->skel->progs.td_exit_accept, false);
 		bpf_program__set_autoload(t->skel->progs.td_exit_accept4, false);
@@ -247,6 +293,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 			break;
 		if (!bpf_program__autoload(prog))
 			continue; /* --no-accept-tracepoint */
+
 		if (optional && !tracefs_ready()) {
 			note_degraded(t, "tracefs unavailable: accepted sockets keep their "
 					 "listener's owner");
@@ -261,6 +308,11 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		err = 0;
 	}
 
+	if (o->cmd == TD_CMD_TIMEWAIT) {
+		err = open_census(t);
+		if (err)
+			goto cleanup;
+	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.td_events), on_sample, t, NULL);
 	if (!t->rb || setup_signals(t)) {
 		err = fail(TD_EXIT_ERROR, "cannot set up the ring buffer reader: %s",
@@ -489,6 +541,8 @@ void td_tracer_close(struct td_tracer *t)
 		return;
 	for (int i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
+	bpf_link__destroy(t->iter);
+	census_bpf__destroy(t->census);
 	ring_buffer__free(t->rb);
 	tcpdwell_bpf__destroy(t->skel);
 	if (t->sigfd >= 0)
@@ -572,4 +626,53 @@ int64_t td_tracer_wall_offset_ns(const struct td_tracer *t)
 const char *td_tracer_degraded(const struct td_tracer *t)
 {
 	return t->degraded[0] ? t->degraded : NULL;
+}
+
+int td_tracer_snapshot(struct td_tracer *t, const struct td_netns *ns,
+		       const struct td_iter_cfg *cfg, td_event_fn fn, void *ctx)
+{
+	char buf[sizeof(struct td_event) * 512];
+	size_t have = 0;
+	int fd, old = -1, err = 0;
+	ssize_t n;
+
+	if (!t->iter)
+		return -ENOTSUP;
+	t->census->bss->td_iter = *cfg;
+	t->census->bss->td_iter.family = t->opts->family;
+	/* the iterator walks the namespace of the task that opens it */
+	if (ns && ns->inum != td_netns_self()) {
+		old = td_netns_enter(ns->path, ns->inum);
+		if (old < 0)
+			return old;
+	}
+	fd = bpf_iter_create(bpf_link__fd(t->iter));
+	if (fd < 0)
+		err = -errno;
+	td_netns_leave(old);
+	if (err)
+		return err;
+	while ((n = read(fd, buf + have, sizeof(buf) - have)) > 0 || (n < 0 && errno == EINTR)) {
+		size_t off = 0;
+		struct td_event e;
+
+		if (n < 0)
+			continue;
+		have += n;
+		for (; have - off >= sizeof(e); off += sizeof(e)) {
+			if (td_event_decode(buf + off, sizeof(e), &e) || e.type != TD_EV_SNAPSHOT) {
+				t->bad_records++;
+				continue;
+			}
+			if (fn(ctx, &e))
+				goto out;
+		}
+		memmove(buf, buf + off, have - off);
+		have -= off;
+	}
+	if (n < 0)
+		err = -errno;
+out:
+	close(fd);
+	return err;
 }

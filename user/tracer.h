@@ -53,6 +53,14 @@ int td_tracer_read_hist(struct td_tracer *t, struct td_hist *h, uint64_t *imax);
 /* Start a new interval for the per-interval maximum. */
 void td_tracer_next_interval(struct td_tracer *t);
 
+struct td_netns;
+
+/* Walk the TCP sockets of a namespace (NULL or tcpdwell's own: in place)
+ * with the census iterator: fn gets one TD_EV_SNAPSHOT record per socket
+ * cfg asks for. Only for TD_CMD_TIMEWAIT. Returns 0 or -errno. */
+int td_tracer_snapshot(struct td_tracer *t, const struct td_netns *ns,
+		       const struct td_iter_cfg *cfg, td_event_fn fn, void *ctx);
+
 /* CLOCK_MONOTONIC now, the clock of every event timestamp. */
 uint64_t td_tracer_now_ns(void);
 

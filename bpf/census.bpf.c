@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * The TIME_WAIT census snapshot: an iter/tcp program walks the TCP hash
+ * tables of the reader's network namespace (design.md §3) and writes one
+ * TD_EV_SNAPSHOT record per socket it is asked for:
+ *   - timewait sockets (both substates) with the time left on their timer;
+ *   - with td_iter.in_use, the other connected sockets, whose local ports
+ *     count against the ephemeral range (port pressure).
+ * With td_iter.seed the timewait sockets are also entered into td_tws, so
+ * that the timer programs report their end like any tracked one.
+ *
+ * A separate object (census.skel.h): `timewait --once` loads this program
+ * alone, without the tracing programs' kallsyms lookups and map
+ * preallocation; the live census gives it the tracer's td_tws and
+ * td_counters (bpf_map__reuse_fd).
+ */
+#include "common.bpf.h"
+
+td_tw_map td_tws SEC(".maps");
+td_counter_map td_counters SEC(".maps");
+
+/* The iterator context (net/ipv4/tcp_ipv4.c); only the offsets matter. */
+struct td_iter_tcp_ctx {
+	struct bpf_iter_meta *meta;
+	struct sock_common *sk_common;
+	uid_t uid __attribute__((aligned(8)));
+};
+
+struct td_iter_cfg td_iter;
+
+static __always_inline void td_seed(const struct td_event *e)
+{
+	struct td_tw t = {};
+
+	t.state = e->new_state;
+	t.snapshot = 1;
+	t.enter_ns = t.last_ns = e->ts_ns;
+	/* an entry the live path made first is newer and better: keep it */
+	if (bpf_map_update_elem(&td_tws, &e->cookie, &t, BPF_NOEXIST) == 0)
+		td_count(TD_CNT_TW_INSERTS);
+	else if (!bpf_map_lookup_elem(&td_tws, &e->cookie))
+		td_count(TD_CNT_TW_INSERT_FAIL);
+}
+
+SEC("iter/tcp")
+int td_census(struct td_iter_tcp_ctx *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct inet_timewait_sock *tw;
+	struct td_event e = {};
+	__u8 state;
+	__s64 left;
+
+	if (!skc)
+		return 0;
+	state = BPF_CORE_READ(skc, skc_state);
+	e.type = TD_EV_SNAPSHOT;
+	e.ts_ns = bpf_ktime_get_ns();
+	if (state == TD_TCP_TIME_WAIT) {
+		tw = (void *)skc;
+		e.new_state = BPF_CORE_READ(tw, tw_substate) == TD_TCP_FIN_WAIT2
+				  ? TD_TCP_FIN_WAIT2_TW
+				  : TD_TCP_TIME_WAIT;
+		td_fill_tuple_probe(&e, skc, BPF_CORE_READ(tw, tw_sport));
+		/* jiffies left; userspace converts with the kernel's HZ */
+		left = (__s64)(BPF_CORE_READ(tw, tw_timer.expires) - bpf_jiffies64());
+		e.arg = left < 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : left;
+		e.flags = TD_F_TW;
+	} else if (td_iter.in_use && state != TD_TCP_LISTEN && state != TD_TCP_NEW_SYN_RECV &&
+		   state != TD_TCP_CLOSE) {
+		e.new_state = state;
+		td_fill_tuple_probe(&e, skc,
+				    BPF_CORE_READ((struct inet_sock *)skc, inet_sport));
+	} else {
+		return 0;
+	}
+	e.old_state = e.new_state;
+	if (td_iter.family && td_iter.family != e.family)
+		return 0;
+	/* generates the cookie of a socket nobody asked yet; the timewait
+	 * timer programs then find it under the same key */
+	e.cookie = bpf_get_socket_cookie(skc);
+	if (td_iter.seed && (e.flags & TD_F_TW))
+		td_seed(&e);
+	bpf_seq_write(ctx->meta->seq, &e, sizeof(e));
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

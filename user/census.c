@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "census.h"
+
+const unsigned td_age_bucket_hi_s[TD_AGE_BUCKETS - 1] = {1, 2, 4, 8, 16, 32, 60};
+
+int td_census_init(struct td_census *c, uint32_t netns)
+{
+	memset(c, 0, sizeof(*c));
+	c->netns = netns;
+	c->cap = 1024;
+	c->slot = calloc(c->cap, sizeof(*c->slot));
+	return c->slot ? 0 : -ENOMEM;
+}
+
+void td_census_free(struct td_census *c)
+{
+	free(c->slot);
+	c->slot = NULL;
+	c->cap = c->count = 0;
+}
+
+/* Cookies are sequential: mix them before masking. */
+static size_t home(const struct td_census *c, uint64_t cookie)
+{
+	return (size_t)((cookie * 0x9e3779b97f4a7c15ull) >> 20) & (c->cap - 1);
+}
+
+static struct td_tw_entry *find(const struct td_census *c, uint64_t cookie)
+{
+	for (size_t i = home(c, cookie);; i = (i + 1) & (c->cap - 1)) {
+		if (c->slot[i].cookie == cookie)
+			return &c->slot[i];
+		if (!c->slot[i].cookie)
+			return NULL;
+	}
+}
+
+static struct td_tw_entry *claim(struct td_census *c, uint64_t cookie)
+{
+	size_t i = home(c, cookie);
+
+	while (c->slot[i].cookie && c->slot[i].cookie != cookie)
+		i = (i + 1) & (c->cap - 1);
+	return &c->slot[i];
+}
+
+/* Keep the load at most 1/2 so probes stay short. */
+static int grow(struct td_census *c)
+{
+	struct td_tw_entry *old = c->slot;
+	size_t oldcap = c->cap;
+
+	c->slot = calloc(oldcap * 2, sizeof(*c->slot));
+	if (!c->slot) {
+		c->slot = old;
+		return -ENOMEM;
+	}
+	c->cap = oldcap * 2;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].cookie)
+			*claim(c, old[i].cookie) = old[i];
+	free(old);
+	return 0;
+}
+
+int td_census_put(struct td_census *c, const struct td_event *e, uint64_t enter_ns,
+		  uint64_t expires_ns, bool estimated)
+{
+	struct td_tw_entry *t;
+
+	if (!e->cookie)
+		return 0; /* cannot be tracked: no identity */
+	t = find(c, e->cookie);
+	if (t) {
+		t->state = e->new_state;
+		if (expires_ns)
+			t->expires_ns = expires_ns; /* a re-arm */
+		return 0;
+	}
+	if (2 * (c->count + 1) > c->cap && grow(c))
+		return -ENOMEM;
+	t = claim(c, e->cookie);
+	t->cookie = e->cookie;
+	t->enter_ns = enter_ns;
+	t->expires_ns = expires_ns;
+	t->estimated = estimated;
+	t->family = e->family;
+	t->state = e->new_state;
+	t->lport = e->lport;
+	t->rport = e->rport;
+	memcpy(t->laddr, e->laddr, sizeof(t->laddr));
+	memcpy(t->raddr, e->raddr, sizeof(t->raddr));
+	c->count++;
+	return 0;
+}
+
+/* Linear probing without tombstones: pull later members of the cluster
+ * back into the hole so every lookup still ends at an empty slot. */
+bool td_census_remove(struct td_census *c, uint64_t cookie)
+{
+	struct td_tw_entry *t = find(c, cookie);
+	size_t hole, i;
+
+	if (!t)
+		return false;
+	hole = t - c->slot;
+	c->slot[hole].cookie = 0;
+	c->count--;
+	for (i = (hole + 1) & (c->cap - 1); c->slot[i].cookie; i = (i + 1) & (c->cap - 1)) {
+		size_t h = home(c, c->slot[i].cookie);
+
+		/* movable when its home is not in the cyclic range (hole, i] */
+		if ((i > hole && (h <= hole || h > i)) || (i < hole && h <= hole && h > i)) {
+			c->slot[hole] = c->slot[i];
+			c->slot[i].cookie = 0;
+			hole = i;
+		}
+	}
+	return true;
+}
+
+int td_census_apply(struct td_census *c, const struct td_event *e, unsigned fin_timeout_s)
+{
+	uint64_t life_ns;
+
+	if (e->type != TD_EV_STATE || !(e->flags & TD_F_TW))
+		return 0;
+	if (e->new_state == TD_TCP_CLOSE) {
+		if (td_census_remove(c, e->cookie))
+			c->ended[e->kind < TD_TW_END_MAX ? e->kind : 0]++;
+		else
+			c->ended_untracked++;
+		return 0;
+	}
+	if (e->new_state != TD_TCP_TIME_WAIT && e->new_state != TD_TCP_FIN_WAIT2_TW)
+		return 0;
+	/* FIN_WAIT2(tw) -> TIME_WAIT is a switch of substate, not an entry */
+	if (e->old_state != TD_TCP_FIN_WAIT2_TW)
+		c->entered++;
+	life_ns =
+	    e->new_state == TD_TCP_TIME_WAIT ? TD_TIMEWAIT_LEN_NS : fin_timeout_s * 1000000000ull;
+	return td_census_put(c, e, e->ts_ns, life_ns ? e->ts_ns + life_ns : 0, false);
+}
+
+void td_census_reset_rates(struct td_census *c)
+{
+	c->entered = c->ended_untracked = 0;
+	memset(c->ended, 0, sizeof(c->ended));
+}
+
+/* ---- the report ---- */
+
+static int by_key(const void *a, const void *b)
+{
+	const struct td_top_row *x = a, *y = b;
+	/* the key is every byte before the counts */
+	return memcmp(x, y, offsetof(struct td_top_row, timewait));
+}
+
+static int by_count(const void *a, const void *b)
+{
+	const struct td_top_row *x = a, *y = b;
+	uint64_t nx = (uint64_t)x->timewait + x->in_use, ny = (uint64_t)y->timewait + y->in_use;
+
+	if (nx != ny)
+		return nx > ny ? -1 : 1;
+	return by_key(a, b); /* stable output for equal counts */
+}
+
+/* Group rows with equal keys (summing their counts), order by count and
+ * keep the first `top`. Returns the number of distinct keys. */
+static size_t top_n(struct td_top_row *rows, size_t n, unsigned top, size_t *kept)
+{
+	size_t out = 0;
+
+	qsort(rows, n, sizeof(*rows), by_key);
+	for (size_t i = 0; i < n; i++) {
+		if (out && !by_key(&rows[out - 1], &rows[i])) {
+			rows[out - 1].timewait += rows[i].timewait;
+			rows[out - 1].in_use += rows[i].in_use;
+		} else {
+			rows[out++] = rows[i];
+		}
+	}
+	qsort(rows, out, sizeof(*rows), by_count);
+	*kept = out < top ? out : top;
+	return out;
+}
+
+static unsigned age_bucket(uint64_t age_ns)
+{
+	unsigned b = 0;
+
+	while (b < TD_AGE_BUCKETS - 1 && age_ns >= td_age_bucket_hi_s[b] * 1000000000ull)
+		b++;
+	return b;
+}
+
+static void row_from(struct td_top_row *r, uint8_t family, const uint8_t *laddr,
+		     const uint8_t *raddr, uint16_t lport, uint16_t rport, bool tw)
+{
+	memset(r, 0, sizeof(*r));
+	r->family = family;
+	if (laddr)
+		memcpy(r->laddr, laddr, TD_ADDR_LEN);
+	if (raddr)
+		memcpy(r->raddr, raddr, TD_ADDR_LEN);
+	r->lport = lport;
+	r->rport = rport;
+	r->timewait = tw;
+	r->in_use = !tw;
+}
+
+int td_census_report(const struct td_census *c, const struct td_event *in_use, size_t n_in_use,
+		     uint16_t range_lo, uint16_t range_hi, uint64_t now_ns, unsigned top,
+		     struct td_census_report *r)
+{
+	size_t np = 0, nl = 0, nx = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->peers = calloc(c->count + 1, sizeof(*r->peers));
+	r->lports = calloc(c->count + 1, sizeof(*r->lports));
+	r->pressure = calloc(c->count + n_in_use + 1, sizeof(*r->pressure));
+	if (!r->peers || !r->lports || !r->pressure) {
+		td_census_report_free(r);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->cap; i++) {
+		const struct td_tw_entry *t = &c->slot[i];
+
+		if (!t->cookie)
+			continue;
+		r->count++;
+		if (t->state == TD_TCP_FIN_WAIT2_TW)
+			r->fin_wait2++;
+		else
+			r->time_wait++;
+		if (!t->enter_ns) {
+			r->age_unknown++;
+		} else {
+			r->age[age_bucket(now_ns > t->enter_ns ? now_ns - t->enter_ns : 0)]++;
+			r->age_estimated += t->estimated;
+		}
+		row_from(&r->peers[np++], t->family, NULL, t->raddr, 0, 0, true);
+		row_from(&r->lports[nl++], 0, NULL, NULL, t->lport, 0, true);
+		if (t->lport >= range_lo && t->lport <= range_hi)
+			row_from(&r->pressure[nx++], t->family, t->laddr, t->raddr, 0, t->rport,
+				 true);
+	}
+	for (size_t i = 0; i < n_in_use; i++) {
+		const struct td_event *e = &in_use[i];
+
+		if (e->lport >= range_lo && e->lport <= range_hi)
+			row_from(&r->pressure[nx++], e->family, e->laddr, e->raddr, 0, e->rport,
+				 false);
+	}
+	r->peers_total = top_n(r->peers, np, top, &r->npeers);
+	r->lports_total = top_n(r->lports, nl, top, &r->nlports);
+	r->pressure_total = top_n(r->pressure, nx, top, &r->npressure);
+	return 0;
+}
+
+void td_census_report_free(struct td_census_report *r)
+{
+	free(r->peers);
+	free(r->lports);
+	free(r->pressure);
+	r->peers = r->lports = r->pressure = NULL;
+}

@@ -1,0 +1,626 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * `tcpdwell timewait`: at start the census iterator lists the timewait
+ * sockets that already exist (and enters them into the kernel's timewait
+ * map so their end is reported like any other); from then on the timewait
+ * transitions on the ring keep each namespace's set current. Every interval
+ * prints the count (and /proc/net/sockstat's tw with --verify), entries and
+ * ends per second, ages, top peers and local ports, and the ephemeral-port
+ * pressure per destination, for which a second iterator pass counts the
+ * connected sockets. --once prints the snapshot alone.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "census.h"
+#include "format.h"
+#include "kconfig.h"
+#include "loss.h"
+#include "netns.h"
+#include "timewait.h"
+#include "tracer.h"
+
+struct tw_ns {
+	struct td_netns ns;
+	struct td_census census;
+	bool listed; /* found by the latest namespace listing */
+	/* read at each report */
+	unsigned range_lo, range_hi;
+	int tw_reuse;	  /* -1: unknown */
+	long fin_timeout; /* seconds; -1: unknown */
+	long sockstat_tw; /* -1: not read */
+};
+
+struct tw_run {
+	struct td_opts o;
+	struct td_tracer *t;
+	struct tw_ns *ns;
+	size_t nns, cap;
+	long hz; /* CONFIG_HZ, -1: unknown (no remaining times, ages of old sockets unknown) */
+	uint32_t self;
+	struct td_event *in_use;
+	size_t n_in_use, cap_in_use;
+	uint64_t interval_ns, next_ns, last_ns;
+	/* the namespace a snapshot is filling */
+	struct tw_ns *target;
+	bool seed;
+	int err;
+};
+
+static bool json(const struct tw_run *r)
+{
+	return r->o.format == TD_FMT_JSON;
+}
+
+/* ---- reading a namespace's files ---- */
+
+static long read_long(const char *path, long *second)
+{
+	char buf[128];
+	long a = -1, b = -1;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) && sscanf(buf, "%ld %ld", &a, &b) < 1)
+		a = -1;
+	fclose(f);
+	if (second)
+		*second = b;
+	return a;
+}
+
+/* "TCP: inuse 5 orphan 0 tw 20000 alloc 7 mem 1" */
+static long sockstat_tw(void)
+{
+	char line[256], *p;
+	long tw = -1;
+	FILE *f = fopen("/proc/thread-self/net/sockstat", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "TCP:", 4) && (p = strstr(line, " tw ")))
+			tw = strtol(p + 4, NULL, 10);
+	fclose(f);
+	return tw;
+}
+
+/* Sysctls and sockstat are per namespace: read them from inside. */
+static int read_ns_files(struct tw_run *r, struct tw_ns *n)
+{
+	int old = -1;
+	long hi = -1, lo;
+
+	if (n->ns.inum != r->self) {
+		old = td_netns_enter(n->ns.path, n->ns.inum);
+		if (old < 0)
+			return old;
+	}
+	if (r->o.verify)
+		n->sockstat_tw = sockstat_tw();
+	lo = read_long("/proc/sys/net/ipv4/ip_local_port_range", &hi);
+	n->tw_reuse = read_long("/proc/sys/net/ipv4/tcp_tw_reuse", NULL);
+	n->fin_timeout = read_long("/proc/sys/net/ipv4/tcp_fin_timeout", NULL);
+	td_netns_leave(old);
+	if (lo > 0 && hi >= lo && hi <= 65535) {
+		n->range_lo = lo;
+		n->range_hi = hi;
+	}
+	return 0;
+}
+
+/* ---- snapshots ---- */
+
+/* When a snapshot's socket leaves timewait (its timer, in jiffies) and,
+ * from that, when it entered: TIME_WAIT lasts TCP_TIMEWAIT_LEN, the
+ * FIN_WAIT2 substate about tcp_fin_timeout. 0: unknown. */
+static void estimate_times(const struct tw_run *r, const struct tw_ns *n, const struct td_event *e,
+			   uint64_t *enter, uint64_t *expires)
+{
+	uint64_t life_ns = e->new_state == TD_TCP_TIME_WAIT ? TD_TIMEWAIT_LEN_NS
+			   : n->fin_timeout > 0		    ? n->fin_timeout * 1000000000ull
+							    : 0;
+	uint64_t left_ns;
+
+	*enter = *expires = 0;
+	if (r->hz <= 0)
+		return;
+	left_ns = (uint64_t)e->arg * 1000000000ull / r->hz;
+	*expires = e->ts_ns + left_ns;
+	if (life_ns)
+		*enter = e->ts_ns - (left_ns < life_ns ? life_ns - left_ns : 0);
+}
+
+static int on_snapshot(void *ctx, const struct td_event *e)
+{
+	struct tw_run *r = ctx;
+	struct td_event *grown;
+
+	if (e->flags & TD_F_TW) {
+		if (!r->seed)
+			return 0; /* interval pass: the live set is the count */
+		uint64_t enter, expires;
+
+		estimate_times(r, r->target, e, &enter, &expires);
+		r->err = td_census_put(&r->target->census, e, enter, expires, true);
+		return r->err;
+	}
+	if (r->n_in_use == r->cap_in_use) {
+		r->cap_in_use = r->cap_in_use ? 2 * r->cap_in_use : 1024;
+		grown = realloc(r->in_use, r->cap_in_use * sizeof(*grown));
+		if (!grown)
+			return r->err = -ENOMEM;
+		r->in_use = grown;
+	}
+	r->in_use[r->n_in_use++] = *e;
+	return 0;
+}
+
+/* seed: list the timewait sockets into the set (and the kernel's map
+ * unless --once); otherwise collect the connected ones for port pressure. */
+static int snapshot(struct tw_run *r, struct tw_ns *n, bool seed)
+{
+	struct td_iter_cfg cfg = {.seed = seed && !r->o.once, .in_use = !seed || r->o.once};
+	int err;
+
+	r->target = n;
+	r->seed = seed;
+	r->n_in_use = 0;
+	r->err = 0;
+	err = td_tracer_snapshot(r->t, &n->ns, &cfg, on_snapshot, r);
+	return err ? err : r->err;
+}
+
+/* ---- namespaces ---- */
+
+static struct tw_ns *find_ns(struct tw_run *r, uint32_t inum)
+{
+	for (size_t i = 0; i < r->nns; i++)
+		if (r->ns[i].ns.inum == inum)
+			return &r->ns[i];
+	return NULL;
+}
+
+static int add_ns(struct tw_run *r, const struct td_netns *ns)
+{
+	struct tw_ns *n, *grown;
+	int err;
+
+	if (r->nns == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 8;
+		grown = realloc(r->ns, r->cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		r->ns = grown;
+	}
+	n = &r->ns[r->nns];
+	memset(n, 0, sizeof(*n));
+	n->ns = *ns;
+	n->listed = true;
+	n->tw_reuse = -1;
+	n->fin_timeout = -1;
+	n->sockstat_tw = -1;
+	err = td_census_init(&n->census, ns->inum);
+	if (err)
+		return err;
+	r->nns++;
+	/* fin_timeout first: it dates the FIN_WAIT2-substate sockets */
+	err = read_ns_files(r, n);
+	if (!err)
+		err = snapshot(r, n, true);
+	if (err == -ENOENT || err == -ESTALE) { /* gone in the meantime */
+		td_census_free(&n->census);
+		r->nns--;
+		return 0;
+	}
+	return err;
+}
+
+static void drop_ns(struct tw_run *r, size_t i)
+{
+	td_census_free(&r->ns[i].census);
+	r->ns[i] = r->ns[--r->nns];
+}
+
+/* --all-netns: namespaces come and go; new ones get their own snapshot. */
+static int refresh_namespaces(struct tw_run *r)
+{
+	struct td_netns *list = NULL, one;
+	size_t n = 0;
+	int err;
+
+	if (!r->o.all_netns) {
+		if (r->nns)
+			return 0;
+		err = td_netns_find(r->o.netns, &one);
+		if (err)
+			return err;
+		if (one.inum == r->self)
+			strcpy(one.path, "/proc/self/ns/net");
+		return add_ns(r, &one);
+	}
+	err = td_netns_list(&list, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < r->nns; i++)
+		r->ns[i].listed = false;
+	for (size_t i = 0; i < n && !err; i++) {
+		struct tw_ns *have = find_ns(r, list[i].inum);
+
+		if (have)
+			have->listed = true;
+		else
+			err = add_ns(r, &list[i]);
+	}
+	free(list);
+	for (size_t i = r->nns; i-- > 0;)
+		if (!r->ns[i].listed)
+			drop_ns(r, i);
+	return err;
+}
+
+/* ---- output ---- */
+
+static bool is_loopback(unsigned family, const uint8_t *a)
+{
+	static const uint8_t v6lo[16] = {[15] = 1};
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+
+	if (family == 2 /* AF_INET */)
+		return a[0] == 127;
+	return !memcmp(a, v6lo, 16) || (!memcmp(a, mapped, 12) && a[12] == 127);
+}
+
+static const char *reuse_note(int tw_reuse, bool loopback)
+{
+	switch (tw_reuse) {
+	case 0:
+		return "tcp_tw_reuse=0: connect() cannot take these ports before they leave "
+		       "TIME_WAIT";
+	case 1:
+		return "tcp_tw_reuse=1: connect() can reuse a TIME_WAIT port about 1 s after it "
+		       "entered (with TCP timestamps)";
+	case 2:
+		return loopback
+			   ? "tcp_tw_reuse=2 (loopback only): this destination is loopback, "
+			     "so connect() can reuse its TIME_WAIT ports after about 1 s"
+			   : "tcp_tw_reuse=2 (loopback only): this destination is not loopback, "
+			     "so its TIME_WAIT ports cannot be reused";
+	}
+	return "tcp_tw_reuse unknown";
+}
+
+static double pct(const struct tw_ns *n, const struct td_top_row *row)
+{
+	unsigned size = n->range_hi - n->range_lo + 1;
+
+	return n->range_hi ? 100.0 * (row->timewait + row->in_use) / size : 0;
+}
+
+static void age_label(unsigned b, char *buf, size_t sz)
+{
+	if (b == 0)
+		snprintf(buf, sz, "<%us", td_age_bucket_hi_s[0]);
+	else if (b == TD_AGE_BUCKETS - 1)
+		snprintf(buf, sz, ">=%us", td_age_bucket_hi_s[b - 1]);
+	else
+		snprintf(buf, sz, "%u-%us", td_age_bucket_hi_s[b - 1], td_age_bucket_hi_s[b]);
+}
+
+static void print_text(const struct tw_run *r, const struct tw_ns *n,
+		       const struct td_census_report *rep, double at_s, double span_s)
+{
+	const struct td_census *c = &n->census;
+	char a[TD_ADDR_STRLEN], b[TD_ENDPOINT_STRLEN], label[16];
+	uint64_t ended = c->ended_untracked;
+
+	printf("timewait netns %u (%s)", n->ns.inum, n->ns.name);
+	if (!r->o.once)
+		printf(" at %.3f s", at_s);
+	printf(": %zu (TIME_WAIT %zu, FIN_WAIT2 %zu)", rep->count, rep->time_wait, rep->fin_wait2);
+	if (r->o.verify)
+		printf("  sockstat tw %ld", n->sockstat_tw);
+	putchar('\n');
+	if (r->o.verify && n->sockstat_tw != (long)rep->count)
+		printf("  warning: the census (%zu) differs from /proc/net/sockstat tw (%ld)\n",
+		       rep->count, n->sockstat_tw);
+	if (!r->o.once && span_s > 0) {
+		for (unsigned i = 0; i < TD_TW_END_MAX; i++)
+			ended += c->ended[i];
+		printf("  entered %.1f/s, ended %.1f/s (", c->entered / span_s, ended / span_s);
+		for (unsigned i = 1; i < TD_TW_END_MAX; i++)
+			printf("%s%s %lu", i > 1 ? ", " : "", td_tw_end_name(i),
+			       (unsigned long)c->ended[i]);
+		printf(")\n");
+	}
+	printf("  age:");
+	for (unsigned i = 0; i < TD_AGE_BUCKETS; i++) {
+		age_label(i, label, sizeof(label));
+		printf(" %s %lu", label, (unsigned long)rep->age[i]);
+	}
+	if (rep->age_unknown)
+		printf(", unknown %zu", rep->age_unknown);
+	if (rep->age_estimated)
+		printf(" (%zu from the timer: older than tcpdwell)", rep->age_estimated);
+	putchar('\n');
+	printf("  top peers (%zu):", rep->peers_total);
+	for (size_t i = 0; i < rep->npeers; i++)
+		printf("%s %s %u", i ? "," : "",
+		       td_addr_str(rep->peers[i].family, rep->peers[i].raddr, a),
+		       rep->peers[i].timewait);
+	printf("\n  top local ports (%zu):", rep->lports_total);
+	for (size_t i = 0; i < rep->nlports; i++)
+		printf("%s %u %u", i ? "," : "", rep->lports[i].lport, rep->lports[i].timewait);
+	printf("\n  ephemeral ports %u-%u (%u), tcp_tw_reuse=%d; per destination:\n", n->range_lo,
+	       n->range_hi, n->range_hi ? n->range_hi - n->range_lo + 1 : 0, n->tw_reuse);
+	for (size_t i = 0; i < rep->npressure; i++) {
+		const struct td_top_row *p = &rep->pressure[i];
+		double used = pct(n, p);
+
+		printf("    %s -> %s  %u timewait + %u in use = %.1f%%\n",
+		       td_addr_str(p->family, p->laddr, a),
+		       td_endpoint_str(p->family, p->raddr, p->rport, b), p->timewait, p->in_use,
+		       used);
+		if (used >= r->o.warn_pct)
+			printf("  warning: %s -> %s holds %.1f%% of the ephemeral ports "
+			       "(--warn-pct %u); %s\n",
+			       a, b, used, r->o.warn_pct,
+			       reuse_note(n->tw_reuse, is_loopback(p->family, p->raddr)));
+	}
+}
+
+static void print_json(const struct tw_run *r, const struct tw_ns *n,
+		       const struct td_census_report *rep, double at_s, double span_s)
+{
+	const struct td_census *c = &n->census;
+	char a[TD_ADDR_STRLEN], b[TD_ADDR_STRLEN], name[4 * sizeof(n->ns.name) + 1], label[16];
+	bool first = true;
+
+	td_escape_json(n->ns.name, sizeof(n->ns.name), name, sizeof(name));
+	printf("{\"schema\":1,\"type\":\"timewait\",\"once\":%s,\"time_s\":%.3f,\"netns\":%u,"
+	       "\"name\":\"%s\",\"count\":%zu,\"substates\":{\"TIME_WAIT\":%zu,\"FIN_WAIT2\":%zu}",
+	       r->o.once ? "true" : "false", at_s, n->ns.inum, name, rep->count, rep->time_wait,
+	       rep->fin_wait2);
+	if (r->o.verify)
+		printf(",\"sockstat_tw\":%ld", n->sockstat_tw);
+	if (!r->o.once) {
+		printf(",\"interval_s\":%.3f,\"entered\":%lu,\"ended\":{", span_s,
+		       (unsigned long)c->entered);
+		for (unsigned i = 1; i < TD_TW_END_MAX; i++)
+			printf("%s\"%s\":%lu", i > 1 ? "," : "", td_tw_end_name(i),
+			       (unsigned long)c->ended[i]);
+		printf(",\"untracked\":%lu}", (unsigned long)c->ended_untracked);
+	}
+	printf(",\"age\":{");
+	for (unsigned i = 0; i < TD_AGE_BUCKETS; i++) {
+		age_label(i, label, sizeof(label));
+		printf("%s\"%s\":%lu", i ? "," : "", label, (unsigned long)rep->age[i]);
+	}
+	printf(",\"unknown\":%zu,\"estimated\":%zu}", rep->age_unknown, rep->age_estimated);
+	printf(",\"peers_total\":%zu,\"top_peers\":[", rep->peers_total);
+	for (size_t i = 0; i < rep->npeers; i++)
+		printf("%s{\"addr\":\"%s\",\"count\":%u}", i ? "," : "",
+		       td_addr_str(rep->peers[i].family, rep->peers[i].raddr, a),
+		       rep->peers[i].timewait);
+	printf("],\"local_ports_total\":%zu,\"top_local_ports\":[", rep->lports_total);
+	for (size_t i = 0; i < rep->nlports; i++)
+		printf("%s{\"port\":%u,\"count\":%u}", i ? "," : "", rep->lports[i].lport,
+		       rep->lports[i].timewait);
+	printf("],\"port_range\":[%u,%u],\"tcp_tw_reuse\":%d,\"destinations_total\":%zu,"
+	       "\"port_pressure\":[",
+	       n->range_lo, n->range_hi, n->tw_reuse, rep->pressure_total);
+	for (size_t i = 0; i < rep->npressure; i++) {
+		const struct td_top_row *p = &rep->pressure[i];
+
+		printf("%s{\"laddr\":\"%s\",\"raddr\":\"%s\",\"rport\":%u,\"timewait\":%u,"
+		       "\"in_use\":%u,\"pct\":%.2f}",
+		       i ? "," : "", td_addr_str(p->family, p->laddr, a),
+		       td_addr_str(p->family, p->raddr, b), p->rport, p->timewait, p->in_use,
+		       pct(n, p));
+	}
+	printf("],\"warnings\":[");
+	if (r->o.verify && n->sockstat_tw != (long)rep->count) {
+		printf("\"census %zu differs from sockstat tw %ld\"", rep->count, n->sockstat_tw);
+		first = false;
+	}
+	for (size_t i = 0; i < rep->npressure; i++) {
+		const struct td_top_row *p = &rep->pressure[i];
+
+		if (pct(n, p) < r->o.warn_pct)
+			continue;
+		printf("%s\"%s -> %s:%u holds %.1f%% of the ephemeral ports; %s\"",
+		       first ? "" : ",", td_addr_str(p->family, p->laddr, a),
+		       td_addr_str(p->family, p->raddr, b), p->rport, pct(n, p),
+		       reuse_note(n->tw_reuse, is_loopback(p->family, p->raddr)));
+		first = false;
+	}
+	printf("]}\n");
+}
+
+/* Milliseconds from a to b as "12.345", or null/"?" when unknown. */
+static void print_ms(uint64_t from, uint64_t to, bool known, const char *unknown)
+{
+	if (!known)
+		fputs(unknown, stdout);
+	else
+		printf("%.3f", to > from ? (double)(to - from) / 1e6 : 0.0);
+}
+
+/* --sockets: one line (object) per timewait socket. */
+static void print_sockets(const struct tw_run *r, const struct tw_ns *n, uint64_t now)
+{
+	char l[TD_ENDPOINT_STRLEN], rm[TD_ENDPOINT_STRLEN];
+	const struct td_census *c = &n->census;
+
+	for (size_t i = 0; i < c->cap; i++) {
+		const struct td_tw_entry *t = &c->slot[i];
+
+		if (!t->cookie)
+			continue;
+		td_endpoint_str(t->family, t->laddr, t->lport, l);
+		td_endpoint_str(t->family, t->raddr, t->rport, rm);
+		if (json(r)) {
+			printf("{\"schema\":1,\"type\":\"timewait_socket\",\"netns\":%u,"
+			       "\"cookie\":%llu,\"state\":\"%s\",\"family\":%u,\"laddr\":\"",
+			       n->ns.inum, (unsigned long long)t->cookie,
+			       t->state == TD_TCP_TIME_WAIT ? "TIME_WAIT" : "FIN_WAIT2",
+			       t->family == 2 ? 4 : 6);
+			fputs(td_addr_str(t->family, t->laddr, l), stdout);
+			printf("\",\"lport\":%u,\"raddr\":\"", t->lport);
+			fputs(td_addr_str(t->family, t->raddr, rm), stdout);
+			printf("\",\"rport\":%u,\"left_ms\":", t->rport);
+			print_ms(now, t->expires_ns, t->expires_ns, "null");
+			fputs(",\"age_ms\":", stdout);
+			print_ms(t->enter_ns, now, t->enter_ns, "null");
+			printf(",\"estimated\":%s}\n", t->estimated ? "true" : "false");
+			continue;
+		}
+		printf("  %-9s %s -> %s  left ",
+		       t->state == TD_TCP_TIME_WAIT ? "TIME_WAIT" : "FIN_WAIT2", l, rm);
+		print_ms(now, t->expires_ns, t->expires_ns, "?");
+		fputs(" ms  age ", stdout);
+		print_ms(t->enter_ns, now, t->enter_ns, "?");
+		fputs(t->estimated ? " ms (from the timer)\n" : " ms\n", stdout);
+	}
+}
+
+/* One namespace's report: files first (sockstat is closest to the drain
+ * the set is current to), then the connected sockets, then the numbers. */
+static int report_ns(struct tw_run *r, struct tw_ns *n, uint64_t now, double at_s, double span_s)
+{
+	struct td_census_report rep;
+	int err = read_ns_files(r, n);
+
+	if (!err && !r->o.once)
+		err = snapshot(r, n, false);
+	if (err)
+		return err;
+	err = td_census_report(&n->census, r->in_use, r->n_in_use, n->range_lo,
+			       n->range_hi ? n->range_hi : 0, now, r->o.top, &rep);
+	if (err)
+		return err;
+	if (json(r))
+		print_json(r, n, &rep, at_s, span_s);
+	else
+		print_text(r, n, &rep, at_s, span_s);
+	if (r->o.sockets)
+		print_sockets(r, n, now);
+	td_census_report_free(&rep);
+	td_census_reset_rates(&n->census);
+	return 0;
+}
+
+static int report_all(struct tw_run *r, uint64_t now)
+{
+	double at_s = (double)(now - td_tracer_start_ns(r->t)) / 1e9;
+	double span_s = (double)(now - r->last_ns) / 1e9;
+	int err = refresh_namespaces(r);
+
+	for (size_t i = 0; !err && i < r->nns; i++) {
+		err = report_ns(r, &r->ns[i], now, at_s, span_s);
+		if (err == -ENOENT || err == -ESTALE) { /* deleted since the listing */
+			drop_ns(r, i--);
+			err = 0;
+		}
+	}
+	r->last_ns = now;
+	fflush(stdout);
+	return err;
+}
+
+/* ---- the live run ---- */
+
+static int on_event(void *ctx, const struct td_event *e)
+{
+	struct tw_run *r = ctx;
+	struct tw_ns *n = find_ns(r, e->netns);
+
+	/* a namespace not listed yet gets its snapshot at the next report */
+	return n ? td_census_apply(&n->census, e, n->fin_timeout > 0 ? n->fin_timeout : 0) : 0;
+}
+
+static int on_tick(void *ctx, uint64_t now)
+{
+	struct tw_run *r = ctx;
+	int err;
+
+	if (now < r->next_ns)
+		return 0;
+	err = report_all(r, now);
+	while (r->next_ns <= now)
+		r->next_ns += r->interval_ns;
+	if (err)
+		fprintf(stderr, "tcpdwell: timewait report failed: %s\n", strerror(-err));
+	return err ? -1 : 0;
+}
+
+static void on_report(void *ctx, const struct td_loss *loss)
+{
+	const struct tw_run *r = ctx;
+
+	td_loss_report(stdout, json(r), loss, NULL);
+}
+
+static int start(struct tw_run *r)
+{
+	int err = refresh_namespaces(r);
+
+	if (err == -ENOENT) {
+		fprintf(stderr,
+			"tcpdwell: network namespace %u not found (no /run/netns entry "
+			"and no process in it)\n",
+			r->o.netns);
+		return TD_EXIT_USAGE;
+	}
+	if (err) {
+		fprintf(stderr, "tcpdwell: timewait snapshot failed: %s\n", strerror(-err));
+		return TD_EXIT_ERROR;
+	}
+	return 0;
+}
+
+int td_timewait_main(const struct td_opts *o)
+{
+	struct tw_run *r = calloc(1, sizeof(*r));
+	struct td_consumer c = {on_event, on_tick, on_report, r};
+	struct td_loss loss;
+	int err;
+
+	if (!r)
+		return TD_EXIT_ERROR;
+	r->o = *o;
+	r->self = td_netns_self();
+	if (!r->o.all_netns && !r->o.netns)
+		r->o.netns = r->self; /* the kernel filter, too */
+	r->hz = td_kconfig_long("CONFIG_HZ");
+	err = td_tracer_open(&r->t, &r->o);
+	if (err)
+		goto cleanup;
+	err = start(r);
+	if (err)
+		goto cleanup;
+	if (r->o.once) {
+		err = report_all(r, td_tracer_now_ns()) ? TD_EXIT_ERROR : TD_EXIT_OK;
+		goto cleanup;
+	}
+	r->interval_ns = (uint64_t)(r->o.interval_s * 1e9);
+	r->last_ns = td_tracer_now_ns();
+	r->next_ns = r->last_ns + r->interval_ns;
+	err = td_tracer_run(r->t, &c);
+	td_tracer_finish(r->t, &loss);
+	td_loss_report(stdout, json(r), &loss, td_tracer_degraded(r->t));
+	if (!err)
+		err = td_loss_total(&loss) ? TD_EXIT_LOST : TD_EXIT_OK;
+cleanup:
+	td_tracer_close(r->t);
+	for (size_t i = 0; i < r->nns; i++)
+		td_census_free(&r->ns[i].census);
+	free(r->ns);
+	free(r->in_use);
+	free(r);
+	return err;
+}
