@@ -41,6 +41,7 @@ struct tw_run {
 	size_t nns, cap;
 	long hz; /* CONFIG_HZ, -1: unknown (no remaining times, ages of old sockets unknown) */
 	uint32_t self;
+	struct td_netns single; /* without --all-netns: the one namespace */
 	struct td_event *in_use;
 	size_t n_in_use, cap_in_use;
 	uint64_t interval_ns, next_ns, last_ns;
@@ -229,20 +230,12 @@ static void drop_ns(struct tw_run *r, size_t i)
 /* --all-netns: namespaces come and go; new ones get their own snapshot. */
 static int refresh_namespaces(struct tw_run *r)
 {
-	struct td_netns *list = NULL, one;
+	struct td_netns *list = NULL;
 	size_t n = 0;
 	int err;
 
-	if (!r->o.all_netns) {
-		if (r->nns)
-			return 0;
-		err = td_netns_find(r->o.netns, &one);
-		if (err)
-			return err;
-		if (one.inum == r->self)
-			strcpy(one.path, "/proc/self/ns/net");
-		return add_ns(r, &one);
-	}
+	if (!r->o.all_netns)
+		return r->nns ? 0 : add_ns(r, &r->single);
 	err = td_netns_list(&list, &n);
 	if (err)
 		return err;
@@ -569,13 +562,6 @@ static int start(struct tw_run *r)
 {
 	int err = refresh_namespaces(r);
 
-	if (err == -ENOENT) {
-		fprintf(stderr,
-			"tcpdwell: network namespace %u not found (no /run/netns entry "
-			"and no process in it)\n",
-			r->o.netns);
-		return TD_EXIT_USAGE;
-	}
 	if (err) {
 		fprintf(stderr, "tcpdwell: timewait snapshot failed: %s\n", strerror(-err));
 		return TD_EXIT_ERROR;
@@ -597,6 +583,18 @@ int td_timewait_main(const struct td_opts *o)
 	if (!r->o.all_netns && !r->o.netns)
 		r->o.netns = r->self; /* the kernel filter, too */
 	r->hz = td_kconfig_long("CONFIG_HZ");
+	if (!r->o.all_netns) {
+		if (td_netns_find(r->o.netns, &r->single)) {
+			fprintf(stderr,
+				"tcpdwell: network namespace %u not found (no /run/netns "
+				"entry and no process in it)\n",
+				r->o.netns);
+			err = TD_EXIT_USAGE;
+			goto cleanup;
+		}
+		if (r->single.inum == r->self) /* this thread's, whoever else is in it */
+			strcpy(r->single.path, "/proc/self/ns/net");
+	}
 	err = td_tracer_open(&r->t, &r->o);
 	if (err)
 		goto cleanup;
@@ -612,6 +610,9 @@ int td_timewait_main(const struct td_opts *o)
 	r->next_ns = r->last_ns + r->interval_ns;
 	err = td_tracer_run(r->t, &c);
 	td_tracer_finish(r->t, &loss);
+	/* the last word: the set after the final drain */
+	if (report_all(r, td_tracer_now_ns()) && !err)
+		err = TD_EXIT_ERROR;
 	td_loss_report(stdout, json(r), &loss, td_tracer_degraded(r->t));
 	if (!err)
 		err = td_loss_total(&loss) ? TD_EXIT_LOST : TD_EXIT_OK;

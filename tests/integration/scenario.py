@@ -442,6 +442,66 @@ def many_client_close(family, addr, count):
             "client": {"pid": os.getpid(), "lports": lports}}
 
 
+def census(n, dests, orphans, established, v6):
+    """A timewait population with a known shape, held until stdin closes:
+    n client-side TIME_WAITs spread over `dests` servers 127.0.0.2.., `v6`
+    more to [::1], `orphans` FIN_WAIT2-substate ones (the client closed,
+    its peer never does) to a server of their own, and `established`
+    open connections to the first server (ports in use)."""
+    port = int(os.environ.get("TD_PORT", "7000"))
+
+    def srv(fam, a):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((a, port))
+        s.listen(4096)
+        return s
+
+    def tup(c):
+        l, r = c.getsockname(), c.getpeername()
+        return [l[0], l[1], r[0], r[1]]
+
+    servers = [srv(socket.AF_INET, "127.0.0.%d" % (d + 2)) for d in range(dests)]
+    tw, held = [], []
+
+    def closing_first(fam, s):
+        c = socket.socket(fam, socket.SOCK_STREAM)
+        c.connect(s.getsockname()[:2])
+        a, _ = s.accept()
+        t = tup(c)
+        c.close()
+        wait_eof(a)
+        a.close()
+        return t
+
+    for i in range(n):
+        tw.append(closing_first(socket.AF_INET, servers[i % dests]))
+    if v6:
+        s6 = srv(socket.AF_INET6, "::1")
+        for _ in range(v6):
+            tw.append(closing_first(socket.AF_INET6, s6))
+    fw2 = []
+    if orphans:
+        so = srv(socket.AF_INET, "127.0.0.%d" % (dests + 2))
+        for _ in range(orphans):
+            c = socket.create_connection(so.getsockname())
+            a, _ = so.accept()
+            fw2.append(tup(c))
+            c.close()
+            held.append(a)  # never closed: the client's socket stays orphaned
+    est = []
+    for _ in range(established):
+        c = socket.create_connection(servers[0].getsockname())
+        a, _ = servers[0].accept()
+        est.append(tup(c))
+        held += [c, a]
+    time.sleep(0.2)  # the orphans' FIN is acked: they are in timewait now
+    print(json.dumps({"timewait": tw, "fin_wait2": fw2, "established": est,
+                      "port": port}), flush=True)
+    sys.stdin.read()
+    return None
+
+
 def main():
     name = sys.argv[1]
     family = socket.AF_INET6 if "-6" in sys.argv else socket.AF_INET
@@ -476,6 +536,9 @@ def main():
         res = rst_kill(family, addr)
     elif name == "many_client_close":
         res = many_client_close(family, addr, int(args[0]))
+    elif name == "census":
+        census(*[int(a) for a in args[:5]])
+        return
     else:
         sys.exit("unknown scenario " + name)
     res["family"] = 6 if family == socket.AF_INET6 else 4

@@ -1,0 +1,207 @@
+"""`tcpdwell timewait`: the census against the kernel's own numbers.
+
+Ground truth: /proc/net/sockstat's tw of the test namespace, `ss` for the
+tuples, and the shape the census scenario generated (servers, orphans,
+open connections, the namespace's port range).
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+from conftest import BIN, PYTHON, SCENARIO, Netns
+
+RANGE = (20000, 39999)  # 20 000 ephemeral ports in the test namespace
+
+
+def sockstat_tw(ns):
+    out = ns.run("cat", "/proc/net/sockstat", capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        if line.startswith("TCP:"):
+            f = line.split()
+            return int(f[f.index("tw") + 1])
+    raise AssertionError("no TCP line in sockstat: " + out)
+
+
+def ss_tuples(ns, state):
+    """(laddr, lport, raddr, rport) of the namespace's sockets in `state`."""
+    out = ns.run("ss", "-Htan", "state", state, capture_output=True, text=True,
+                 check=True).stdout
+    res = set()
+    for line in out.splitlines():
+        f = line.split()
+        (la, lp), (ra, rp) = (x.rsplit(":", 1) for x in f[-2:])
+        res.add((la.strip("[]"), int(lp), ra.strip("[]"), int(rp)))
+    return res
+
+
+def prepare(ns, tw_reuse=0):
+    ns.sysctl("net.ipv4.ip_local_port_range", "%d %d" % RANGE)
+    # no reuse: connect() must not recycle the TIME_WAITs the test counts
+    ns.sysctl("net.ipv4.tcp_tw_reuse", str(tw_reuse))
+
+
+class Population:
+    """The census scenario running in ns, holding its sockets until close()."""
+
+    def __init__(self, ns, n, dests, orphans=0, established=0, v6=0):
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns.name, PYTHON, SCENARIO, "census", str(n), str(dests),
+             str(orphans), str(established), str(v6)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert line, "census scenario failed (rc=%s)" % self.proc.wait()
+        self.shape = json.loads(line)
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def census_once(*args):
+    p = subprocess.run([BIN, "timewait", "--once", "-o", "json", *args],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    recs = [json.loads(l) for l in p.stdout.splitlines()]
+    return [r for r in recs if r["type"] == "timewait"], \
+        [r for r in recs if r["type"] == "timewait_socket"]
+
+
+def test_census_20000_matches_sockstat_ss_and_the_generated_shape(netns):
+    prepare(netns)
+    pop = Population(netns, 20000, 4, orphans=50, established=25, v6=200)
+    try:
+        reports, socks = census_once("--netns", "/run/netns/" + netns.name, "--verify",
+                                     "--sockets", "--top", "5", "--warn-pct", "20")
+        tw_truth = sockstat_tw(netns)
+        ss_tw = ss_tuples(netns, "time-wait")
+        ss_fw2 = ss_tuples(netns, "fin-wait-2")
+    finally:
+        pop.close()
+    shape = pop.shape
+    assert len(reports) == 1
+    r = reports[0]
+    # the count: sockstat's tw, both substates, IPv4 and IPv6
+    assert r["count"] == r["sockstat_tw"] == tw_truth == 20000 + 200 + 50
+    assert r["substates"] == {"TIME_WAIT": 20200, "FIN_WAIT2": 50}
+    assert r["warnings"] and not any("sockstat" in w for w in r["warnings"])
+    # the tuples: TIME_WAIT as ss lists them; the FIN_WAIT2 substate (which
+    # `ss state time-wait` leaves out) as the scenario orphaned them
+    mine = {s["state"]: set() for s in socks}
+    for s in socks:
+        mine[s["state"]].add((s["laddr"], s["lport"], s["raddr"], s["rport"]))
+    assert mine["TIME_WAIT"] == ss_tw == {tuple(t) for t in shape["timewait"]}
+    assert mine["FIN_WAIT2"] == {tuple(t) for t in shape["fin_wait2"]}
+    assert ss_fw2 >= mine["FIN_WAIT2"]  # ss shows them as FIN-WAIT-2 (with the held peers' side)
+    # every socket has its timer reading: just made, so ~60 s left, young
+    assert all(s["left_ms"] is not None and 50000 < s["left_ms"] <= 60000
+               for s in socks if s["state"] == "TIME_WAIT")
+    assert all(s["age_ms"] is not None and s["age_ms"] < 15000 for s in socks
+               if s["state"] == "TIME_WAIT")
+    # top peers: 5000 per IPv4 server, 200 to ::1, 50 to the orphans' server
+    peers = {p["addr"]: p["count"] for p in r["top_peers"]}
+    assert peers == {"127.0.0.2": 5000, "127.0.0.3": 5000, "127.0.0.4": 5000,
+                     "127.0.0.5": 5000, "::1": 200}
+    assert r["peers_total"] == 6
+    # top local ports: the busiest ephemeral ports, counted from ss's tuples
+    truth = Counter(t[1] for t in ss_tw | mine["FIN_WAIT2"])
+    top = r["top_local_ports"]
+    assert len(top) == 5 and top[0]["count"] == max(truth.values())
+    assert all(truth[p["port"]] == p["count"] for p in top)
+    assert r["local_ports_total"] == len(truth)
+    # port pressure against the namespace's range: 5000 (+25 open) of 20000
+    assert r["port_range"] == list(RANGE) and r["tcp_tw_reuse"] == 0
+    rows = {(p["raddr"], p["rport"]): p for p in r["port_pressure"]}
+    first = rows[("127.0.0.2", shape["port"])]
+    assert (first["timewait"], first["in_use"]) == (5000, 25)
+    assert first["pct"] == pytest.approx(100 * 5025 / 20000, abs=0.01)
+    for d in ("127.0.0.3", "127.0.0.4", "127.0.0.5"):
+        assert (rows[(d, shape["port"])]["timewait"], rows[(d, shape["port"])]["in_use"]) == \
+            (5000, 0)
+    assert r["destinations_total"] == 6  # 4 servers, ::1, the orphans' server
+    # above --warn-pct 20: the four IPv4 servers, with the reuse setting named
+    warned = [w for w in r["warnings"] if "ephemeral ports" in w]
+    assert len(warned) == 4 and all("tcp_tw_reuse=0" in w for w in warned)
+
+
+def test_census_live_snapshot_then_entries(netns, tracer):
+    prepare(netns)
+    before = netns.scenario("many_client_close", 100)
+    t = tracer("timewait", "--netns", "/run/netns/" + netns.name, "-i", "0.3", "--verify")
+    time.sleep(0.5)
+    after = netns.scenario("many_client_close", 300)
+    time.sleep(0.7)
+    t.stop()
+    truth = sockstat_tw(netns)
+    assert t.returncode == 0, t.stderr
+    reports = [r for r in t.records() if r["type"] == "timewait"]
+    assert len(reports) >= 3
+    # the first report is the snapshot: the 100 older sockets, dated by their timer
+    assert reports[0]["count"] == reports[0]["sockstat_tw"] == 100
+    assert reports[0]["age"]["estimated"] == 100
+    # every report agrees with sockstat; the last one with the kernel now
+    assert all(r["count"] == r["sockstat_tw"] for r in reports)
+    assert reports[-1]["count"] == truth == 400
+    assert sum(r["entered"] for r in reports) == 300
+    assert sum(sum(r["ended"].values()) for r in reports) == 0
+    assert len(before["client"]["lports"]) + len(after["client"]["lports"]) == 400
+
+
+def test_census_live_sees_the_end_of_a_snapshot_socket(netns, tracer):
+    """A timewait socket older than tcpdwell, killed by tw_reuse, leaves the
+    count: the snapshot entered it into the kernel's timewait map."""
+    prepare(netns, tw_reuse=1)
+    # TIME_WAIT at once, the same port again after 2 s (which then closes
+    # first too: a second TIME_WAIT); tcpdwell starts in between
+    scen = subprocess.Popen(["ip", "netns", "exec", netns.name, PYTHON, SCENARIO, "tw_reuse",
+                             "2"], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    t = tracer("timewait", "--netns", "/run/netns/" + netns.name, "-i", "0.3", "--verify")
+    res = json.loads(scen.communicate(timeout=30)[0])
+    time.sleep(0.5)
+    t.stop()
+    reports = [r for r in t.records() if r["type"] == "timewait"]
+    assert reports[0]["count"] == 1 and reports[0]["age"]["estimated"] == 1
+    assert sum(r["ended"]["reused"] for r in reports) == 1
+    assert sum(r["ended"]["untracked"] for r in reports) == 0
+    assert sum(r["entered"] for r in reports) == 1
+    assert all(r["count"] == r["sockstat_tw"] for r in reports)
+    assert reports[-1]["count"] == sockstat_tw(netns) == 1
+    assert res["client"]["lport"]
+
+
+def test_census_all_netns(netns, bpf):
+    other = Netns()
+    try:
+        prepare(netns)
+        prepare(other)
+        netns.scenario("many_client_close", 30)
+        other.scenario("many_client_close", 70)
+        reports, _ = census_once("--all-netns", "--verify")
+        by = {r["netns"]: r for r in reports}
+        assert by[netns.inum]["count"] == by[netns.inum]["sockstat_tw"] == 30
+        assert by[other.inum]["count"] == by[other.inum]["sockstat_tw"] == 70
+        assert by[other.inum]["name"] == other.name
+        assert os.stat("/proc/self/ns/net").st_ino in by  # its own one too
+        for r in reports:
+            assert r["count"] == r["sockstat_tw"], r
+    finally:
+        other.delete()
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["timewait", "--netns", "4000000000"], "not found"),
+    (["timewait", "--netns", "/proc/self/ns/net", "--all-netns"], "not both"),
+    (["trace", "--once"], "timewait options"),
+    (["timewait", "--warn-pct", "0"], "bad --warn-pct"),
+    (["timewait", "--top", "x"], "bad --top"),
+    (["timewait", "--once", "-d", "1"], "no duration"),
+])
+def test_census_bad_input(bpf, args, msg):
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert msg in p.stderr and len(p.stderr.strip().splitlines()) == 1
