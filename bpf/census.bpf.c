@@ -28,13 +28,13 @@ struct td_iter_tcp_ctx {
 
 struct td_iter_cfg td_iter;
 
-static __always_inline void td_seed(const struct td_event *e)
+static __always_inline void td_seed(const struct td_event *e, __u64 now)
 {
 	struct td_tw t = {};
 
 	t.state = e->new_state;
 	t.snapshot = 1;
-	t.enter_ns = t.last_ns = e->ts_ns;
+	t.enter_ns = t.last_ns = now;
 	/* an entry the live path made first is newer and better: keep it */
 	if (bpf_map_update_elem(&td_tws, &e->cookie, &t, BPF_NOEXIST) == 0)
 		td_count(TD_CNT_TW_INSERTS);
@@ -46,34 +46,34 @@ SEC("iter/tcp")
 int td_census(struct td_iter_tcp_ctx *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
-	struct inet_timewait_sock *tw;
+	struct tcp_timewait_sock *tw;
 	struct td_event e = {};
 	__u8 state;
 	__s64 left;
 
 	if (!skc)
 		return 0;
-	state = BPF_CORE_READ(skc, skc_state);
+	state = skc->skc_state;
 	e.type = TD_EV_SNAPSHOT;
-	e.ts_ns = bpf_ktime_get_ns();
 	if (state == TD_TCP_TIME_WAIT) {
-		tw = (void *)skc;
-		e.new_state = BPF_CORE_READ(tw, tw_substate) == TD_TCP_FIN_WAIT2
-				  ? TD_TCP_FIN_WAIT2_TW
-				  : TD_TCP_TIME_WAIT;
-		td_fill_tuple_probe(&e, skc, BPF_CORE_READ(tw, tw_sport));
-		/* jiffies left; userspace converts with the kernel's HZ */
-		left = (__s64)(BPF_CORE_READ(tw, tw_timer.expires) - bpf_jiffies64());
+		tw = bpf_skc_to_tcp_timewait_sock(skc);
+		if (!tw)
+			return 0;
+		e.new_state = tw->tw_sk.tw_substate == TD_TCP_FIN_WAIT2 ? TD_TCP_FIN_WAIT2_TW
+									: TD_TCP_TIME_WAIT;
+		/* jiffies left; userspace converts with the kernel's HZ and
+		 * stamps the record with the time it read it (one clock read
+		 * per buffer, not per socket) */
+		left = (__s64)(tw->tw_sk.tw_timer.expires - bpf_jiffies64());
 		e.arg = left < 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : left;
 		e.flags = TD_F_TW;
-	} else if (td_iter.in_use && state != TD_TCP_LISTEN && state != TD_TCP_NEW_SYN_RECV &&
-		   state != TD_TCP_CLOSE) {
-		e.new_state = state;
-		td_fill_tuple_probe(&e, skc,
-				    BPF_CORE_READ((struct inet_sock *)skc, inet_sport));
-	} else {
+	} else if (!td_iter.in_use || state == TD_TCP_LISTEN || state == TD_TCP_NEW_SYN_RECV ||
+		   state == TD_TCP_CLOSE) {
 		return 0;
+	} else {
+		e.new_state = state;
 	}
+	td_fill_skc_tuple(&e, skc);
 	e.old_state = e.new_state;
 	if (td_iter.family && td_iter.family != e.family)
 		return 0;
@@ -81,7 +81,7 @@ int td_census(struct td_iter_tcp_ctx *ctx)
 	 * timer programs then find it under the same key */
 	e.cookie = bpf_get_socket_cookie(skc);
 	if (td_iter.seed && (e.flags & TD_F_TW))
-		td_seed(&e);
+		td_seed(&e, bpf_ktime_get_ns());
 	bpf_seq_write(ctx->meta->seq, &e, sizeof(e));
 	return 0;
 }

@@ -134,16 +134,12 @@ static __always_inline bool td_is_tcp(const struct sock *sk)
 	return BPF_CORE_READ_BITFIELD(sk, sk_protocol) == IPPROTO_TCP;
 }
 
-/* Family, addresses, ports and netns of a full socket (BTF pointer). The
- * local port is skc_num, but that is already 0 at -> CLOSE: then inet_sport. */
-static __always_inline void td_fill_sock_tuple(struct td_event *e, const struct sock *sk)
+/* Family, addresses, ports and netns of a hashed socket of any flavour
+ * (BTF pointer: direct loads, no helper calls). */
+static __always_inline void td_fill_skc_tuple(struct td_event *e, const struct sock_common *skc)
 {
-	const struct sock_common *skc = &sk->__sk_common;
-
 	e->family = skc->skc_family;
 	e->lport = skc->skc_num;
-	if (!e->lport)
-		e->lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	e->rport = bpf_ntohs(skc->skc_dport);
 	e->netns = skc->skc_net.net->ns.inum;
 	if (e->family == AF_INET) {
@@ -153,6 +149,13 @@ static __always_inline void td_fill_sock_tuple(struct td_event *e, const struct 
 		__builtin_memcpy(e->laddr, &skc->skc_v6_rcv_saddr, 16);
 		__builtin_memcpy(e->raddr, &skc->skc_v6_daddr, 16);
 	}
+}
+
+static __always_inline void td_fill_sock_tuple(struct td_event *e, const struct sock *sk)
+{
+	td_fill_skc_tuple(e, &sk->__sk_common);
+	if (!e->lport) /* unhashed at -> CLOSE: the bound port is still in inet_sport */
+		e->lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 }
 
 /* The same from any socket flavour behind a computed pointer (request or

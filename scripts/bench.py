@@ -10,6 +10,7 @@ compare runs made minutes apart on the same noisy machine:
   trace-json      tcpdwell trace -o json > /dev/null
   trace-wakeup    trace-text with a reader wakeup per event (what batching saves)
   dwell           tcpdwell dwell (in-kernel histograms, nothing on the ring)
+  timewait        tcpdwell timewait (the live census, a report per second)
   tcpstates       libbpf-tools tcpstates (when installed)
   tcplife         libbpf-tools tcplife (when installed)
   bpftrace        a bpftrace one-liner on sock:inet_sock_set_state
@@ -33,6 +34,10 @@ drops must lie between 0 and the recursion misses (a miss is a program that
 did not run; not every miss loses an event). The reference tools cannot filter on a
 netns; their output goes to a tmpfs file whose lines for the bench port
 are counted.
+
+Then the census snapshot: --census-sockets (20 000) TIME_WAIT sockets in a
+namespace of their own, and `tcpdwell timewait --once` timed against
+`ss -tan state time-wait`, alternating, --census-reps times each (medians).
 """
 import argparse
 import json
@@ -118,6 +123,7 @@ def configs(available):
         # the same as trace-text, but the kernel wakes the reader per event
         "trace-wakeup": ("tcpdwell", ["trace", "-o", "text", "--wakeup-per-event"]),
         "dwell": ("tcpdwell", ["dwell"]),
+        "timewait": ("tcpdwell", ["timewait"]),
     }
     if "tcpstates" in available:
         c["tcpstates"] = ("ref", [available["tcpstates"]])
@@ -240,6 +246,9 @@ def one_run(name, cfg, conns, threads, tmpdir):
                 # a timewait socket recycled by a SYN ends within the run: a real
                 # transition beyond the 10 per connection
                 res["expected_events"] = expected = expected + int(m.group(2))
+                if cfg[1][0] == "timewait":  # only timewait entries and ends
+                    res["expected_events"] = expected = (load["connections"] +
+                                                         int(m.group(2)))
                 res["delivered"] = int(m.group(1))
                 res["ringbuf_drops"] = int(m.group(3))
                 res["recursion_misses"] = int(m.group(4))
@@ -269,6 +278,38 @@ def one_run(name, cfg, conns, threads, tmpdir):
             p.wait()
         if out_path and os.path.exists(out_path):
             os.unlink(out_path)
+        ns.delete()
+
+
+def census_timing(count, reps):
+    """`tcpdwell timewait --once` against `ss -tan state time-wait` with
+    `count` TIME_WAIT sockets in a namespace (server-side, from loadgen)."""
+    ns = Netns()
+    try:
+        lg = subprocess.run(["ip", "netns", "exec", ns.name, LOADGEN, "-n", str(count),
+                             "-c", "2", "-a", "200", "-p", str(PORT), "-t", "120"],
+                            capture_output=True, text=True)
+        if lg.returncode != 0:
+            raise RuntimeError("loadgen failed: %s" % lg.stderr)
+        cmds = {"tcpdwell": [TCPDWELL, "timewait", "--once", "--netns", ns.path],
+                "ss": ["ss", "-N", ns.name, "-tan", "state", "time-wait"]}
+        times = {k: [] for k in cmds}
+        for rep in range(reps):
+            for k in (list(cmds) if rep % 2 == 0 else reversed(list(cmds))):
+                t0 = time.monotonic()
+                subprocess.run(cmds[k], stdout=subprocess.DEVNULL, check=True)
+                times[k].append(time.monotonic() - t0)
+        once = subprocess.run(cmds["tcpdwell"] + ["-o", "json"], capture_output=True,
+                              text=True, check=True)
+        counted = json.loads(once.stdout.splitlines()[0])["count"]
+        listed = len(subprocess.run(cmds["ss"] + ["-H"], capture_output=True, text=True,
+                                    check=True).stdout.splitlines())
+        res = {"sockets": counted, "ss_lines": listed, "reps": reps}
+        for k, v in times.items():
+            res[k + "_ms"] = statistics.median(v) * 1000
+        res["ratio_to_ss"] = res["tcpdwell_ms"] / res["ss_ms"]
+        return res
+    finally:
         ns.delete()
 
 
@@ -323,12 +364,15 @@ def main():
     ap.add_argument("-c", "--threads", type=int, default=2)
     ap.add_argument("--configs", help="comma list (default: all available)")
     ap.add_argument("-o", "--output", default=os.path.join(REPO, "build", "bench-results.json"))
+    ap.add_argument("--census-sockets", type=int, default=20000)
+    ap.add_argument("--census-reps", type=int, default=11)
     ap.add_argument("--smoke", action="store_true",
                     help="tiny run for the test suite: checks the bench still works")
     a = ap.parse_args()
     if a.smoke:
         a.connections, a.reps = 2000, 1
-        a.configs = a.configs or "none,trace-text,trace-json,dwell"
+        a.census_sockets, a.census_reps = 2000, 1
+        a.configs = a.configs or "none,trace-text,trace-json,dwell,timewait"
     if os.geteuid() != 0:
         sys.exit("bench: needs root (BPF, network namespaces)")
     for f in (TCPDWELL, LOADGEN):
@@ -361,14 +405,24 @@ def main():
         shutil.rmtree(tmpdir, ignore_errors=True)
     summary = summarize(runs, names)
     print_table(summary, meta)
+    census = census_timing(a.census_sockets, a.census_reps) if a.census_sockets else None
+    if census:
+        print("\ntimewait --once, %d TIME_WAIT sockets (ss lists %d): %.1f ms; "
+              "ss -tan state time-wait: %.1f ms; ratio %.2f (medians of %d)" % (
+                  census["sockets"], census["ss_lines"], census["tcpdwell_ms"],
+                  census["ss_ms"], census["ratio_to_ss"], census["reps"]))
     os.makedirs(os.path.dirname(a.output), exist_ok=True)
     with open(a.output, "w") as f:
-        json.dump({"meta": meta, "summary": summary, "runs": runs}, f, indent=1)
+        json.dump({"meta": meta, "summary": summary, "census_once": census, "runs": runs},
+                  f, indent=1)
     print("\nJSON: %s" % a.output)
     if a.smoke:
         bad = [s for s in summary if s["config"] != "none" and s["unaccounted"] != 0]
         if bad:
             sys.exit("bench smoke: unaccounted events: %s" % bad)
+        if census["sockets"] != census["ss_lines"]:
+            sys.exit("bench smoke: the census counted %d, ss listed %d" % (
+                census["sockets"], census["ss_lines"]))
 
 
 if __name__ == "__main__":

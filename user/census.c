@@ -48,23 +48,37 @@ static struct td_tw_entry *claim(struct td_census *c, uint64_t cookie)
 	return &c->slot[i];
 }
 
-/* Keep the load at most 1/2 so probes stay short. */
-static int grow(struct td_census *c)
+static int resize(struct td_census *c, size_t cap)
 {
 	struct td_tw_entry *old = c->slot;
 	size_t oldcap = c->cap;
 
-	c->slot = calloc(oldcap * 2, sizeof(*c->slot));
+	c->slot = calloc(cap, sizeof(*c->slot));
 	if (!c->slot) {
 		c->slot = old;
 		return -ENOMEM;
 	}
-	c->cap = oldcap * 2;
+	c->cap = cap;
 	for (size_t i = 0; i < oldcap; i++)
 		if (old[i].cookie)
 			*claim(c, old[i].cookie) = old[i];
 	free(old);
 	return 0;
+}
+
+/* Keep the load at most 1/2 so probes stay short. */
+static int grow(struct td_census *c)
+{
+	return resize(c, c->cap * 2);
+}
+
+int td_census_reserve(struct td_census *c, size_t n)
+{
+	size_t cap = c->cap;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	return cap == c->cap ? 0 : resize(c, cap);
 }
 
 int td_census_put(struct td_census *c, const struct td_event *e, uint64_t enter_ns,

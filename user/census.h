@@ -36,6 +36,8 @@ struct td_census {
 
 int td_census_init(struct td_census *c, uint32_t netns);
 void td_census_free(struct td_census *c);
+/* Room for n sockets without growing (a hint: sockstat's tw). */
+int td_census_reserve(struct td_census *c, size_t n);
 
 /* Insert (or update the substate of) the timewait socket e describes. */
 int td_census_put(struct td_census *c, const struct td_event *e, uint64_t enter_ns,

@@ -101,8 +101,7 @@ static int read_ns_files(struct tw_run *r, struct tw_ns *n)
 		if (old < 0)
 			return old;
 	}
-	if (r->o.verify)
-		n->sockstat_tw = sockstat_tw();
+	n->sockstat_tw = sockstat_tw(); /* printed with --verify; a size hint */
 	lo = read_long("/proc/sys/net/ipv4/ip_local_port_range", &hi);
 	n->tw_reuse = read_long("/proc/sys/net/ipv4/tcp_tw_reuse", NULL);
 	n->fin_timeout = read_long("/proc/sys/net/ipv4/tcp_fin_timeout", NULL);
@@ -211,6 +210,8 @@ static int add_ns(struct tw_run *r, const struct td_netns *ns)
 	r->nns++;
 	/* fin_timeout first: it dates the FIN_WAIT2-substate sockets */
 	err = read_ns_files(r, n);
+	if (!err && n->sockstat_tw > 0)
+		err = td_census_reserve(&n->census, n->sockstat_tw + n->sockstat_tw / 8);
 	if (!err)
 		err = snapshot(r, n, true);
 	if (err == -ENOENT || err == -ESTALE) { /* gone in the meantime */
@@ -358,11 +359,17 @@ static void print_text(const struct tw_run *r, const struct tw_ns *n,
 		       td_addr_str(p->family, p->laddr, a),
 		       td_endpoint_str(p->family, p->raddr, p->rport, b), p->timewait, p->in_use,
 		       used);
-		if (used >= r->o.warn_pct)
-			printf("  warning: %s -> %s holds %.1f%% of the ephemeral ports "
-			       "(--warn-pct %u); %s\n",
-			       a, b, used, r->o.warn_pct,
-			       reuse_note(n->tw_reuse, is_loopback(p->family, p->raddr)));
+	}
+	for (size_t i = 0; i < rep->npressure; i++) {
+		const struct td_top_row *p = &rep->pressure[i];
+
+		if (pct(n, p) < r->o.warn_pct)
+			continue;
+		printf("  warning: %s -> %s holds %.1f%% of the ephemeral ports (--warn-pct %u); "
+		       "%s\n",
+		       td_addr_str(p->family, p->laddr, a),
+		       td_endpoint_str(p->family, p->raddr, p->rport, b), pct(n, p), r->o.warn_pct,
+		       reuse_note(n->tw_reuse, is_loopback(p->family, p->raddr)));
 	}
 }
 
@@ -434,13 +441,13 @@ static void print_json(const struct tw_run *r, const struct tw_ns *n,
 	printf("]}\n");
 }
 
-/* Milliseconds from a to b as "12.345", or null/"?" when unknown. */
-static void print_ms(uint64_t from, uint64_t to, bool known, const char *unknown)
+/* From a to b in `unit` ns ("12.345"), or null/"?" when unknown. */
+static void print_span(uint64_t from, uint64_t to, bool known, double unit, const char *unknown)
 {
 	if (!known)
 		fputs(unknown, stdout);
 	else
-		printf("%.3f", to > from ? (double)(to - from) / 1e6 : 0.0);
+		printf("%.3f", to > from ? (double)(to - from) / unit : 0.0);
 }
 
 /* --sockets: one line (object) per timewait socket. */
@@ -466,18 +473,18 @@ static void print_sockets(const struct tw_run *r, const struct tw_ns *n, uint64_
 			printf("\",\"lport\":%u,\"raddr\":\"", t->lport);
 			fputs(td_addr_str(t->family, t->raddr, rm), stdout);
 			printf("\",\"rport\":%u,\"left_ms\":", t->rport);
-			print_ms(now, t->expires_ns, t->expires_ns, "null");
+			print_span(now, t->expires_ns, t->expires_ns, 1e6, "null");
 			fputs(",\"age_ms\":", stdout);
-			print_ms(t->enter_ns, now, t->enter_ns, "null");
+			print_span(t->enter_ns, now, t->enter_ns, 1e6, "null");
 			printf(",\"estimated\":%s}\n", t->estimated ? "true" : "false");
 			continue;
 		}
 		printf("  %-9s %s -> %s  left ",
 		       t->state == TD_TCP_TIME_WAIT ? "TIME_WAIT" : "FIN_WAIT2", l, rm);
-		print_ms(now, t->expires_ns, t->expires_ns, "?");
-		fputs(" ms  age ", stdout);
-		print_ms(t->enter_ns, now, t->enter_ns, "?");
-		fputs(t->estimated ? " ms (from the timer)\n" : " ms\n", stdout);
+		print_span(now, t->expires_ns, t->expires_ns, 1e9, "?");
+		fputs(" s  age ", stdout);
+		print_span(t->enter_ns, now, t->enter_ns, 1e9, "?");
+		fputs(t->estimated ? " s (from the timer)\n" : " s\n", stdout);
 	}
 }
 

@@ -392,7 +392,9 @@ static void deliver_batch(struct td_tracer *t)
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct td_tracer *t = ctx;
-	if (td_event_decode(data, size, &t->batch[t->nbatch])) {
+	/* snapshot records come from the census iterator, never the ring */
+	if (td_event_decode(data, size, &t->batch[t->nbatch]) ||
+	    t->batch[t->nbatch].type == TD_EV_SNAPSHOT) {
 		t->bad_records++;
 		return 0;
 	}
@@ -634,6 +636,7 @@ int td_tracer_snapshot(struct td_tracer *t, const struct td_netns *ns,
 	char buf[sizeof(struct td_event) * 512];
 	size_t have = 0;
 	int fd, old = -1, err = 0;
+	uint64_t now;
 	ssize_t n;
 
 	if (!t->iter)
@@ -659,11 +662,13 @@ int td_tracer_snapshot(struct td_tracer *t, const struct td_netns *ns,
 		if (n < 0)
 			continue;
 		have += n;
+		now = clock_ns(CLOCK_MONOTONIC);
 		for (; have - off >= sizeof(e); off += sizeof(e)) {
 			if (td_event_decode(buf + off, sizeof(e), &e) || e.type != TD_EV_SNAPSHOT) {
 				t->bad_records++;
 				continue;
 			}
+			e.ts_ns = now; /* when this buffer was read: within its timer tick */
 			if (fn(ctx, &e))
 				goto out;
 		}

@@ -204,6 +204,8 @@ def pytest_sessionstart(session):
             "trace": Tracer(["trace"]),
             "timeline": Tracer(["timeline"]),
             "dwell": Tracer(["dwell", "--rport", str(port)]),
+            "timewait": Tracer(["timewait", "--netns", "/run/netns/" + ns.name, "-i", "5",
+                                "--verify"]),
         }
         res = ns.scenario("client_close", 0.1, 0.2, env={"TD_PORT": str(port)})
         EXPIRY.update(ns=ns, port=port, tracers=tracers, result=res, t_done=time.time())

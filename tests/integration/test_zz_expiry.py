@@ -50,5 +50,14 @@ def test_timewait_expires_after_60s(bpf):
     assert abs(h["max_ns"] - end["dwell_ns"]) < 1e6
     assert_close_ms(h["p50_ns"] / 1e6, TW_MS, "dwell TIME_WAIT p50", rel=0.05)
     assert "FIN_WAIT2(tw)" in totals[0]["states"]
+
+    # the census: one entry (the substate switch is not a second), one
+    # expiry, and the namespace's sockstat agreeing all along
+    census = [x for x in tr["timewait"].records() if x["type"] == "timewait"]
+    assert sum(x["entered"] for x in census) == 1
+    assert sum(x["ended"]["expired"] for x in census) == 1
+    assert sum(sum(x["ended"].values()) for x in census) == 1
+    assert all(x["count"] == x["sockstat_tw"] for x in census)
+    assert census[-1]["count"] == 0 and max(x["count"] for x in census) == 1
     for t in tr.values():
         assert t.returncode == 0, t.stderr

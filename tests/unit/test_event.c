@@ -270,7 +270,7 @@ static bool well_formed(const struct td_event *e)
 	bool fam_ok = e->family == AF_INET || e->family == AF_INET6 ||
 		      (e->family == 0 && e->type == TD_EV_RESET_SENT);
 
-	return e->type >= 1 && e->type <= 4 && fam_ok && e->old_state < TD_TCP_MAX_STATES &&
+	return e->type >= 1 && e->type <= 5 && fam_ok && e->old_state < TD_TCP_MAX_STATES &&
 	       e->new_state < TD_TCP_MAX_STATES && e->owner <= 5 &&
 	       (e->type != TD_EV_RETRANS || e->kind <= 2) &&
 	       (e->type != TD_EV_STATE || e->kind < TD_TW_END_MAX);
