@@ -139,17 +139,24 @@ def start_tracer(kind, args, ns, tmpdir):
     out_path = None
     if kind == "tcpdwell":
         cmd = [TCPDWELL] + args + ["--netns", ns.path, "--max-timewait", "262144"]
-        if args[0] == "dwell":
+        stdout = subprocess.DEVNULL
+        if args[0] == "dwell":  # one report at exit
             cmd += ["-o", "json"]
-        stdout = subprocess.DEVNULL if args[0] != "dwell" else subprocess.PIPE
+            stdout = subprocess.PIPE
+        elif args[0] == "timewait":  # a report per second: a file, never a full pipe
+            cmd += ["-o", "json"]
+            out_path = os.path.join(tmpdir, "tw-%d.json" % time.monotonic_ns())
+            stdout = open(out_path, "w")
         err = tempfile.TemporaryFile(mode="w+", dir=tmpdir)
         p = subprocess.Popen(cmd, stdout=stdout, stderr=err, text=True)
+        if out_path:
+            stdout.close()  # the child has its own copy
         p.err_file = err
         deadline = time.time() + 30
         while time.time() < deadline:
             err.seek(0)
             if "tcpdwell: tracing" in err.read():
-                return p, None
+                return p, out_path
             if p.poll() is not None:
                 err.seek(0)
                 raise RuntimeError("tcpdwell failed: " + err.read())
@@ -246,9 +253,18 @@ def one_run(name, cfg, conns, threads, tmpdir):
                 # a timewait socket recycled by a SYN ends within the run: a real
                 # transition beyond the 10 per connection
                 res["expected_events"] = expected = expected + int(m.group(2))
-                if cfg[1][0] == "timewait":  # only timewait entries and ends
-                    res["expected_events"] = expected = (load["connections"] +
+                if cfg[1][0] == "timewait":
+                    # only timewait transitions: one entry per connection (the
+                    # server's), the FIN_WAIT2(tw) -> TIME_WAIT switches of the
+                    # orphans among them, and the ends
+                    with open(out_path) as f:
+                        reps = [json.loads(l) for l in f if '"type":"timewait"' in l]
+                    entered = sum(r["entered"] for r in reps)
+                    switched = sum(r["switched"] for r in reps)
+                    res["expected_events"] = expected = (load["connections"] + switched +
                                                          int(m.group(2)))
+                    if entered != load["connections"]:
+                        res["census_entered"] = entered  # shows up as unaccounted
                 res["delivered"] = int(m.group(1))
                 res["ringbuf_drops"] = int(m.group(3))
                 res["recursion_misses"] = int(m.group(4))
@@ -269,6 +285,8 @@ def one_run(name, cfg, conns, threads, tmpdir):
                                   missing)
             if 0 <= missing <= res["recursion_misses"]:
                 res["unaccounted"] = 0
+            if "census_entered" in res:
+                res["unaccounted"] += res["census_entered"] - load["connections"]
             if res["delivered"]:
                 res["cpu_s_per_million"] = res["tracer_cpu_s"] / res["delivered"] * 1e6
         return res

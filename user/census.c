@@ -153,7 +153,9 @@ int td_census_apply(struct td_census *c, const struct td_event *e, unsigned fin_
 	if (e->new_state != TD_TCP_TIME_WAIT && e->new_state != TD_TCP_FIN_WAIT2_TW)
 		return 0;
 	/* FIN_WAIT2(tw) -> TIME_WAIT is a switch of substate, not an entry */
-	if (e->old_state != TD_TCP_FIN_WAIT2_TW)
+	if (e->old_state == TD_TCP_FIN_WAIT2_TW)
+		c->switched++;
+	else
 		c->entered++;
 	life_ns =
 	    e->new_state == TD_TCP_TIME_WAIT ? TD_TIMEWAIT_LEN_NS : fin_timeout_s * 1000000000ull;
@@ -162,7 +164,7 @@ int td_census_apply(struct td_census *c, const struct td_event *e, unsigned fin_
 
 void td_census_reset_rates(struct td_census *c)
 {
-	c->entered = c->ended_untracked = 0;
+	c->entered = c->switched = c->ended_untracked = 0;
 	memset(c->ended, 0, sizeof(c->ended));
 }
 

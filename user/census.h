@@ -30,6 +30,7 @@ struct td_census {
 	struct td_tw_entry *slot; /* open addressing on the cookie */
 	size_t cap, count;
 	uint64_t entered;	       /* since td_census_reset_rates() */
+	uint64_t switched;	       /* FIN_WAIT2(tw) -> TIME_WAIT, likewise */
 	uint64_t ended[TD_TW_END_MAX]; /* by reason, likewise */
 	uint64_t ended_untracked;      /* ends of sockets the set did not hold */
 };

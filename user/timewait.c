@@ -329,7 +329,10 @@ static void print_text(const struct tw_run *r, const struct tw_ns *n,
 		for (unsigned i = 1; i < TD_TW_END_MAX; i++)
 			printf("%s%s %lu", i > 1 ? ", " : "", td_tw_end_name(i),
 			       (unsigned long)c->ended[i]);
-		printf(")\n");
+		printf(")");
+		if (c->switched)
+			printf(", FIN_WAIT2 -> TIME_WAIT %lu", (unsigned long)c->switched);
+		putchar('\n');
 	}
 	printf("  age:");
 	for (unsigned i = 0; i < TD_AGE_BUCKETS; i++) {
@@ -388,8 +391,8 @@ static void print_json(const struct tw_run *r, const struct tw_ns *n,
 	if (r->o.verify)
 		printf(",\"sockstat_tw\":%ld", n->sockstat_tw);
 	if (!r->o.once) {
-		printf(",\"interval_s\":%.3f,\"entered\":%lu,\"ended\":{", span_s,
-		       (unsigned long)c->entered);
+		printf(",\"interval_s\":%.3f,\"entered\":%lu,\"switched\":%lu,\"ended\":{", span_s,
+		       (unsigned long)c->entered, (unsigned long)c->switched);
 		for (unsigned i = 1; i < TD_TW_END_MAX; i++)
 			printf("%s\"%s\":%lu", i > 1 ? "," : "", td_tw_end_name(i),
 			       (unsigned long)c->ended[i]);

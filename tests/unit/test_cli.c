@@ -674,6 +674,48 @@ static void test_args_subcommands(void **state)
 	assert_usage_error(&c);
 }
 
+static void test_args_timewait(void **state)
+{
+	struct td_opts o;
+	struct cap c;
+
+	(void)state;
+	PARSE(&o, &c, "timewait");
+	assert_ok_quiet(&c);
+	assert_int_equal(o.cmd, TD_CMD_TIMEWAIT);
+	assert_true(o.interval_s == 1.0); /* a report per second by default */
+	assert_int_equal(o.top, 10);
+	assert_int_equal(o.warn_pct, 50);
+	assert_false(o.once || o.verify || o.sockets || o.all_netns);
+
+	PARSE(&o, &c, "timewait", "--once", "--verify", "--sockets", "--top", "3", "--warn-pct",
+	      "80", "--all-netns", "-i", "5");
+	assert_ok_quiet(&c);
+	assert_true(o.once && o.verify && o.sockets && o.all_netns);
+	assert_int_equal(o.top, 3);
+	assert_int_equal(o.warn_pct, 80);
+	assert_true(o.interval_s == 5.0);
+
+	PARSE(&o, &c, "timewait", "--netns", "/proc/self/ns/net");
+	assert_ok_quiet(&c);
+	assert_string_equal(o.netns_path, "/proc/self/ns/net");
+	assert_true(o.netns != 0);
+
+	/* out of range, the wrong command, contradictions: one line, exit 2 */
+	PARSE(&o, &c, "timewait", "--top", "0");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "timewait", "--warn-pct", "101");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "trace", "--verify");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "dwell", "--once");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "timewait", "--all-netns", "--netns", "/proc/self/ns/net");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "timewait", "--once", "-d", "2");
+	assert_usage_error(&c);
+}
+
 /* ---- td_parse_args: rejected input -------------------------------------- */
 
 static void test_args_unknown_option(void **state)
@@ -865,6 +907,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_args_numbers, reset_getopt),
 	    cmocka_unit_test_setup(test_args_max_timewait, reset_getopt),
 	    cmocka_unit_test_setup(test_args_subcommands, reset_getopt),
+	    cmocka_unit_test_setup(test_args_timewait, reset_getopt),
 	    cmocka_unit_test_setup(test_args_unknown_option, reset_getopt),
 	    cmocka_unit_test_setup(test_args_unknown_option_in_cluster_named, reset_getopt),
 	    cmocka_unit_test_setup(test_args_missing_value, reset_getopt),
