@@ -42,6 +42,7 @@ struct tw_run {
 	long hz; /* CONFIG_HZ, -1: unknown (no remaining times, ages of old sockets unknown) */
 	uint32_t self;
 	struct td_netns single; /* without --all-netns: the one namespace */
+	bool gone;		/* ... and it was deleted: the run ends, exit 1 */
 	struct td_event *in_use;
 	size_t n_in_use, cap_in_use;
 	uint64_t interval_ns, next_ns, last_ns;
@@ -521,14 +522,21 @@ static int report_all(struct tw_run *r, uint64_t now)
 {
 	double at_s = (double)(now - td_tracer_start_ns(r->t)) / 1e9;
 	double span_s = (double)(now - r->last_ns) / 1e9;
-	int err = refresh_namespaces(r);
+	int err = r->gone ? -ENOENT : refresh_namespaces(r);
 
 	for (size_t i = 0; !err && i < r->nns; i++) {
 		err = report_ns(r, &r->ns[i], now, at_s, span_s);
-		if (err == -ENOENT || err == -ESTALE) { /* deleted since the listing */
-			drop_ns(r, i--);
-			err = 0;
+		if (err != -ENOENT && err != -ESTALE)
+			continue;
+		/* deleted since the listing */
+		if (!r->o.all_netns) {
+			fprintf(stderr, "tcpdwell: network namespace %u (%s) is gone\n",
+				r->ns[i].ns.inum, r->ns[i].ns.name);
+			r->gone = true;
+			break;
 		}
+		drop_ns(r, i--);
+		err = 0;
 	}
 	r->last_ns = now;
 	fflush(stdout);
@@ -556,7 +564,7 @@ static int on_tick(void *ctx, uint64_t now)
 	err = report_all(r, now);
 	while (r->next_ns <= now)
 		r->next_ns += r->interval_ns;
-	if (err)
+	if (err && !r->gone)
 		fprintf(stderr, "tcpdwell: timewait report failed: %s\n", strerror(-err));
 	return err ? -1 : 0;
 }
@@ -621,7 +629,7 @@ int td_timewait_main(const struct td_opts *o)
 	err = td_tracer_run(r->t, &c);
 	td_tracer_finish(r->t, &loss);
 	/* the last word: the set after the final drain */
-	if (report_all(r, td_tracer_now_ns()) && !err)
+	if ((r->gone || report_all(r, td_tracer_now_ns())) && !err)
 		err = TD_EXIT_ERROR;
 	td_loss_report(stdout, json(r), &loss, td_tracer_degraded(r->t));
 	if (!err)

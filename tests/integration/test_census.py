@@ -205,3 +205,17 @@ def test_census_bad_input(bpf, args, msg):
     p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=30)
     assert p.returncode == 2, (p.returncode, p.stderr)
     assert msg in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_census_namespace_deleted_ends_the_run(bpf):
+    ns = Netns()
+    try:
+        p = subprocess.Popen([BIN, "timewait", "--netns", "/run/netns/" + ns.name, "-i", "0.2"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+    finally:
+        ns.delete()
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 1, err
+    assert "network namespace %d (%s) is gone" % (ns.inum, ns.name) in err
+    assert out.count("timewait netns %d" % ns.inum) >= 2
