@@ -245,7 +245,8 @@ static __always_inline void td_emit(struct td_event *e)
 	if (td_cfg.hist && e->type == TD_EV_STATE &&
 	    !(e->flags & (TD_F_NEW | TD_F_FIRST | TD_F_LATE)))
 		td_record_dwell(e->old_state, e->dwell_ns);
-	if (td_cfg.no_events || (td_cfg.tw_only && !(e->flags & TD_F_TW)))
+	if (td_cfg.no_events || (td_cfg.tw_only && !(e->flags & TD_F_TW)) ||
+	    (td_cfg.type_mask && !(td_cfg.type_mask & (1 << e->type))))
 		return;
 	if (!td_cfg.wakeup_bytes)
 		flags = 0; /* --wakeup-per-event: the kernel's default notification */

@@ -87,10 +87,22 @@ enum td_owner {
 
 /* td_event.kind for TD_EV_RETRANS */
 enum td_retrans_kind {
-	TD_RETRANS_DATA = 0,
+	TD_RETRANS_DATA = 0,   /* data (or FIN) segment: by timeout or recovery, see ca_state */
 	TD_RETRANS_SYN = 1,
-	TD_RETRANS_SYNACK = 2,
-	TD_RETRANS_KIND_MAX = 3,
+	TD_RETRANS_SYNACK = 2, /* tcp_retransmit_synack, on the request socket */
+	TD_RETRANS_TLP = 3,    /* tail loss probe: the loss-probe timer resent the last segment */
+	TD_RETRANS_KIND_MAX = 4,
+};
+
+/* The sender's congestion state at a retransmit (the kernel's TCP_CA_*):
+ * Loss = after a retransmission timeout, Recovery = fast retransmit. */
+enum td_ca_state {
+	TD_CA_OPEN = 0,
+	TD_CA_DISORDER = 1,
+	TD_CA_CWR = 2,
+	TD_CA_RECOVERY = 3,
+	TD_CA_LOSS = 4,
+	TD_CA_MAX = 5,
 };
 
 /*
@@ -112,7 +124,8 @@ struct td_event {
 	__u8 flags;  /* TD_F_* */
 	__u16 lport; /* host byte order */
 	__u16 rport; /* host byte order */
-	__u16 kind;  /* retrans: enum td_retrans_kind; -> CLOSE: enum td_tw_end */
+	__u8 kind;     /* retrans: enum td_retrans_kind; -> CLOSE: enum td_tw_end */
+	__u8 ca_state; /* retrans of data: enum td_ca_state */
 	__s32 arg;   /* retrans: err; reset sent: reason; snapshot of a tw: jiffies left */
 	__u8 laddr[TD_ADDR_LEN];
 	__u8 raddr[TD_ADDR_LEN];
@@ -148,7 +161,8 @@ struct td_config {
 	__u32 wakeup_bytes; /* wake the reader once this much data is queued */
 	__u32 netns;	    /* 0: every network namespace; else its inode number */
 	__u8 tw_only;	    /* timewait census: only timewait transitions on the ring */
-	__u8 pad2[3];
+	__u8 type_mask;	    /* 0: every event type; else bit (1 << type) per type wanted */
+	__u8 pad2[2];
 };
 
 /* Who a connection belongs to (captured in process context, see owner.bpf.c). */

@@ -11,6 +11,8 @@
  */
 #include "common.bpf.h"
 
+#define TD_ICSK_TIME_LOSS_PROBE 5 /* icsk_pending while the loss-probe timer runs */
+
 /* 6.x: TRACE_EVENT(tcp_retransmit_skb) with err. 6.1 reuses tcp_event_sk_skb. */
 struct trace_event_raw_tcp_retransmit_skb___err {
 	int err;
@@ -40,10 +42,26 @@ int td_retransmit_skb(__u64 *ctx)
 		if (e.arg)
 			e.flags |= TD_F_FAILED;
 	}
-	if (sk->__sk_common.skc_state == TD_TCP_SYN_SENT)
+	if (sk->__sk_common.skc_state == TD_TCP_SYN_SENT) {
 		e.kind = TD_RETRANS_SYN;
-	else
+	} else {
+		/*
+		 * The retransmission timer enters the Loss state before it
+		 * resends (tcp_retransmit_timer -> tcp_enter_loss), fast
+		 * retransmit runs in Recovery; a tail loss probe is sent from
+		 * the write timer while icsk_pending still says LOSS_PROBE, and
+		 * only in Open or Disorder (tcp_schedule_loss_probe).
+		 */
+		const struct inet_connection_sock *icsk = (const void *)sk;
+
 		e.kind = TD_RETRANS_DATA;
+		e.ca_state = BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state);
+		if (e.ca_state <= TD_CA_DISORDER &&
+		    BPF_CORE_READ(icsk, icsk_pending) == TD_ICSK_TIME_LOSS_PROBE)
+			e.kind = TD_RETRANS_TLP;
+		if (e.ca_state >= TD_CA_MAX)
+			e.ca_state = TD_CA_OPEN;
+	}
 	td_retrans_emit(sk, &e);
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "census.h"
+#include "tally.h"
 
 const unsigned td_age_bucket_hi_s[TD_AGE_BUCKETS - 1] = {1, 2, 4, 8, 16, 32, 60};
 
@@ -170,39 +171,14 @@ void td_census_reset_rates(struct td_census *c)
 
 /* ---- the report ---- */
 
-static int by_key(const void *a, const void *b)
-{
-	const struct td_top_row *x = a, *y = b;
-	/* the key is every byte before the counts */
-	return memcmp(x, y, offsetof(struct td_top_row, timewait));
-}
-
-static int by_count(const void *a, const void *b)
-{
-	const struct td_top_row *x = a, *y = b;
-	uint64_t nx = (uint64_t)x->timewait + x->in_use, ny = (uint64_t)y->timewait + y->in_use;
-
-	if (nx != ny)
-		return nx > ny ? -1 : 1;
-	return by_key(a, b); /* stable output for equal counts */
-}
-
 /* Group rows with equal keys (summing their counts), order by count and
  * keep the first `top`. Returns the number of distinct keys. */
 static size_t top_n(struct td_top_row *rows, size_t n, unsigned top, size_t *kept)
 {
-	size_t out = 0;
+	const size_t key = offsetof(struct td_top_row, timewait);
+	size_t out = td_tally_merge(rows, n, sizeof(*rows), key);
 
-	qsort(rows, n, sizeof(*rows), by_key);
-	for (size_t i = 0; i < n; i++) {
-		if (out && !by_key(&rows[out - 1], &rows[i])) {
-			rows[out - 1].timewait += rows[i].timewait;
-			rows[out - 1].in_use += rows[i].in_use;
-		} else {
-			rows[out++] = rows[i];
-		}
-	}
-	qsort(rows, out, sizeof(*rows), by_count);
+	td_tally_by_count(rows, out, sizeof(*rows), key);
 	*kept = out < top ? out : top;
 	return out;
 }

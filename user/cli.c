@@ -28,6 +28,7 @@ enum {
 	OPT_SOCKETS,
 	OPT_TOP,
 	OPT_WARN_PCT,
+	OPT_RESETS,
 };
 
 static const struct option long_opts[] = {
@@ -54,6 +55,8 @@ static const struct option long_opts[] = {
     {"sockets", no_argument, NULL, OPT_SOCKETS},
     {"top", required_argument, NULL, OPT_TOP},
     {"warn-pct", required_argument, NULL, OPT_WARN_PCT},
+    {"count", no_argument, NULL, 'c'},
+    {"resets", no_argument, NULL, OPT_RESETS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {0},
@@ -70,6 +73,8 @@ void td_usage(FILE *f)
 		   "  dwell       per-state dwell histograms, aggregated in the kernel\n"
 		   "  timewait    TIME_WAIT census: count, entries/exits, top peers and ports,\n"
 		   "              ages, ephemeral-port pressure (current netns by default)\n"
+		   "  retrans     one line per retransmit (SYN, SYN-ACK, data, tail loss probe);\n"
+		   "              -c: counts per flow and remote endpoint\n"
 		   "\n"
 		   "Filters (applied in the kernel):\n"
 		   "  -4, --ipv4            IPv4 only\n"
@@ -85,7 +90,8 @@ void td_usage(FILE *f)
 		   "Run:\n"
 		   "  -d, --duration SEC    stop after SEC seconds (default: until signalled)\n"
 		   "  -i, --interval SEC    dwell: print every SEC seconds (default: at exit);\n"
-		   "                        timewait: every SEC seconds (default 1)\n"
+		   "                        timewait: every SEC seconds (default 1); retrans -c:\n"
+		   "                        every SEC seconds (default: at exit)\n"
 		   "      --flush-ms MS     drain the ring buffer every MS ms (default 100)\n"
 		   "      --ringbuf-kb KB   ring buffer size, a power of 2 (default 4096)\n"
 		   "      --max-sockets N   per-socket LRU map size (default 131072)\n"
@@ -100,9 +106,14 @@ void td_usage(FILE *f)
 		   "      --verify          print /proc/net/sockstat's tw next to the count\n"
 		   "      --sockets         list every timewait socket: tuple, substate, time\n"
 		   "                        left on its timer, age\n"
-		   "      --top N           top N peers, local ports, port-pressure rows (10)\n"
+		   "      --top N           rows per table: timewait peers, ports, port pressure;\n"
+		   "                        retrans -c flows and endpoints (default 10)\n"
 		   "      --warn-pct P      warn when a destination uses P%% of the\n"
 		   "                        ephemeral port range (default 50)\n"
+		   "retrans:\n"
+		   "  -c, --count           counts per flow and per remote endpoint, every -i\n"
+		   "                        SEC and at exit, instead of one line per event\n"
+		   "      --resets          resets sent and received too\n"
 		   "  -h, --help            this help\n"
 		   "  -V, --version         version\n"
 		   "\n"
@@ -167,13 +178,16 @@ static int parse_netns(const char *s, uint32_t *out)
 }
 
 /* Options that only one subcommand understands. */
-static int check_combinations(const struct td_opts *o, bool tw_opt)
+static int check_combinations(const struct td_opts *o, bool tw_opt, bool rt_opt, bool top_opt)
 {
+	if (rt_opt && o->cmd != TD_CMD_RETRANS)
+		return usage_error("%s: -c and --resets are retrans options", "retrans");
+	if (top_opt && o->cmd != TD_CMD_TIMEWAIT && o->cmd != TD_CMD_RETRANS)
+		return usage_error("%s: --top is a timewait and retrans option", "--top");
 	if (tw_opt && o->cmd != TD_CMD_TIMEWAIT)
-		return usage_error(
-		    "%s: --once, --all-netns, --verify, --sockets, --top and --warn-pct "
-		    "are timewait options",
-		    "timewait");
+		return usage_error("%s: --once, --all-netns, --verify, --sockets and --warn-pct "
+				   "are timewait options",
+				   "timewait");
 	if (o->all_netns && o->netns)
 		return usage_error("%s: use --netns or --all-netns, not both", "--all-netns");
 	if (o->once && o->duration_s)
@@ -248,7 +262,7 @@ static void defaults(struct td_opts *o)
 int td_parse_args(int argc, char **argv, struct td_opts *o)
 {
 	const char *err = NULL;
-	bool tw_opt = false;
+	bool tw_opt = false, rt_opt = false, top_opt = false;
 	unsigned long v;
 	int c;
 
@@ -263,6 +277,8 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			o->cmd = TD_CMD_TIMELINE;
 		else if (!strcmp(argv[1], "timewait"))
 			o->cmd = TD_CMD_TIMEWAIT;
+		else if (!strcmp(argv[1], "retrans"))
+			o->cmd = TD_CMD_RETRANS;
 		else
 			return usage_error("unknown command '%s'", argv[1]);
 		argv++;
@@ -270,7 +286,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 	}
 	optind = 0; /* 0, not 1: also resets glibc's state inside a -xyz cluster */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":46o:Twd:i:hV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":46o:Twd:i:chV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case '4':
 		case '6':
@@ -366,7 +382,13 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			if (parse_uint(optarg, 1, 1000, &v))
 				return usage_error("bad --top '%s' (1..1000)", optarg);
 			o->top = v;
-			tw_opt = true;
+			top_opt = true;
+			break;
+		case 'c':
+			o->count = rt_opt = true;
+			break;
+		case OPT_RESETS:
+			o->resets = rt_opt = true;
 			break;
 		case OPT_WARN_PCT:
 			if (parse_uint(optarg, 1, 100, &v))
@@ -395,5 +417,5 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (o->cmd == TD_CMD_TIMEWAIT && !o->interval_s)
 		o->interval_s = 1;
-	return check_combinations(o, tw_opt);
+	return check_combinations(o, tw_opt, rt_opt, top_opt);
 }

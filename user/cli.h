@@ -20,6 +20,7 @@ enum td_cmd {
 	TD_CMD_DWELL,
 	TD_CMD_TIMELINE,
 	TD_CMD_TIMEWAIT,
+	TD_CMD_RETRANS,
 };
 
 enum td_format {
@@ -64,6 +65,9 @@ struct td_opts {
 	bool sockets;	      /* --sockets: list every timewait socket */
 	unsigned top;	      /* --top N */
 	unsigned warn_pct;    /* --warn-pct: port pressure warning threshold */
+	/* retrans */
+	bool count;  /* -c: counts per flow and remote endpoint */
+	bool resets; /* --resets: resets too */
 };
 
 /* Parse argv into *o. Returns 0, or TD_EXIT_USAGE after printing one line

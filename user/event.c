@@ -23,7 +23,7 @@ int td_event_decode(const void *data, size_t size, struct td_event *out)
 		return -1;
 	if (e.owner >= TD_OWNER_MAX)
 		return -1;
-	if (e.type == TD_EV_RETRANS && e.kind >= TD_RETRANS_KIND_MAX)
+	if (e.type == TD_EV_RETRANS && (e.kind >= TD_RETRANS_KIND_MAX || e.ca_state >= TD_CA_MAX))
 		return -1;
 	if (e.type == TD_EV_STATE && e.kind >= TD_TW_END_MAX)
 		return -1;

@@ -72,11 +72,22 @@ static const char *const kind_names[TD_RETRANS_KIND_MAX] = {
     [TD_RETRANS_DATA] = "data",
     [TD_RETRANS_SYN] = "syn",
     [TD_RETRANS_SYNACK] = "synack",
+    [TD_RETRANS_TLP] = "tlp",
 };
 
 const char *td_retrans_kind_name(unsigned kind)
 {
 	return kind < TD_RETRANS_KIND_MAX ? kind_names[kind] : "unknown";
+}
+
+static const char *const ca_names[TD_CA_MAX] = {
+    [TD_CA_OPEN] = "open",	   [TD_CA_DISORDER] = "disorder", [TD_CA_CWR] = "cwr",
+    [TD_CA_RECOVERY] = "recovery", [TD_CA_LOSS] = "loss",
+};
+
+const char *td_ca_state_name(unsigned ca)
+{
+	return ca < TD_CA_MAX ? ca_names[ca] : "unknown";
 }
 
 const char *td_addr_str(unsigned family, const __u8 *addr, char *buf)

@@ -13,6 +13,9 @@
 const char *td_state_name(unsigned state);
 const char *td_owner_name(unsigned owner);
 const char *td_retrans_kind_name(unsigned kind);
+/* The congestion state of a data retransmit: "loss" (after a timeout),
+ * "recovery" (fast retransmit), "open", "disorder", "cwr". */
+const char *td_ca_state_name(unsigned ca);
 const char *td_tw_end_name(unsigned end);
 /* "state", "retrans", "reset_sent", "reset_recv" (the JSON "type") */
 const char *td_event_type_name(unsigned type);

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "dwell.h"
 #include "timeline.h"
+#include "retrans.h"
 #include "timewait.h"
 #include "trace.h"
 
@@ -22,6 +23,8 @@ int main(int argc, char **argv)
 		return td_timeline_main(&opts);
 	case TD_CMD_TIMEWAIT:
 		return td_timewait_main(&opts);
+	case TD_CMD_RETRANS:
+		return td_retrans_main(&opts);
 	}
 	return TD_EXIT_USAGE;
 }

@@ -93,6 +93,11 @@ static void line_what(struct td_line *l, const struct td_trace *tr, const struct
 		td_line_str(l, td_retrans_kind_name(e->kind));
 		td_line_str(l, " in ");
 		td_line_str(l, td_state_name(e->old_state));
+		if (e->kind == TD_RETRANS_DATA || e->kind == TD_RETRANS_TLP) {
+			td_line_str(l, " (");
+			td_line_str(l, td_ca_state_name(e->ca_state));
+			td_line_str(l, ")");
+		}
 		if (e->flags & TD_F_FAILED) {
 			td_line_str(l, " FAILED err=");
 			td_line_i64(l, e->arg);
@@ -249,7 +254,14 @@ static void format_json(const struct td_trace *tr, const struct td_event *e, str
 		td_line_str(l, td_state_name(e->old_state));
 		td_line_str(l, "\",\"kind\":\"");
 		td_line_str(l, td_retrans_kind_name(e->kind));
-		td_line_str(l, "\",");
+		td_line_str(l, "\",\"ca_state\":");
+		if (e->kind == TD_RETRANS_DATA || e->kind == TD_RETRANS_TLP) {
+			td_line_str(l, "\"");
+			td_line_str(l, td_ca_state_name(e->ca_state));
+			td_line_str(l, "\",");
+		} else {
+			td_line_str(l, "null,");
+		}
 		if (e->flags & TD_F_HAS_ERR) {
 			td_line_str(l, "\"err\":");
 			td_line_i64(l, e->arg);

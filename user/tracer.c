@@ -262,6 +262,16 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	t->skel->rodata->td_cfg.wakeup_bytes =
 	    o->wakeup_per_event ? 0 : (uint64_t)o->ringbuf_kb * 1024 * o->wakeup_pct / 100;
 	t->skel->rodata->td_cfg.tw_only = o->cmd == TD_CMD_TIMEWAIT;
+	if (o->cmd == TD_CMD_RETRANS) {
+		/* retransmits (and resets) only; no timewait tracking needed */
+		t->skel->rodata->td_cfg.type_mask =
+		    1 << TD_EV_RETRANS |
+		    (o->resets ? 1 << TD_EV_RESET_SENT | 1 << TD_EV_RESET_RECV : 0);
+		bpf_program__set_autoload(t->skel->progs.td_timer_start, false);
+		bpf_program__set_autoload(t->skel->progs.td_timer_cancel, false);
+		bpf_program__set_autoload(t->skel->progs.td_timer_expire, false);
+		bpf_program__set_autoload(t->skel->progs.td_kfree_skb, false);
+	}
 	if (o->no_accept) {
 		bpf_program__set_autoload(t->skel->progs.td_exit_accept, false);
 		bpf_program__set_autoload(t->skel->progs.td_exit_accept4, false);

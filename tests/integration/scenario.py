@@ -227,6 +227,98 @@ def syn_retrans(family, addr):
     return {"server": {"pid": os.getpid(), "port": port}, "client": collect()}
 
 
+def nft(rules, hook="input"):
+    """Load a table of drop rules; returns its deleter. On the input hook
+    the sender's transmission succeeded and it must retransmit; on the
+    output hook the sender's own send fails (a failed attempt, err)."""
+    name = "tdrt%d_%s" % (os.getpid(), hook)
+    spec = ("table inet %s { chain c { type filter hook %s priority 0; %s }; }"
+            % (name, hook, " ".join(r + ";" for r in rules)))
+    subprocess.run(["nft", "-f", "-"], input=spec.encode(), check=True)
+    return lambda: subprocess.run(["nft", "delete", "table", "inet", name], check=True)
+
+
+def drop_synack(family, addr, hold):
+    """The server's SYN-ACKs are dropped for `hold` s: the client
+    retransmits its SYN (and the server its SYN-ACK) until they pass."""
+    srv = listener(family, addr)
+    port = srv.getsockname()[1]
+    undo = nft(["tcp sport %d tcp flags & (syn|ack) == syn|ack drop" % port])
+
+    def client():
+        c = socket.socket(family, socket.SOCK_STREAM)
+        c.connect((addr, port))
+        lport = c.getsockname()[1]
+        c.close()
+        return {"lport": lport}
+
+    collect = fork_client(client)
+    time.sleep(hold)
+    undo()
+    a, _ = srv.accept()
+    wait_eof(a)
+    a.close()
+    srv.close()
+    return {"server": {"pid": os.getpid(), "port": port}, "client": collect()}
+
+
+def drop_final_ack(family, addr):
+    """The client's handshake ACK is dropped: the server, in SYN_RECV,
+    retransmits its SYN-ACK after ~1 s, and that one is answered."""
+    srv = listener(family, addr)
+    port = srv.getsockname()[1]
+    undo = nft(["tcp dport %d tcp flags & (syn|ack|fin|rst|psh) == ack drop" % port])
+    c = socket.socket(family, socket.SOCK_STREAM)
+    c.connect((addr, port))  # ESTABLISHED at once: the SYN-ACK arrived
+    lport = c.getsockname()[1]
+    time.sleep(0.3)  # the ACK has been dropped; the SYN-ACK timer runs (1 s)
+    undo()
+    a, _ = srv.accept()  # returns once the retransmitted SYN-ACK is answered
+    c.close()
+    wait_eof(a)
+    a.close()
+    srv.close()
+    return {"server": {"pid": os.getpid(), "port": port},
+            "client": {"pid": os.getpid(), "lport": lport}}
+
+
+def drop_data(family, addr, count, hold, hook="input"):
+    """The client writes `count` small segments (TCP_NODELAY) while its
+    data segments are dropped for `hold` s: tail loss probes and timeouts
+    retransmit them; all arrive once the rule is gone."""
+    srv = listener(family, addr)
+    port = srv.getsockname()[1]
+    c = socket.socket(family, socket.SOCK_STREAM)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    c.connect((addr, port))
+    lport = c.getsockname()[1]
+    a, _ = srv.accept()
+    # pure ACKs are ~52-72 bytes; these segments carry 200 bytes of data
+    rule = "tcp dport %d meta length > 200 drop" % port
+    undo = nft([rule], "input" if hook == "fail" else hook)
+    for _ in range(count):
+        c.send(b"d" * 200)
+        time.sleep(0.01)
+    undo_out = None
+    if hook == "fail":
+        # sent and lost: now the retransmissions themselves fail (err)
+        undo_out = nft([rule], "output")
+    time.sleep(hold)
+    undo()
+    if undo_out:
+        undo_out()
+    got = 0
+    a.settimeout(20)
+    while got < 200 * count:
+        got += len(a.recv(65536))
+    c.close()
+    wait_eof(a)
+    a.close()
+    srv.close()
+    return {"server": {"pid": os.getpid(), "port": port, "received": got},
+            "client": {"pid": os.getpid(), "lport": lport}}
+
+
 def churn(family, addr, count):
     """count short connections, client closes first (bulk traffic)."""
     srv = listener(family, addr)
@@ -536,6 +628,12 @@ def main():
         res = rst_kill(family, addr)
     elif name == "many_client_close":
         res = many_client_close(family, addr, int(args[0]))
+    elif name == "drop_synack":
+        res = drop_synack(family, addr, float(args[0]))
+    elif name == "drop_final_ack":
+        res = drop_final_ack(family, addr)
+    elif name == "drop_data":
+        res = drop_data(family, addr, int(args[0]), float(args[1]), *args[2:3])
     elif name == "census":
         census(*[int(a) for a in args[:5]])
         return

@@ -213,9 +213,17 @@ static void test_retrans_kind(void **state)
 	}
 	e.kind = TD_RETRANS_KIND_MAX;
 	assert_int_equal(decode(&e, &out), -1);
-	e.kind = 256; /* the whole 16-bit field counts, not its low byte */
+	e.kind = 255;
 	assert_int_equal(decode(&e, &out), -1);
-	e.kind = 65535;
+	/* the congestion state of a data retransmit: the kernel's five */
+	e.kind = TD_RETRANS_DATA;
+	for (unsigned s = 0; s < TD_CA_MAX; s++) {
+		e.ca_state = s;
+		assert_int_equal(decode(&e, &out), 0);
+	}
+	e.ca_state = TD_CA_MAX;
+	assert_int_equal(decode(&e, &out), -1);
+	e.ca_state = 255;
 	assert_int_equal(decode(&e, &out), -1);
 }
 
@@ -231,9 +239,7 @@ static void test_state_tw_end(void **state)
 	}
 	e.kind = TD_TW_END_MAX;
 	assert_int_equal(decode(&e, &out), -1);
-	e.kind = 256;
-	assert_int_equal(decode(&e, &out), -1);
-	e.kind = 65535;
+	e.kind = 255;
 	assert_int_equal(decode(&e, &out), -1);
 
 	/* the substate that is not a kernel state is a valid state */
@@ -245,7 +251,7 @@ static void test_state_tw_end(void **state)
 
 	/* kind means nothing for resets: any value passes */
 	e = valid_event();
-	e.kind = 65535;
+	e.kind = 255;
 	e.type = TD_EV_RESET_SENT;
 	assert_int_equal(decode(&e, &out), 0);
 	e.type = TD_EV_RESET_RECV;
@@ -272,7 +278,7 @@ static bool well_formed(const struct td_event *e)
 
 	return e->type >= 1 && e->type <= 5 && fam_ok && e->old_state < TD_TCP_MAX_STATES &&
 	       e->new_state < TD_TCP_MAX_STATES && e->owner <= 5 &&
-	       (e->type != TD_EV_RETRANS || e->kind <= 2) &&
+	       (e->type != TD_EV_RETRANS || (e->kind <= 3 && e->ca_state <= 4)) &&
 	       (e->type != TD_EV_STATE || e->kind < TD_TW_END_MAX);
 }
 
@@ -306,6 +312,7 @@ static void test_fuzz(void **state)
 			e.new_state = (r >> 24) % (TD_TCP_MAX_STATES + 1);
 			e.owner = (r >> 32) % 7;
 			e.kind = (r >> 40) % (TD_TW_END_MAX + 1);
+			e.ca_state = (r >> 48) % (TD_CA_MAX + 1);
 			memcpy(raw, &e, sizeof(e));
 		}
 		/* one in 64 records has a wrong size */
