@@ -1,0 +1,164 @@
+"""`tcpdwell retrans`: kinds, states, failed attempts and resets against
+nftables-made losses in a test namespace, cross-checked with that
+namespace's own MIB counters (nstat) over the same interval.
+
+On 6.18 the kernel counts a retransmit in TcpRetransSegs before it knows
+whether the transmission worked; a failed one (err != 0, e.g. EPERM from
+a local firewall drop) is also counted in TcpExtTCPRetransFail. tcpdwell
+shows failed attempts apart and never as retransmits, so:
+    tcpdwell's retransmits = TcpRetransSegs - TcpExtTCPRetransFail
+    tcpdwell's failed      = TcpExtTCPRetransFail
+    syn + synack           = TcpExtTCPSynRetrans
+    tlp                    = TcpExtTCPLossProbes (no new data to probe with)
+"""
+import json
+
+from conftest import one_socket
+
+MIBS = ("TcpRetransSegs", "TcpExtTCPRetransFail", "TcpExtTCPSynRetrans",
+        "TcpExtTCPLossProbes", "TcpExtTCPTimeouts")
+
+
+def mib(ns):
+    out = ns.run("nstat", "-asz", *MIBS, capture_output=True, text=True, check=True).stdout
+    vals = {k: 0 for k in MIBS}
+    for line in out.splitlines():
+        f = line.split()
+        if f and f[0] in vals:
+            vals[f[0]] = int(f[1])
+    return vals
+
+
+def delta(before, after):
+    return {k: after[k] - before[k] for k in MIBS}
+
+
+def retrans_of(t, ns):
+    return [e for e in t.events(ns) if e["type"] == "retrans"]
+
+
+def check_against_mib(evs, d):
+    ok = [e for e in evs if not e["failed"]]
+    failed = [e for e in evs if e["failed"]]
+    assert len(ok) == d["TcpRetransSegs"] - d["TcpExtTCPRetransFail"], (evs, d)
+    assert len(failed) == d["TcpExtTCPRetransFail"], (evs, d)
+    assert sum(e["kind"] in ("syn", "synack") for e in ok) == d["TcpExtTCPSynRetrans"]
+    assert sum(e["kind"] == "tlp" for e in ok) == d["TcpExtTCPLossProbes"]
+
+
+def test_syn_retransmits_when_synacks_are_lost(netns, tracer):
+    t = tracer("retrans", "--netns", "/run/netns/" + netns.name)
+    before = mib(netns)
+    r = netns.scenario("drop_synack", 1.5)
+    t.stop()
+    d = delta(before, mib(netns))
+    evs = retrans_of(t, netns)
+    syn = [e for e in evs if e["kind"] == "syn"]
+    synack = [e for e in evs if e["kind"] == "synack"]
+    assert syn and all(e["state"] == "SYN_SENT" for e in syn)
+    assert all(e["lport"] == r["client"]["lport"] and e["pid"] == r["client"]["pid"] and
+               e["owner"] == "connect" for e in syn)
+    # the dropped SYN-ACKs are resent too (timer, and the answer to a SYN)
+    assert synack and all(e["state"] == "SYN_RECV" and e["lport"] == r["server"]["port"]
+                          for e in synack)
+    assert {e["kind"] for e in evs} == {"syn", "synack"}
+    check_against_mib(evs, d)
+    assert t.loss()["lost"] == 0
+
+
+def test_synack_retransmit_when_the_final_ack_is_lost(netns, tracer):
+    t = tracer("retrans", "--netns", "/run/netns/" + netns.name)
+    before = mib(netns)
+    r = netns.scenario("drop_final_ack")
+    t.stop()
+    d = delta(before, mib(netns))
+    evs = retrans_of(t, netns)
+    assert [(e["kind"], e["state"], e["lport"], e["rport"]) for e in evs] == \
+        [("synack", "SYN_RECV", r["server"]["port"], r["client"]["lport"])]
+    assert evs[0]["pid"] == r["server"]["pid"] and evs[0]["owner"] == "listener"
+    check_against_mib(evs, d)
+    assert d["TcpExtTCPSynRetrans"] == 1
+
+
+def test_data_retransmits_probe_then_timeout(netns, tracer):
+    t = tracer("retrans", "--netns", "/run/netns/" + netns.name)
+    tl = tracer("timeline", "--netns", "/run/netns/" + netns.name)
+    before = mib(netns)
+    r = netns.scenario("drop_data", 5, 0.8)
+    t.stop()
+    tl.stop()
+    d = delta(before, mib(netns))
+    assert r["server"]["received"] == 1000
+    evs = retrans_of(t, netns)
+    assert evs and all(e["lport"] == r["client"]["lport"] and e["state"] == "ESTABLISHED" and
+                       e["pid"] == r["client"]["pid"] for e in evs)
+    # the loss probe comes first, in the Open state; the rest are timeouts (Loss)
+    assert evs[0]["kind"] == "tlp" and evs[0]["ca_state"] in ("open", "disorder")
+    assert all(e["kind"] == "data" and e["ca_state"] == "loss" for e in evs[1:])
+    assert len(evs) >= 2 and not any(e["failed"] for e in evs)
+    check_against_mib(evs, d)
+    assert d["TcpExtTCPTimeouts"] == len(evs) - 1
+    # the connection's total in timeline
+    conns = [c for c in tl.records() if c["type"] == "connection" and
+             c["lport"] == r["client"]["lport"]]
+    assert len(conns) == 1 and conns[0]["retransmits"] == len(evs)
+
+
+def test_failed_attempts_are_apart(netns, tracer):
+    """Sent and lost, then the retransmissions themselves fail locally
+    (an output-hook drop: EPERM): failed, never counted as retransmits."""
+    t = tracer("retrans", "--netns", "/run/netns/" + netns.name)
+    c = tracer("retrans", "-c", "--netns", "/run/netns/" + netns.name)
+    before = mib(netns)
+    r = netns.scenario("drop_data", 5, 1.5, "fail")
+    t.stop()
+    c.stop()
+    d = delta(before, mib(netns))
+    evs = retrans_of(t, netns)
+    failed = [e for e in evs if e["failed"]]
+    assert failed and all(e["err"] == -1 for e in failed)  # -EPERM
+    assert all(e["err"] == 0 for e in evs if not e["failed"])
+    check_against_mib(evs, d)
+    # -c: the same, per flow and per remote endpoint
+    totals = [x for x in c.records() if x["type"] == "retrans_counts" and x["span"] == "total"]
+    assert len(totals) == 1
+    flow = [f for f in totals[0]["flows"] if f["lport"] == r["client"]["lport"]]
+    assert len(flow) == 1
+    f = flow[0]
+    assert f["failed"] == len(failed)
+    assert f["data"] + f["tlp"] == len(evs) - len(failed)
+    assert f["pid"] == r["client"]["pid"]
+    ep = [x for x in totals[0]["endpoints"] if x["rport"] == r["server"]["port"]]
+    assert len(ep) == 1 and ep[0]["failed"] == len(failed)
+    assert "rst_sent" not in f  # resets only with --resets
+
+
+def test_resets_sent_and_received(netns, tracer):
+    t = tracer("retrans", "--resets", "--netns", "/run/netns/" + netns.name)
+    c = tracer("retrans", "-c", "--resets", "-i", "0.2", "--netns", "/run/netns/" + netns.name)
+    r = netns.scenario("unread")
+    t.stop()
+    c.stop()
+    evs = t.events(netns)
+    sent = [e for e in evs if e["type"] == "reset_sent"]
+    recv = [e for e in evs if e["type"] == "reset_recv"]
+    # close() with unread data: the socket is CLOSE when the RST goes out
+    assert [(e["lport"], e["state"], e["reason"]) for e in sent] == \
+        [(r["client"]["lport"], "CLOSE", "TCP_ABORT_ON_CLOSE")]
+    assert [(e["rport"], e["state"]) for e in recv] == [(r["client"]["lport"], "ESTABLISHED")]
+    assert r["server"]["got_reset"]
+    assert not [e for e in evs if e["type"] == "state"]  # only what was asked for
+    totals = [x for x in c.records() if x["type"] == "retrans_counts" and x["span"] == "total"]
+    assert totals[0]["resets"] == {"sent": {"CLOSE": 1}, "received": {"ESTABLISHED": 1}}
+    intervals = [x for x in c.records() if x["type"] == "retrans_counts" and
+                 x["span"] == "interval"]
+    assert intervals and sum(sum(x["resets"]["sent"].values()) for x in intervals) <= 1
+
+
+def test_retrans_text_lines(netns, tracer):
+    t = tracer("retrans", "--netns", "/run/netns/" + netns.name, fmt="text")
+    netns.scenario("drop_data", 3, 0.5)
+    t.stop()
+    lines = [l for l in t.stdout.splitlines() if "RETRANS" in l]
+    assert lines and "RETRANS tlp in ESTABLISHED (open)" in lines[0]
+    assert all("python3" in l for l in lines)
