@@ -716,6 +716,36 @@ static void test_args_timewait(void **state)
 	assert_usage_error(&c);
 }
 
+static void test_args_retrans(void **state)
+{
+	struct td_opts o;
+	struct cap c;
+
+	(void)state;
+	PARSE(&o, &c, "retrans");
+	assert_ok_quiet(&c);
+	assert_int_equal(o.cmd, TD_CMD_RETRANS);
+	assert_false(o.count || o.resets);
+	assert_true(o.interval_s == 0); /* -c: totals at exit unless -i */
+
+	PARSE(&o, &c, "retrans", "-c", "--resets", "--top", "5", "-i", "2", "--lport", "80");
+	assert_ok_quiet(&c);
+	assert_true(o.count && o.resets);
+	assert_int_equal(o.top, 5);
+	assert_true(o.interval_s == 2.0);
+	assert_int_equal(o.lports.n, 1);
+
+	/* -c and --resets belong to retrans, --top to retrans and timewait */
+	PARSE(&o, &c, "trace", "-c");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "timewait", "--resets");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "dwell", "--top", "3");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "retrans", "--once");
+	assert_usage_error(&c);
+}
+
 /* ---- td_parse_args: rejected input -------------------------------------- */
 
 static void test_args_unknown_option(void **state)
@@ -908,6 +938,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_args_max_timewait, reset_getopt),
 	    cmocka_unit_test_setup(test_args_subcommands, reset_getopt),
 	    cmocka_unit_test_setup(test_args_timewait, reset_getopt),
+	    cmocka_unit_test_setup(test_args_retrans, reset_getopt),
 	    cmocka_unit_test_setup(test_args_unknown_option, reset_getopt),
 	    cmocka_unit_test_setup(test_args_unknown_option_in_cluster_named, reset_getopt),
 	    cmocka_unit_test_setup(test_args_missing_value, reset_getopt),

@@ -497,32 +497,41 @@ static void test_retrans(void **state)
 	assert_text_line(f.line, TEXT_PREFIX, "RETRANS synack in NEW_SYN_RECV", "");
 	e = ev_retrans(TD_RETRANS_DATA, 0, 0);
 	e.old_state = TD_TCP_ESTABLISHED;
+	e.ca_state = TD_CA_LOSS;
 	fmt_event(&f, &e);
-	assert_text_line(f.line, TEXT_PREFIX, "RETRANS data in ESTABLISHED", "");
+	assert_text_line(f.line, TEXT_PREFIX, "RETRANS data in ESTABLISHED (loss)", "");
+	e.kind = TD_RETRANS_TLP;
+	e.ca_state = TD_CA_OPEN;
+	fmt_event(&f, &e);
+	assert_text_line(f.line, TEXT_PREFIX, "RETRANS tlp in ESTABLISHED (open)", "");
 
 	fx_init(&f, TD_FMT_JSON);
 	e = ev_retrans(TD_RETRANS_SYN, 0, 0);
 	fmt_event(&f, &e);
 	assert_json_line(&f);
 	assert_starts_with(f.line, "{\"schema\":1,\"type\":\"retrans\",");
-	assert_ends_with(
-	    f.line, ",\"state\":\"SYN_SENT\",\"kind\":\"syn\",\"err\":null,\"failed\":false}\n");
+	assert_ends_with(f.line, ",\"state\":\"SYN_SENT\",\"kind\":\"syn\",\"ca_state\":null,"
+				 "\"err\":null,\"failed\":false}\n");
 
 	/* err only when the kernel reports it */
 	e = ev_retrans(TD_RETRANS_SYN, TD_F_FAILED, -11);
 	fmt_event(&f, &e);
 	assert_json_line(&f);
-	assert_ends_with(f.line, ",\"kind\":\"syn\",\"err\":null,\"failed\":true}\n");
+	assert_ends_with(f.line,
+			 ",\"kind\":\"syn\",\"ca_state\":null,\"err\":null,\"failed\":true}\n");
 
 	e = ev_retrans(TD_RETRANS_SYN, TD_F_FAILED | TD_F_HAS_ERR, -11);
 	fmt_event(&f, &e);
 	assert_json_line(&f);
-	assert_ends_with(f.line, ",\"kind\":\"syn\",\"err\":-11,\"failed\":true}\n");
+	assert_ends_with(f.line,
+			 ",\"kind\":\"syn\",\"ca_state\":null,\"err\":-11,\"failed\":true}\n");
 
 	e = ev_retrans(TD_RETRANS_DATA, TD_F_HAS_ERR, 0);
+	e.ca_state = TD_CA_RECOVERY;
 	fmt_event(&f, &e);
 	assert_json_line(&f);
-	assert_ends_with(f.line, ",\"kind\":\"data\",\"err\":0,\"failed\":false}\n");
+	assert_ends_with(f.line, ",\"kind\":\"data\",\"ca_state\":\"recovery\",\"err\":0,"
+				 "\"failed\":false}\n");
 }
 
 /* ---- resets ------------------------------------------------------------ */
