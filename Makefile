@@ -4,6 +4,7 @@
 #   make run      install build deps, build, start `tcpdwell trace`
 #   make test     install build deps, build, run the whole suite
 #   make bench    overhead and loss, side by side with the reference tools
+#   make vmtest   the integration suite on Debian's 6.1 kernel, in qemu
 
 ARCH        ?= x86
 CLANG       ?= clang
@@ -34,7 +35,7 @@ SKEL        := $(BUILD)/tcpdwell.skel.h $(BUILD)/census.skel.h
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test unit integration clean format vmlinux bench
+.PHONY: all deps run test unit integration clean format vmlinux bench vmtest
 
 all: tcpdwell
 
@@ -88,6 +89,10 @@ unit: $(UNIT_BINS)
 
 integration: tcpdwell
 	@tests/run-integration.sh
+
+# the integration suite on Debian's 6.1 kernel under qemu (make test runs it too)
+vmtest: tcpdwell
+	@scripts/vmtest.sh
 
 test: deps
 	@$(MAKE) --no-print-directory tcpdwell $(UNIT_BINS) $(BUILD)/loadgen

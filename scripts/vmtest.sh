@@ -10,7 +10,8 @@
 # initramfs loads the virtio/9p modules of that same kernel package, mounts
 # this machine's / read-only over 9p (so the guest has the same Debian
 # userspace: python3, pytest, ip, nft, nstat, ss) with tmpfs for /tmp and
-# /run, and switches to it. The guest runs the same static ./tcpdwell and
+# /run, switches to it and mounts this tree (a second 9p share, read-only)
+# at its own path. The guest runs the same static ./tcpdwell and
 # the same tests/integration as the host, from this tree, then prints a
 # result line that this script reads back from the serial console. qemu's
 # exit code says nothing about the tests: a panic, a timeout or a missing
@@ -130,10 +131,14 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mkdir -p /dev/pts
 mount -t devpts devpts /dev/pts
+# the tree at its own path (which may lie under this guest's fresh /tmp)
+mkdir -p $top 2>/dev/null
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 repo $top
 ip link set lo up
 echo "guest kernel: \$(uname -r)"
 $guest_cmd
 echo o > /proc/sysrq-trigger
+sleep 30 # the power-off is asynchronous: init must not exit first (a panic)
 GUEST
 exec switch_root /newroot /bin/sh /tmp/guest.sh
 INIT
@@ -147,6 +152,7 @@ timeout "$timeout_s" qemu-system-x86_64 -kernel "$work/vmlinux-$kver" -initrd "$
 	-append "console=ttyS0 panic=-1 quiet sysrq_always_enabled=1" \
 	-nographic -m "$mem" -smp 2 -no-reboot \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap,id=hostroot \
+	-virtfs local,path="$top",mount_tag=repo,security_model=none,readonly=on,multidevs=remap,id=repo \
 	> "$work/console.log" 2>&1 || rc=$?
 echo "vmtest: guest ran $(( $(date +%s) - start )) s (qemu exit $rc)"
 sed -n '/guest kernel/,/VMTEST-RESULT/p' "$work/console.log" | tr -d '\r'

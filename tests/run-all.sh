@@ -1,6 +1,7 @@
 #!/bin/sh
 # The whole suite: unit tests (cmocka), integration tests (pytest, real
-# BPF), then a smoke run of the benchmark so it cannot rot. Prints one
+# BPF), a smoke run of the benchmark so it cannot rot, then the integration
+# tests again on a second kernel (scripts/vmtest.sh: Debian 6.1 in qemu). Prints one
 # closing line "N passed, N failed[, N skipped]" over all of them.
 set -u
 here=$(dirname "$0")
@@ -17,8 +18,15 @@ else
 	echo "bench-smoke: 0 passed, 1 failed" | tee -a "$log"
 fi
 
+# the integration suite again, on Debian's 6.1 kernel in a qemu guest
+if [ "${TCPDWELL_SKIP_VMTEST:-0}" = 1 ]; then
+	echo "vmtest: 0 passed, 0 failed, 1 skipped (TCPDWELL_SKIP_VMTEST=1)" | tee -a "$log"
+else
+	"$here/../scripts/vmtest.sh" 2>&1 | tee -a "$log"
+fi
+
 count() { # sum "N word" over the summary lines
-	grep -E "^(unit: |bench-smoke: )?[0-9]+ passed|^=+ .*(passed|failed|error)|^[0-9]+ (passed|failed)" "$log" |
+	grep -E "^(unit: |bench-smoke: |vmtest: )?[0-9]+ passed|^=+ .*(passed|failed|error)|^[0-9]+ (passed|failed)" "$log" |
 		grep -oE "[0-9]+ $1" | awk '{s += $1} END {print s + 0}'
 }
 pass=$(count passed)

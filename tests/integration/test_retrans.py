@@ -13,7 +13,7 @@ shows failed attempts apart and never as retransmits, so:
 """
 import json
 
-from conftest import one_socket
+from conftest import retrans_err, rst_reasons
 
 MIBS = ("TcpRetransSegs", "TcpExtTCPRetransFail", "TcpExtTCPSynRetrans",
         "TcpExtTCPLossProbes", "TcpExtTCPTimeouts")
@@ -41,7 +41,8 @@ def check_against_mib(evs, d):
     ok = [e for e in evs if not e["failed"]]
     failed = [e for e in evs if e["failed"]]
     assert len(ok) == d["TcpRetransSegs"] - d["TcpExtTCPRetransFail"], (evs, d)
-    assert len(failed) == d["TcpExtTCPRetransFail"], (evs, d)
+    # a kernel without err (6.1) does not trace failed attempts at all
+    assert len(failed) == (d["TcpExtTCPRetransFail"] if retrans_err() else 0), (evs, d)
     assert sum(e["kind"] in ("syn", "synack") for e in ok) == d["TcpExtTCPSynRetrans"]
     assert sum(e["kind"] == "tlp" for e in ok) == d["TcpExtTCPLossProbes"]
 
@@ -116,8 +117,12 @@ def test_failed_attempts_are_apart(netns, tracer):
     d = delta(before, mib(netns))
     evs = retrans_of(t, netns)
     failed = [e for e in evs if e["failed"]]
-    assert failed and all(e["err"] == -1 for e in failed)  # -EPERM
-    assert all(e["err"] == 0 for e in evs if not e["failed"])
+    assert d["TcpExtTCPRetransFail"] > 0  # the kernel did fail some
+    if retrans_err():
+        assert failed and all(e["err"] == -1 for e in failed)  # -EPERM
+        assert all(e["err"] == 0 for e in evs if not e["failed"])
+    else:
+        assert not failed and all(e["err"] is None for e in evs)
     check_against_mib(evs, d)
     # -c: the same, per flow and per remote endpoint
     totals = [x for x in c.records() if x["type"] == "retrans_counts" and x["span"] == "total"]
@@ -144,7 +149,7 @@ def test_resets_sent_and_received(netns, tracer):
     recv = [e for e in evs if e["type"] == "reset_recv"]
     # close() with unread data: the socket is CLOSE when the RST goes out
     assert [(e["lport"], e["state"], e["reason"]) for e in sent] == \
-        [(r["client"]["lport"], "CLOSE", "TCP_ABORT_ON_CLOSE")]
+        [(r["client"]["lport"], "CLOSE", "TCP_ABORT_ON_CLOSE" if rst_reasons() else None)]
     assert [(e["rport"], e["state"]) for e in recv] == [(r["client"]["lport"], "ESTABLISHED")]
     assert r["server"]["got_reset"]
     assert not [e for e in evs if e["type"] == "state"]  # only what was asked for
