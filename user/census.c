@@ -138,16 +138,31 @@ bool td_census_remove(struct td_census *c, uint64_t cookie)
 	return true;
 }
 
+static void note_change(struct td_census *c, const struct td_event *e, int delta)
+{
+	for (int i = 0; i < 2; i++)
+		if (c->mark_ns[i] && e->ts_ns > c->mark_ns[i])
+			c->since_mark[i] += delta;
+}
+
+int64_t td_census_count_at_mark(const struct td_census *c, int i)
+{
+	return (int64_t)c->count - c->since_mark[i];
+}
+
 int td_census_apply(struct td_census *c, const struct td_event *e, unsigned fin_timeout_s)
 {
 	uint64_t life_ns;
+	size_t before;
+	int err;
 
 	if (e->type != TD_EV_STATE || !(e->flags & TD_F_TW))
 		return 0;
 	if (e->new_state == TD_TCP_CLOSE) {
-		if (td_census_remove(c, e->cookie))
+		if (td_census_remove(c, e->cookie)) {
 			c->ended[e->kind < TD_TW_END_MAX ? e->kind : 0]++;
-		else
+			note_change(c, e, -1);
+		} else
 			c->ended_untracked++;
 		return 0;
 	}
@@ -160,7 +175,11 @@ int td_census_apply(struct td_census *c, const struct td_event *e, unsigned fin_
 		c->entered++;
 	life_ns =
 	    e->new_state == TD_TCP_TIME_WAIT ? TD_TIMEWAIT_LEN_NS : fin_timeout_s * 1000000000ull;
-	return td_census_put(c, e, e->ts_ns, life_ns ? e->ts_ns + life_ns : 0, false);
+	before = c->count;
+	err = td_census_put(c, e, e->ts_ns, life_ns ? e->ts_ns + life_ns : 0, false);
+	if (c->count > before) /* not when the snapshot had it already */
+		note_change(c, e, +1);
+	return err;
 }
 
 void td_census_reset_rates(struct td_census *c)

@@ -33,6 +33,10 @@ struct td_census {
 	uint64_t switched;	       /* FIN_WAIT2(tw) -> TIME_WAIT, likewise */
 	uint64_t ended[TD_TW_END_MAX]; /* by reason, likewise */
 	uint64_t ended_untracked;      /* ends of sockets the set did not hold */
+	/* --verify: sockstat was read between mark_ns[0] and [1]; since_mark
+	 * sums the entries (+1) and ends (-1) applied with later timestamps */
+	uint64_t mark_ns[2];
+	int64_t since_mark[2];
 };
 
 int td_census_init(struct td_census *c, uint32_t netns);
@@ -54,6 +58,9 @@ int td_census_apply(struct td_census *c, const struct td_event *e, unsigned fin_
 #define TD_TIMEWAIT_LEN_NS (60 * 1000000000ull) /* TCP_TIMEWAIT_LEN, fixed in Linux */
 
 void td_census_reset_rates(struct td_census *c);
+
+/* The size of the set at mark_ns[i], from its size now. */
+int64_t td_census_count_at_mark(const struct td_census *c, int i);
 
 /* A row of a top-N table: the key and how many sockets share it. */
 struct td_top_row {

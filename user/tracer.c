@@ -419,6 +419,12 @@ static void drain(struct td_tracer *t)
 	deliver_batch(t);
 }
 
+void td_tracer_drain(struct td_tracer *t)
+{
+	if (t->rb && !t->consumer_done)
+		drain(t);
+}
+
 /* Entries in a hash map keyed by a u64 (socket cookies). */
 static uint64_t count_entries(int fd)
 {

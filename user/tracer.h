@@ -39,6 +39,10 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o);
 /* Run until SIGINT/SIGTERM/SIGHUP, the -d duration, or a consumer stop. */
 int td_tracer_run(struct td_tracer *t, const struct td_consumer *c);
 
+/* Hand every record queued so far to the consumer now (from a tick: a
+ * consumer that must be current to a moment it just measured). */
+void td_tracer_drain(struct td_tracer *t);
+
 /* Detach the programs (so counters stop moving), then read the counters. */
 void td_tracer_finish(struct td_tracer *t, struct td_loss *loss);
 
