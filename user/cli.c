@@ -75,6 +75,7 @@ void td_usage(FILE *f)
 		   "              ages, ephemeral-port pressure (current netns by default)\n"
 		   "  retrans     one line per retransmit (SYN, SYN-ACK, data, tail loss probe);\n"
 		   "              -c: counts per flow and remote endpoint\n"
+		   "  doctor      what this kernel and host let tcpdwell do, one line per check\n"
 		   "\n"
 		   "Filters (applied in the kernel):\n"
 		   "  -4, --ipv4            IPv4 only\n"
@@ -279,6 +280,8 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			o->cmd = TD_CMD_TIMEWAIT;
 		else if (!strcmp(argv[1], "retrans"))
 			o->cmd = TD_CMD_RETRANS;
+		else if (!strcmp(argv[1], "doctor"))
+			o->cmd = TD_CMD_DOCTOR;
 		else
 			return usage_error("unknown command '%s'", argv[1]);
 		argv++;

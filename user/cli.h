@@ -21,6 +21,7 @@ enum td_cmd {
 	TD_CMD_TIMELINE,
 	TD_CMD_TIMEWAIT,
 	TD_CMD_RETRANS,
+	TD_CMD_DOCTOR,
 };
 
 enum td_format {

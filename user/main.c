@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* tcpdwell: TCP connection states and the time spent in each. */
 #include "cli.h"
+#include "doctor.h"
 #include "dwell.h"
 #include "timeline.h"
 #include "retrans.h"
@@ -25,6 +26,8 @@ int main(int argc, char **argv)
 		return td_timewait_main(&opts);
 	case TD_CMD_RETRANS:
 		return td_retrans_main(&opts);
+	case TD_CMD_DOCTOR:
+		return td_doctor_main(&opts);
 	}
 	return TD_EXIT_USAGE;
 }

@@ -87,7 +87,7 @@ static bool have_cap(const struct __user_cap_data_struct d[2], int cap)
 }
 
 /* CAP_BPF + CAP_PERFMON (5.8+), or CAP_SYS_ADMIN which implies both. */
-static bool privileged(void)
+bool td_privileged(void)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[2] = {};
@@ -222,7 +222,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	int err;
 
 	*out = NULL;
-	if (!privileged())
+	if (!td_privileged())
 		return fail(TD_EXIT_USAGE, "needs root, or CAP_BPF and CAP_PERFMON "
 					   "(try: sudo tcpdwell ...)");
 	if (access(BTF_PATH, R_OK))
@@ -695,5 +695,36 @@ int td_tracer_snapshot(struct td_tracer *t, const struct td_netns *ns,
 		err = -errno;
 out:
 	close(fd);
+	return err;
+}
+
+int td_tracer_probe(char *why, size_t sz)
+{
+	struct tcpdwell_bpf *skel = tcpdwell_bpf__open();
+	struct census_bpf *census = NULL;
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	if (!skel) {
+		snprintf(why, sz, "cannot open the BPF object: %s", strerror(errno));
+		return -1;
+	}
+	/* the smallest maps: this is a load test, not a run */
+	bpf_map__set_max_entries(skel->maps.td_events, getpagesize());
+	bpf_map__set_max_entries(skel->maps.td_socks, 16);
+	bpf_map__set_max_entries(skel->maps.td_tws, 16);
+	err = tcpdwell_bpf__load(skel);
+	if (err) {
+		snprintf(why, sz, "the kernel refused the tracing programs: %s", strerror(-err));
+		goto out;
+	}
+	census = census_bpf__open();
+	if (!census || census_bpf__load(census)) {
+		snprintf(why, sz, "the kernel refused the iter/tcp program");
+		err = -1;
+	}
+out:
+	census_bpf__destroy(census);
+	tcpdwell_bpf__destroy(skel);
 	return err;
 }

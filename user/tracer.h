@@ -32,6 +32,13 @@ struct td_consumer {
 	void *ctx;
 };
 
+/* root, or CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN). */
+bool td_privileged(void);
+
+/* Load (not attach) every BPF program with tiny maps: can this kernel run
+ * tcpdwell? Returns 0, or -1 with the reason in why. */
+int td_tracer_probe(char *why, size_t sz);
+
 /* Check privileges and BTF, load and attach. Returns 0 or a TD_EXIT_*
  * code after printing one line to stderr. */
 int td_tracer_open(struct td_tracer **out, const struct td_opts *o);

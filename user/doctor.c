@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * `tcpdwell doctor`: one line per check, ok / degraded / missing, and what
+ * to do. The kernel differences the BPF side handles with CO-RE (the
+ * fields of a tracepoint, the types it needs) are looked up here the same
+ * way, in the kernel's own BTF, and shown as facts: never a version check.
+ * Exit 0 when the main job can run (privileges, BTF, the programs load).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "doctor.h"
+#include "format.h"
+#include "kconfig.h"
+#include "tracer.h"
+
+enum verdict { OK, INFO, DEGRADED, MISSING };
+static const char *const verdict_names[] = {"ok", "info", "degraded", "missing"};
+
+struct doc {
+	bool json;
+	bool first;
+	int missing; /* checks the main job cannot run without */
+};
+
+static void line(struct doc *d, enum verdict v, const char *check, bool essential, const char *fmt,
+		 ...) __attribute__((format(printf, 5, 6)));
+
+static void line(struct doc *d, enum verdict v, const char *check, bool essential, const char *fmt,
+		 ...)
+{
+	char msg[512], esc[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (essential && v == MISSING)
+		d->missing++;
+	if (!d->json) {
+		printf("%-9s %-38s %s\n", verdict_names[v], check, msg);
+		return;
+	}
+	td_escape_json(msg, strlen(msg), esc, sizeof(esc));
+	printf("%s{\"check\":\"%s\",\"status\":\"%s\",\"essential\":%s,\"detail\":\"%s\"}",
+	       d->first ? "" : ",", check, verdict_names[v], essential ? "true" : "false", esc);
+	d->first = false;
+}
+
+static bool has_type(const struct btf *btf, const char *name, int kind)
+{
+	return btf && btf__find_by_name_kind(btf, name, kind) > 0;
+}
+
+static bool has_field(const struct btf *btf, const char *type, const char *field)
+{
+	int id = btf ? btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT) : -1;
+	const struct btf_type *t;
+	const struct btf_member *m;
+
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(btf, m->name_off), field))
+			return true;
+	return false;
+}
+
+/* A tp_btf tracepoint exists when the kernel has its btf_trace_ typedef. */
+static void tracepoint(struct doc *d, const struct btf *btf, const char *tp, const char *what,
+		       bool essential)
+{
+	char name[96], check[96];
+
+	snprintf(name, sizeof(name), "btf_trace_%s", strchr(tp, ':') + 1);
+	snprintf(check, sizeof(check), "tracepoint %s", tp);
+	if (has_type(btf, name, BTF_KIND_TYPEDEF))
+		line(d, OK, check, essential, "%s", what);
+	else
+		line(d, essential ? MISSING : DEGRADED, check, essential,
+		     "not in this kernel: no %s", what);
+}
+
+static bool in_kallsyms(const char *sym)
+{
+	char l[512], name[256];
+	FILE *f = fopen("/proc/kallsyms", "re");
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(l, sizeof(l), f))
+		found = sscanf(l, "%*s %*s %255s", name) == 1 && !strcmp(name, sym);
+	fclose(f);
+	return found;
+}
+
+/* fentry is not used (tracepoints first): say whether it would load. */
+static void fentry(struct doc *d, const struct btf *btf)
+{
+	struct bpf_insn prog[] = {
+	    {.code = 0xb7, .dst_reg = 0, .imm = 0}, /* r0 = 0 */
+	    {.code = 0x95},			    /* exit */
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
+	int id = btf ? btf__find_by_name_kind(btf, "tcp_set_state", BTF_KIND_FUNC) : -1;
+	int fd, link;
+
+	if (id <= 0) {
+		line(d, INFO, "fentry", false, "not used by tcpdwell; tcp_set_state not in BTF");
+		return;
+	}
+	opts.attach_btf_id = id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "td_doctor", "GPL", prog, 2, &opts);
+	if (fd < 0) {
+		line(d, INFO, "fentry", false, "not used by tcpdwell; refused here (%s)",
+		     strerror(errno));
+		return;
+	}
+	link = bpf_link_create(fd, 0, BPF_TRACE_FENTRY, NULL);
+	if (link < 0)
+		line(d, INFO, "fentry", false, "not used by tcpdwell; attach refused here (%s)",
+		     strerror(errno));
+	else
+		line(d, INFO, "fentry", false, "not used by tcpdwell; would work here");
+	if (link >= 0)
+		close(link);
+	close(fd);
+}
+
+int td_doctor_main(const struct td_opts *o)
+{
+	struct doc d = {.json = o->format == TD_FMT_JSON, .first = true};
+	struct btf *btf = NULL;
+	struct utsname u;
+	struct rlimit rl;
+	struct stat st;
+	char why[256];
+	long hz;
+
+	if (d.json)
+		printf("{\"schema\":1,\"type\":\"doctor\",\"checks\":[");
+	uname(&u);
+	line(&d, INFO, "kernel", false, "%s %s", u.release, u.machine);
+	line(&d, td_privileged() ? OK : MISSING, "privileges", true,
+	     td_privileged() ? "root, or CAP_BPF and CAP_PERFMON"
+			     : "needs root, or CAP_BPF and CAP_PERFMON (try: sudo tcpdwell ...)");
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		line(&d, MISSING, "btf", true,
+		     "/sys/kernel/btf/vmlinux missing: needs a kernel built with "
+		     "CONFIG_DEBUG_INFO_BTF=y");
+	} else {
+		btf = btf__load_vmlinux_btf();
+		line(&d, btf ? OK : MISSING, "btf", true, "%s",
+		     btf ? "/sys/kernel/btf/vmlinux" : "kernel BTF unreadable");
+	}
+	hz = td_kconfig_long("CONFIG_HZ");
+	if (hz > 0)
+		line(&d, OK, "kernel config", false,
+		     "CONFIG_HZ=%ld (timewait: remaining time and age of older sockets)", hz);
+	else
+		line(&d, DEGRADED, "kernel config", false,
+		     "no /proc/config.gz or /boot/config-%s: timewait cannot date sockets older "
+		     "than tcpdwell",
+		     u.release);
+
+	/* the programs this kernel will take: the final word */
+	if (!td_privileged() || !btf)
+		line(&d, MISSING, "bpf programs", true, "not tried (privileges or BTF missing)");
+	else if (td_tracer_probe(why, sizeof(why)))
+		line(&d, MISSING, "bpf programs", true, "%s (TCPDWELL_DEBUG=1 for the log)", why);
+	else
+		line(&d, OK, "bpf programs", true,
+		     "tp_btf, tracepoint and iter/tcp programs and the ring buffer load");
+
+	tracepoint(&d, btf, "sock:inet_sock_set_state", "state transitions", true);
+	tracepoint(&d, btf, "tcp:tcp_retransmit_skb", "retransmits", false);
+	if (has_field(btf, "trace_event_raw_tcp_retransmit_skb", "err"))
+		line(&d, OK, "tcp_retransmit_skb err", false,
+		     "failed retransmit attempts are reported, shown apart");
+	else
+		line(&d, DEGRADED, "tcp_retransmit_skb err", false,
+		     "no err field (6.1 shape): failed attempts are not traced");
+	tracepoint(&d, btf, "tcp:tcp_retransmit_synack", "SYN-ACK retransmits", false);
+	tracepoint(&d, btf, "tcp:tcp_send_reset", "resets sent", false);
+	if (has_field(btf, "trace_event_raw_tcp_send_reset", "reason"))
+		line(&d, OK, "tcp_send_reset reason", false,
+		     "the kernel's reason, and RSTs sent without a socket");
+	else
+		line(&d, DEGRADED, "tcp_send_reset reason", false,
+		     "no reason, and RSTs sent without a socket are not traced (before 6.10)");
+	tracepoint(&d, btf, "tcp:tcp_receive_reset", "resets received", false);
+	tracepoint(&d, btf, "timer:timer_start", "TIME_WAIT entry", false);
+	tracepoint(&d, btf, "timer:timer_cancel", "TIME_WAIT end", false);
+	tracepoint(&d, btf, "timer:timer_expire_entry", "TIME_WAIT expiry", false);
+	if (in_kallsyms("tw_timer_handler"))
+		line(&d, OK, "ksym tw_timer_handler", false, "timewait timers recognised");
+	else
+		line(&d, DEGRADED, "ksym tw_timer_handler", false,
+		     "not in /proc/kallsyms: no TIME_WAIT tracking");
+	if (has_field(btf, "inet_timewait_death_row", "tw_refcount"))
+		line(&d, OK, "netns timewait count", false,
+		     "tcp_death_row.tw_refcount: TIME_WAIT overflow told apart");
+	else
+		line(&d, DEGRADED, "netns timewait count", false,
+		     "no tw_refcount: a TIME_WAIT overflow looks like a reset");
+	if (!stat("/sys/kernel/tracing/events", &st) ||
+	    !stat("/sys/kernel/debug/tracing/events", &st))
+		line(&d, OK, "tracefs", false, "mounted (accept() attribution)");
+	else
+		line(&d, INFO, "tracefs", false, "not mounted: tcpdwell mounts it at start");
+	if (!stat("/sys/fs/bpf", &st))
+		line(&d, INFO, "bpffs", false, "not needed (nothing is pinned)");
+	if (!getrlimit(RLIMIT_MEMLOCK, &rl))
+		line(&d, INFO, "memlock", false,
+		     "%s (BPF memory is charged to the cgroup since 5.11)",
+		     rl.rlim_cur == RLIM_INFINITY ? "unlimited" : "limited");
+	fentry(&d, btf);
+
+	if (d.json)
+		printf("],\"can_run\":%s}\n", d.missing ? "false" : "true");
+	else
+		printf("%s\n", d.missing ? "tcpdwell cannot run here: see the missing checks above"
+					 : "tcpdwell can run here");
+	btf__free(btf);
+	return d.missing ? TD_EXIT_USAGE : TD_EXIT_OK;
+}
