@@ -13,9 +13,10 @@
 # /run, switches to it and mounts this tree (a second 9p share, read-only)
 # at its own path. The guest runs the same static ./tcpdwell and
 # the same tests/integration as the host, from this tree, then prints a
-# result line that this script reads back from the serial console. qemu's
-# exit code says nothing about the tests: a panic, a timeout or a missing
-# result line is a failure here, never a pass.
+# result line ("N passed, N failed", read back from the serial console)
+# and ends qemu through isa-debug-exit with its verdict: qemu exits 1 when
+# the guest passed, 3 when it failed. A panic, a timeout, another exit code
+# or a missing result line is a failure, never a pass.
 #
 # Needs root (apt): qemu-system-x86 linux-image-amd64 busybox-static cpio.
 set -eu
@@ -92,7 +93,8 @@ wait
 cat /tmp/rt.json /tmp/rt.err
 grep "\"type\":\"retrans\"" /tmp/rt.json | grep "\"kind\":\"syn\"" | grep -q "\"err\":null" || fail=1
 @REPO@/tcpdwell timewait --once --verify || fail=1
-[ -z "${fail:-}" ] && echo "VMTEST-RESULT 1 passed, 0 failed" || echo "VMTEST-RESULT 0 passed, 1 failed"'
+if [ -z "${fail:-}" ]; then echo "VMTEST-RESULT 1 passed, 0 failed"; status=0
+else echo "VMTEST-RESULT 0 passed, 1 failed"; status=1; fi'
 else
 	# the 60 s TIME_WAIT expiry would dominate the run under TCG: left to
 	# the host; every other test (TIME_WAIT, retransmits, loss) runs
@@ -107,7 +109,9 @@ line=$(tail -n 1 /tmp/pytest.log)
 p=$(echo "$line" | grep -oE "[0-9]+ passed" | grep -oE "[0-9]+" || echo 0)
 f=$(echo "$line" | grep -oE "[0-9]+ (failed|error)" | grep -oE "[0-9]+" | paste -sd+ | bc 2>/dev/null || echo 0)
 [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ] && f=1
-echo "VMTEST-RESULT ${p:-0} passed, ${f:-0} failed"'
+echo "VMTEST-RESULT ${p:-0} passed, ${f:-0} failed"
+status=1
+[ "${f:-0}" -eq 0 ] && [ "${p:-0}" -gt 0 ] && status=0'
 fi
 
 # VMTEST_CMD: run something else in the guest (debugging)
@@ -136,7 +140,11 @@ mkdir -p $top 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 repo $top
 ip link set lo up
 echo "guest kernel: \$(uname -r)"
+status=1
 $guest_cmd
+# qemu's exit code: isa-debug-exit turns the byte v into (v << 1) | 1
+if [ "\$status" = 0 ]; then head -c 1 /dev/zero; else printf '\\001'; fi |
+	dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
 echo o > /proc/sysrq-trigger
 sleep 30 # the power-off is asynchronous: init must not exit first (a panic)
 GUEST
@@ -150,7 +158,7 @@ start=$(date +%s)
 rc=0
 timeout "$timeout_s" qemu-system-x86_64 -kernel "$work/vmlinux-$kver" -initrd "$work/initrd.gz" \
 	-append "console=ttyS0 panic=-1 quiet sysrq_always_enabled=1" \
-	-nographic -m "$mem" -smp 2 -no-reboot \
+	-nographic -m "$mem" -smp 2 -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x01 \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap,id=hostroot \
 	-virtfs local,path="$top",mount_tag=repo,security_model=none,readonly=on,multidevs=remap,id=repo \
 	> "$work/console.log" 2>&1 || rc=$?
@@ -164,4 +172,10 @@ if [ -z "$result" ]; then
 	exit 1
 fi
 echo "vmtest: ${result#VMTEST-RESULT }"
-echo "$result" | grep -q " 0 failed" && ! echo "$result" | grep -q "^VMTEST-RESULT 0 passed"
+# both must say so: qemu's exit code (1: the guest reported success, 3:
+# failure) and the result line
+case $rc in
+1) echo "$result" | grep -q " 0 failed" && ! echo "$result" | grep -q "^VMTEST-RESULT 0 passed" ;;
+3) exit 1 ;;
+*) echo "vmtest: qemu ended without the guest's verdict (exit $rc)" >&2; exit 1 ;;
+esac
