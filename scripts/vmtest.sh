@@ -101,7 +101,7 @@ else
 	guest_cmd='
 cd @REPO@/tests/integration
 TCPDWELL_REQUIRE_BPF=1 TCPDWELL_SKIP_EXPIRY=1 PYTHONDONTWRITEBYTECODE=1 HOME=/tmp \
-	/usr/bin/python3 -m pytest -q -p no:cacheprovider -rfEs \
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider -rA \
 	--deselect test_zz_expiry.py::test_timewait_expires_after_60s > /tmp/pytest.log 2>&1
 rc=$?
 cat /tmp/pytest.log
