@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * SYN retransmits without a firewall (for the busybox-only guest of
- * scripts/vm-smoke.sh): a listener that never accepts, with an accept
+ * scripts/vmtest.sh --smoke): a listener that never accepts, with an accept
  * queue of one, and three clients. The first connection fills the queue;
  * the kernel drops the others' SYNs (ListenOverflows) and their SYNs are
  * retransmitted after 1 s and 3 s. Exits after `seconds` (default 4).
