@@ -87,7 +87,7 @@ enum td_owner {
 
 /* td_event.kind for TD_EV_RETRANS */
 enum td_retrans_kind {
-	TD_RETRANS_DATA = 0,   /* data (or FIN) segment: by timeout or recovery, see ca_state */
+	TD_RETRANS_DATA = 0, /* data (or FIN) segment: by timeout or recovery, see ca_state */
 	TD_RETRANS_SYN = 1,
 	TD_RETRANS_SYNACK = 2, /* tcp_retransmit_synack, on the request socket */
 	TD_RETRANS_TLP = 3,    /* tail loss probe: the loss-probe timer resent the last segment */
@@ -120,13 +120,13 @@ struct td_event {
 	__u8 family;	 /* AF_INET or AF_INET6 */
 	__u8 old_state;	 /* TD_EV_STATE; for other types: the current state */
 	__u8 new_state;
-	__u8 owner;  /* enum td_owner */
-	__u8 flags;  /* TD_F_* */
-	__u16 lport; /* host byte order */
-	__u16 rport; /* host byte order */
+	__u8 owner;    /* enum td_owner */
+	__u8 flags;    /* TD_F_* */
+	__u16 lport;   /* host byte order */
+	__u16 rport;   /* host byte order */
 	__u8 kind;     /* retrans: enum td_retrans_kind; -> CLOSE: enum td_tw_end */
 	__u8 ca_state; /* retrans of data: enum td_ca_state */
-	__s32 arg;   /* retrans: err; reset sent: reason; snapshot of a tw: jiffies left */
+	__s32 arg;     /* retrans: err; reset sent: reason; snapshot of a tw: jiffies left */
 	__u8 laddr[TD_ADDR_LEN];
 	__u8 raddr[TD_ADDR_LEN];
 	char comm[TD_COMM_LEN];

@@ -66,7 +66,7 @@ static void *server(void *arg)
 static void *client(void *arg)
 {
 	struct shared *sh = arg;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(sh->cfg->port) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(sh->cfg->port)};
 	char buf[64];
 	long i;
 
@@ -93,9 +93,9 @@ static void *client(void *arg)
 
 int main(int argc, char **argv)
 {
-	struct cfg cfg = { .total = 10000, .threads = 2, .naddrs = 4, .port = 5001, .max_s = 60 };
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY) };
-	struct shared sh = { .cfg = &cfg };
+	struct cfg cfg = {.total = 10000, .threads = 2, .naddrs = 4, .port = 5001, .max_s = 60};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY)};
+	struct shared sh = {.cfg = &cfg};
 	pthread_t *srv = NULL, *cli = NULL;
 	int c, one = 1, err = 1;
 	double t0, t1;
@@ -118,8 +118,9 @@ int main(int argc, char **argv)
 			cfg.max_s = atof(optarg);
 			break;
 		default:
-			fprintf(stderr, "usage: loadgen [-n CONNS] [-c THREADS] [-a ADDRS] [-p PORT] "
-					"[-t MAX_SECONDS]\n");
+			fprintf(stderr,
+				"usage: loadgen [-n CONNS] [-c THREADS] [-a ADDRS] [-p PORT] "
+				"[-t MAX_SECONDS]\n");
 			return 2;
 		}
 	}
