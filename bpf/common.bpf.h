@@ -94,6 +94,13 @@ typedef struct {
 	__type(value, __u8); /* TD_PORT_* bits */
 } td_port_map;
 
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TD_MAX_PIDS);
+	__type(key, __u32); /* tgid */
+	__type(value, __u8);
+} td_pid_map;
+
 extern td_ringbuf_map td_events SEC(".maps");
 extern td_sock_map td_socks SEC(".maps");
 extern td_listen_map td_listeners SEC(".maps");
@@ -101,6 +108,7 @@ extern td_counter_map td_counters SEC(".maps");
 extern td_closed_map td_last_closed SEC(".maps");
 extern td_child_map td_child_pend SEC(".maps");
 extern td_port_map td_ports SEC(".maps");
+extern td_pid_map td_pids SEC(".maps");
 extern td_tw_map td_tws SEC(".maps");
 extern td_tw_pending_map td_tw_pend SEC(".maps");
 extern td_hist_map td_hist SEC(".maps");
@@ -176,8 +184,8 @@ static __always_inline void td_fill_tuple_probe(struct td_event *e, const struct
 	}
 }
 
-/* Kernel-side filters (-4/-6, --netns, --lport, --rport): nothing else
- * crosses the ring or enters a histogram. */
+/* Kernel-side filters (-4/-6, --netns, --lport, --rport, --cgroup, --pid,
+ * --comm): nothing else crosses the ring or enters a histogram. */
 static __always_inline bool td_filter_pass(const struct td_event *e)
 {
 	__u32 port;
@@ -198,6 +206,18 @@ static __always_inline bool td_filter_pass(const struct td_event *e)
 		bits = bpf_map_lookup_elem(&td_ports, &port);
 		if (!bits || !(*bits & TD_PORT_REMOTE))
 			return false;
+	}
+	if (td_cfg.cgroup_id && e->cgroup_id != td_cfg.cgroup_id)
+		return false;
+	if (td_cfg.pid_filter && !bpf_map_lookup_elem(&td_pids, &e->pid))
+		return false;
+	if (td_cfg.comm[0]) {
+		for (int i = 0; i < TD_COMM_LEN; i++) {
+			if (e->comm[i] != td_cfg.comm[i])
+				return false;
+			if (!e->comm[i])
+				break;
+		}
 	}
 	return true;
 }

@@ -163,7 +163,15 @@ struct td_config {
 	__u8 tw_only;	    /* timewait census: only timewait transitions on the ring */
 	__u8 type_mask;	    /* 0: every event type; else bit (1 << type) per type wanted */
 	__u8 pad2[2];
+	/* owner filters: the connection's owner (who created it), not the task
+	 * that happens to be on the CPU */
+	__u8 pid_filter; /* only owners in td_pids */
+	__u8 pad3[7];
+	__u64 cgroup_id;	/* 0: any; else this cgroup v2 id */
+	char comm[TD_COMM_LEN]; /* "": any; else this task name */
 };
+
+#define TD_MAX_PIDS 64
 
 /* Who a connection belongs to (captured in process context, see owner.bpf.c). */
 struct td_owner_info {

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 
 #include "cli.h"
 #include "version.h"
@@ -29,6 +31,9 @@ enum {
 	OPT_TOP,
 	OPT_WARN_PCT,
 	OPT_RESETS,
+	OPT_PID,
+	OPT_COMM,
+	OPT_CGROUP,
 };
 
 static const struct option long_opts[] = {
@@ -57,6 +62,9 @@ static const struct option long_opts[] = {
     {"warn-pct", required_argument, NULL, OPT_WARN_PCT},
     {"count", no_argument, NULL, 'c'},
     {"resets", no_argument, NULL, OPT_RESETS},
+    {"pid", required_argument, NULL, OPT_PID},
+    {"comm", required_argument, NULL, OPT_COMM},
+    {"cgroup", required_argument, NULL, OPT_CGROUP},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {0},
@@ -84,6 +92,9 @@ void td_usage(FILE *f)
 		   "      --rport LIST      remote ports (OR-ed; AND-ed with --lport)\n"
 		   "      --netns NS        one network namespace: a path (/run/netns/NAME,\n"
 		   "                        /proc/PID/ns/net) or its inode number\n"
+		   "      --pid LIST        connections created by these processes (PID,PID..)\n"
+		   "      --comm NAME       connections created by tasks with this name\n"
+		   "      --cgroup PATH     connections created in this cgroup v2 directory\n"
 		   "Output:\n"
 		   "  -o, --output FMT      text (default) or json (one object per line)\n"
 		   "  -T, --timestamp       wall-clock time instead of seconds since start\n"
@@ -178,9 +189,45 @@ static int parse_netns(const char *s, uint32_t *out)
 	return 0;
 }
 
+static int parse_pids(const char *s, struct td_opts *o)
+{
+	char buf[1024], *tok, *save = NULL;
+	unsigned long v;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (o->npids == (int)(sizeof(o->pids) / sizeof(o->pids[0])) ||
+		    parse_uint(tok, 1, INT32_MAX, &v))
+			return -1;
+		o->pids[o->npids++] = v;
+	}
+	return o->npids ? 0 : -1;
+}
+
+/* A cgroup v2 directory; its inode number is the id the kernel reports. */
+static int parse_cgroup(const char *s, uint64_t *out)
+{
+	struct statfs fs;
+	struct stat st;
+
+	if (statfs(s, &fs) || fs.f_type != CGROUP2_SUPER_MAGIC || stat(s, &st) ||
+	    !S_ISDIR(st.st_mode))
+		return -1;
+	*out = st.st_ino;
+	return 0;
+}
+
 /* Options that only one subcommand understands. */
 static int check_combinations(const struct td_opts *o, bool tw_opt, bool rt_opt, bool top_opt)
 {
+	if ((o->npids || o->comm[0] || o->cgroup_id) &&
+	    (o->cmd == TD_CMD_TIMEWAIT || o->cmd == TD_CMD_DOCTOR))
+		return usage_error(
+		    "%s: --pid, --comm and --cgroup select connections by owner; the "
+		    "census counts a whole namespace",
+		    "timewait");
 	if (rt_opt && o->cmd != TD_CMD_RETRANS)
 		return usage_error("%s: -c and --resets are retrans options", "retrans");
 	if (top_opt && o->cmd != TD_CMD_TIMEWAIT && o->cmd != TD_CMD_RETRANS)
@@ -392,6 +439,22 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			break;
 		case OPT_RESETS:
 			o->resets = rt_opt = true;
+			break;
+		case OPT_PID:
+			if (parse_pids(optarg, o))
+				return usage_error("bad --pid '%s' (PID[,PID...], at most 64)",
+						   optarg);
+			break;
+		case OPT_COMM:
+			if (!*optarg || strlen(optarg) >= sizeof(o->comm))
+				return usage_error("bad --comm '%s' (a task name, 1-15 characters)",
+						   optarg);
+			strcpy(o->comm, optarg);
+			break;
+		case OPT_CGROUP:
+			if (parse_cgroup(optarg, &o->cgroup_id))
+				return usage_error("bad --cgroup '%s' (a cgroup v2 directory)",
+						   optarg);
 			break;
 		case OPT_WARN_PCT:
 			if (parse_uint(optarg, 1, 100, &v))

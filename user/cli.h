@@ -66,6 +66,11 @@ struct td_opts {
 	bool sockets;	      /* --sockets: list every timewait socket */
 	unsigned top;	      /* --top N */
 	unsigned warn_pct;    /* --warn-pct: port pressure warning threshold */
+	/* owner filters (in the kernel; not for timewait) */
+	uint32_t pids[64]; /* --pid */
+	int npids;
+	char comm[16];	    /* --comm */
+	uint64_t cgroup_id; /* --cgroup: the cgroup v2 directory's inode */
 	/* retrans */
 	bool count;  /* -c: counts per flow and remote endpoint */
 	bool resets; /* --resets: resets too */

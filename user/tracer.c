@@ -141,6 +141,19 @@ static int attach(struct td_tracer *t, struct bpf_program *prog, bool required)
 	return 0;
 }
 
+static int setup_pids(struct td_tracer *t)
+{
+	const struct td_opts *o = t->opts;
+	int fd = bpf_map__fd(t->skel->maps.td_pids);
+	__u8 one = 1;
+
+	for (int i = 0; i < o->npids; i++)
+		if (bpf_map_update_elem(fd, &o->pids[i], &one, BPF_ANY))
+			return fail(TD_EXIT_ERROR, "cannot set the pid filter: %s",
+				    strerror(errno));
+	return 0;
+}
+
 static int setup_ports(struct td_tracer *t)
 {
 	const struct td_opts *o = t->opts;
@@ -262,6 +275,9 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	t->skel->rodata->td_cfg.wakeup_bytes =
 	    o->wakeup_per_event ? 0 : (uint64_t)o->ringbuf_kb * 1024 * o->wakeup_pct / 100;
 	t->skel->rodata->td_cfg.tw_only = o->cmd == TD_CMD_TIMEWAIT;
+	t->skel->rodata->td_cfg.pid_filter = o->npids > 0;
+	t->skel->rodata->td_cfg.cgroup_id = o->cgroup_id;
+	memcpy(t->skel->rodata->td_cfg.comm, o->comm, sizeof(o->comm));
 	if (o->cmd == TD_CMD_RETRANS) {
 		/* retransmits (and resets) only; no timewait tracking needed */
 		t->skel->rodata->td_cfg.type_mask =
@@ -289,6 +305,8 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		goto cleanup;
 	}
 	err = setup_ports(t);
+	if (!err)
+		err = setup_pids(t);
 	if (err)
 		goto cleanup;
 

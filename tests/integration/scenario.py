@@ -602,6 +602,8 @@ def main():
     comm = os.environ.get("TD_COMM")
     if comm:
         set_comm(comm)
+    if os.environ.get("TD_GATE"):  # wait until the test has its tracer on our pid
+        sys.stdin.readline()
     if name == "client_close":
         res = client_close(family, addr, float(args[0]), float(args[1]))
     elif name == "server_close":
