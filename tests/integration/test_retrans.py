@@ -62,7 +62,9 @@ def test_syn_retransmits_when_synacks_are_lost(netns, tracer):
     # the dropped SYN-ACKs are resent too (timer, and the answer to a SYN)
     assert synack and all(e["state"] == "SYN_RECV" and e["lport"] == r["server"]["port"]
                           for e in synack)
-    assert {e["kind"] for e in evs} == {"syn", "synack"}
+    # a slow machine (the TCG guest) may add a spurious tail loss probe for
+    # the FIN; check_against_mib still holds every count to the MIBs
+    assert {"syn", "synack"} <= {e["kind"] for e in evs} <= {"syn", "synack", "tlp"}
     check_against_mib(evs, d)
     assert t.loss()["lost"] == 0
 
@@ -74,9 +76,10 @@ def test_synack_retransmit_when_the_final_ack_is_lost(netns, tracer):
     t.stop()
     d = delta(before, mib(netns))
     evs = retrans_of(t, netns)
-    assert [(e["kind"], e["state"], e["lport"], e["rport"]) for e in evs] == \
+    hs = [e for e in evs if e["kind"] != "tlp"]  # (a spurious FIN probe on a slow machine)
+    assert [(e["kind"], e["state"], e["lport"], e["rport"]) for e in hs] == \
         [("synack", "SYN_RECV", r["server"]["port"], r["client"]["lport"])]
-    assert evs[0]["pid"] == r["server"]["pid"] and evs[0]["owner"] == "listener"
+    assert hs[0]["pid"] == r["server"]["pid"] and hs[0]["owner"] == "listener"
     check_against_mib(evs, d)
     assert d["TcpExtTCPSynRetrans"] == 1
 
