@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "census.h"
+#include "rng.h"
 
 #define SEC 1000000000ull
 
@@ -37,16 +38,6 @@ static struct td_event tw_event(uint64_t cookie, uint8_t state, uint8_t raddr_la
 	e.lport = lport;
 	e.rport = rport;
 	return e;
-}
-
-static uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
 }
 
 /* Count the table's members by walking it: what the report sees. */

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "timeline.h"
 #include "jsoncheck.h"
+#include "rng.h"
 
 #define US  1000ull
 #define MS  1000000ull
@@ -704,16 +705,6 @@ static void test_retransmits(void **state)
 }
 
 /* ---- out-of-order delivery ------------------------------------------------ */
-
-static uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
 
 /* Two connections' worth of events, all added in the given order. */
 static void run_order(struct sink *k, const struct td_event *const *order, size_t n)

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "event.h"
+#include "rng.h"
 
 #define POISON 0x5a
 
@@ -259,16 +260,6 @@ static void test_state_tw_end(void **state)
 }
 
 /* ---- fuzz -------------------------------------------------------------- */
-
-static uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
 
 /* What a well-formed record is, written independently of event.c. */
 static bool well_formed(const struct td_event *e)

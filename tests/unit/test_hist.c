@@ -20,22 +20,13 @@
 
 #include "hist.h"
 #include "jsoncheck.h"
+#include "rng.h"
 
 #define US  1000ull
 #define MS  1000000ull
 #define SEC 1000000000ull
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-static uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
 
 /* floor(log2(v)), v > 0, without the code under test. */
 static unsigned ref_log2(uint64_t v)

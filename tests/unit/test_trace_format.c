@@ -16,6 +16,7 @@
 #include "event.h"
 #include "trace.h"
 #include "jsoncheck.h"
+#include "rng.h"
 
 #define START_NS  1000000000000ull /* monotonic time the trace started */
 #define LINE_SZ	  1024		   /* what trace.c's reader uses */
@@ -815,16 +816,6 @@ static void test_worst_case_fits(void **state)
 }
 
 /* ---- property: every record the decoder accepts formats cleanly -------- */
-
-static uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
 
 static void test_random_events_valid_json(void **state)
 {
