@@ -145,6 +145,11 @@ static void note_change(struct td_census *c, const struct td_event *e, int delta
 			c->since_mark[i] += delta;
 }
 
+uint64_t td_tw_timer_ns(uint8_t state, unsigned fin_timeout_s)
+{
+	return state == TD_TCP_TIME_WAIT ? 60 * 1000000000ull : fin_timeout_s * 1000000000ull;
+}
+
 int64_t td_census_count_at_mark(const struct td_census *c, int i)
 {
 	return (int64_t)c->count - c->since_mark[i];
@@ -173,8 +178,7 @@ int td_census_apply(struct td_census *c, const struct td_event *e, unsigned fin_
 		c->switched++;
 	else
 		c->entered++;
-	life_ns =
-	    e->new_state == TD_TCP_TIME_WAIT ? TD_TIMEWAIT_LEN_NS : fin_timeout_s * 1000000000ull;
+	life_ns = td_tw_timer_ns(e->new_state, fin_timeout_s);
 	before = c->count;
 	err = td_census_put(c, e, e->ts_ns, life_ns ? e->ts_ns + life_ns : 0, false);
 	if (c->count > before) /* not when the snapshot had it already */

@@ -55,7 +55,11 @@ bool td_census_remove(struct td_census *c, uint64_t cookie);
  * fin_timeout_s (0: unknown). Returns 0 or -ENOMEM. */
 int td_census_apply(struct td_census *c, const struct td_event *e, unsigned fin_timeout_s);
 
-#define TD_TIMEWAIT_LEN_NS (60 * 1000000000ull) /* TCP_TIMEWAIT_LEN, fixed in Linux */
+/* How long the timer of a timewait socket runs from when it is armed:
+ * TCP_TIMEWAIT_LEN (60 s, fixed in Linux) in TIME_WAIT, about
+ * tcp_fin_timeout in the FIN_WAIT2 substate (fin_timeout_s; 0: unknown,
+ * and so is the result). */
+uint64_t td_tw_timer_ns(uint8_t state, unsigned fin_timeout_s);
 
 void td_census_reset_rates(struct td_census *c);
 

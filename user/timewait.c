@@ -29,10 +29,10 @@ struct tw_ns {
 	bool listed; /* found by the latest namespace listing */
 	/* read at each report */
 	unsigned range_lo, range_hi;
-	int tw_reuse;	  /* -1: unknown */
-	long fin_timeout; /* seconds; -1: unknown */
-	long sockstat_tw; /* -1: not read */
-	long census_at;	  /* the set's size when sockstat was read */
+	int tw_reuse;	      /* -1: unknown */
+	unsigned fin_timeout; /* seconds; 0: unknown */
+	long sockstat_tw;     /* -1: not read */
+	long census_at;	      /* the set's size when sockstat was read */
 };
 
 struct tw_run {
@@ -96,7 +96,7 @@ static long sockstat_tw(void)
 static int read_ns_files(struct tw_run *r, struct tw_ns *n)
 {
 	int old = -1;
-	long hi = -1, lo;
+	long hi = -1, lo, v;
 
 	if (n->ns.inum != r->self) {
 		old = td_netns_enter(n->ns.path, n->ns.inum);
@@ -106,7 +106,8 @@ static int read_ns_files(struct tw_run *r, struct tw_ns *n)
 	n->sockstat_tw = sockstat_tw(); /* printed with --verify; a size hint */
 	lo = read_long("/proc/sys/net/ipv4/ip_local_port_range", &hi);
 	n->tw_reuse = read_long("/proc/sys/net/ipv4/tcp_tw_reuse", NULL);
-	n->fin_timeout = read_long("/proc/sys/net/ipv4/tcp_fin_timeout", NULL);
+	v = read_long("/proc/sys/net/ipv4/tcp_fin_timeout", NULL);
+	n->fin_timeout = v > 0 ? v : 0;
 	td_netns_leave(old);
 	if (lo > 0 && hi >= lo && hi <= 65535) {
 		n->range_lo = lo;
@@ -123,9 +124,7 @@ static int read_ns_files(struct tw_run *r, struct tw_ns *n)
 static void estimate_times(const struct tw_run *r, const struct tw_ns *n, const struct td_event *e,
 			   uint64_t *enter, uint64_t *expires)
 {
-	uint64_t life_ns = e->new_state == TD_TCP_TIME_WAIT ? TD_TIMEWAIT_LEN_NS
-			   : n->fin_timeout > 0		    ? n->fin_timeout * 1000000000ull
-							    : 0;
+	uint64_t life_ns = td_tw_timer_ns(e->new_state, n->fin_timeout);
 	uint64_t left_ns;
 
 	*enter = *expires = 0;
@@ -204,7 +203,6 @@ static int add_ns(struct tw_run *r, const struct td_netns *ns)
 	n->ns = *ns;
 	n->listed = true;
 	n->tw_reuse = -1;
-	n->fin_timeout = -1;
 	n->sockstat_tw = -1;
 	err = td_census_init(&n->census, ns->inum);
 	if (err)
@@ -588,7 +586,7 @@ static int on_event(void *ctx, const struct td_event *e)
 	struct tw_ns *n = find_ns(r, e->netns);
 
 	/* a namespace not listed yet gets its snapshot at the next report */
-	return n ? td_census_apply(&n->census, e, n->fin_timeout > 0 ? n->fin_timeout : 0) : 0;
+	return n ? td_census_apply(&n->census, e, n->fin_timeout) : 0;
 }
 
 static int on_tick(void *ctx, uint64_t now)
