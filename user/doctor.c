@@ -92,6 +92,12 @@ static void tracepoint(struct doc *d, const struct btf *btf, const char *tp, con
 		     "not in this kernel: no %s", what);
 }
 
+/* A kernel fact that changes what tcpdwell can show: ok, or degraded. */
+static void fact(struct doc *d, bool holds, const char *check, const char *yes, const char *no)
+{
+	line(d, holds ? OK : DEGRADED, check, false, "%s", holds ? yes : no);
+}
+
 static bool in_kallsyms(const char *sym)
 {
 	char l[512], name[256];
@@ -186,37 +192,24 @@ int td_doctor_main(const struct td_opts *o)
 
 	tracepoint(&d, btf, "sock:inet_sock_set_state", "state transitions", true);
 	tracepoint(&d, btf, "tcp:tcp_retransmit_skb", "retransmits", false);
-	if (has_field(btf, "trace_event_raw_tcp_retransmit_skb", "err"))
-		line(&d, OK, "tcp_retransmit_skb err", false,
-		     "failed retransmit attempts are reported, shown apart");
-	else
-		line(&d, DEGRADED, "tcp_retransmit_skb err", false,
-		     "no err field (6.1 shape): failed attempts are not traced");
+	fact(&d, has_field(btf, "trace_event_raw_tcp_retransmit_skb", "err"),
+	     "tcp_retransmit_skb err", "failed retransmit attempts are reported, shown apart",
+	     "no err field (6.1 shape): failed attempts are not traced");
 	tracepoint(&d, btf, "tcp:tcp_retransmit_synack", "SYN-ACK retransmits", false);
 	tracepoint(&d, btf, "tcp:tcp_send_reset", "resets sent", false);
-	if (has_field(btf, "trace_event_raw_tcp_send_reset", "reason"))
-		line(&d, OK, "tcp_send_reset reason", false,
-		     "the kernel's reason, and RSTs sent without a socket");
-	else
-		line(&d, DEGRADED, "tcp_send_reset reason", false,
-		     "no reason, and RSTs sent without a socket are not traced (before 6.10)");
+	fact(&d, has_field(btf, "trace_event_raw_tcp_send_reset", "reason"),
+	     "tcp_send_reset reason", "the kernel's reason, and RSTs sent without a socket",
+	     "no reason, and RSTs sent without a socket are not traced (before 6.10)");
 	tracepoint(&d, btf, "tcp:tcp_receive_reset", "resets received", false);
 	tracepoint(&d, btf, "timer:timer_start", "TIME_WAIT entry", false);
 	tracepoint(&d, btf, "timer:timer_cancel", "TIME_WAIT end", false);
 	tracepoint(&d, btf, "timer:timer_expire_entry", "TIME_WAIT expiry", false);
-	if (in_kallsyms("tw_timer_handler"))
-		line(&d, OK, "ksym tw_timer_handler", false, "timewait timers recognised");
-	else
-		line(&d, DEGRADED, "ksym tw_timer_handler", false,
-		     "not in /proc/kallsyms: no TIME_WAIT tracking");
-	if (has_field(btf, "inet_timewait_death_row", "tw_refcount"))
-		line(&d, OK, "netns timewait count", false,
-		     "tcp_death_row.tw_refcount: TIME_WAIT overflow told apart");
-	else
-		line(&d, DEGRADED, "netns timewait count", false,
-		     "no tw_refcount: a TIME_WAIT overflow looks like a reset");
-	if (!stat("/sys/kernel/tracing/events", &st) ||
-	    !stat("/sys/kernel/debug/tracing/events", &st))
+	fact(&d, in_kallsyms("tw_timer_handler"), "ksym tw_timer_handler",
+	     "timewait timers recognised", "not in /proc/kallsyms: no TIME_WAIT tracking");
+	fact(&d, has_field(btf, "inet_timewait_death_row", "tw_refcount"), "netns timewait count",
+	     "tcp_death_row.tw_refcount: TIME_WAIT overflow told apart",
+	     "no tw_refcount: a TIME_WAIT overflow looks like a reset");
+	if (td_tracefs_mounted())
 		line(&d, OK, "tracefs", false, "mounted (accept() attribution)");
 	else
 		line(&d, INFO, "tracefs", false, "not mounted: tcpdwell mounts it at start");

@@ -106,14 +106,18 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* Classic tracepoints attach through tracefs; mount it if nobody did. */
-static bool tracefs_ready(void)
+bool td_tracefs_mounted(void)
 {
 	struct stat st;
 
-	if (!stat(TRACEFS "/events", &st) || !stat("/sys/kernel/debug/tracing/events", &st))
-		return true;
-	return mount("nodev", TRACEFS, "tracefs", 0, NULL) == 0 && !stat(TRACEFS "/events", &st);
+	return !stat(TRACEFS "/events", &st) || !stat("/sys/kernel/debug/tracing/events", &st);
+}
+
+/* Classic tracepoints attach through tracefs; mount it if nobody did. */
+static bool tracefs_ready(void)
+{
+	return td_tracefs_mounted() ||
+	       (mount("nodev", TRACEFS, "tracefs", 0, NULL) == 0 && td_tracefs_mounted());
 }
 
 static int on_sample(void *ctx, void *data, size_t size);
@@ -321,7 +325,6 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 			break;
 		if (!bpf_program__autoload(prog))
 			continue; /* --no-accept-tracepoint */
-
 		if (optional && !tracefs_ready()) {
 			note_degraded(t, "tracefs unavailable: accepted sockets keep their "
 					 "listener's owner");

@@ -35,6 +35,9 @@ struct td_consumer {
 /* root, or CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN). */
 bool td_privileged(void);
 
+/* tracefs (for the classic accept() tracepoints) is mounted. */
+bool td_tracefs_mounted(void);
+
 /* Load (not attach) every BPF program with tiny maps: can this kernel run
  * tcpdwell? Returns 0, or -1 with the reason in why. */
 int td_tracer_probe(char *why, size_t sz);
