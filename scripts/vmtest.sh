@@ -106,8 +106,10 @@ TCPDWELL_REQUIRE_BPF=1 TCPDWELL_SKIP_EXPIRY=1 PYTHONDONTWRITEBYTECODE=1 HOME=/tm
 rc=$?
 cat /tmp/pytest.log
 line=$(tail -n 1 /tmp/pytest.log)
-p=$(echo "$line" | grep -oE "[0-9]+ passed" | grep -oE "[0-9]+" || echo 0)
-f=$(echo "$line" | grep -oE "[0-9]+ (failed|error)" | grep -oE "[0-9]+" | paste -sd+ | bc 2>/dev/null || echo 0)
+# "N failed, N passed, N errors in ...": sum the counts before each word
+count() { echo "$line" | awk -v w="$1" "{for (i = 1; i < NF; i++) if (\$(i + 1) ~ w) s += \$i} END {print s + 0}"; }
+p=$(count "^passed")
+f=$(count "^(failed|error)")
 [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ] && f=1
 echo "VMTEST-RESULT ${p:-0} passed, ${f:-0} failed"
 status=1
