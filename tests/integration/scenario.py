@@ -440,6 +440,7 @@ def tw_reuse(family, addr, wait):
     c = one_connection(family, addr, port)
     lport = c.getsockname()[1]
     a, _ = srv.accept()
+    t_close = now()
     c.close()
     wait_eof(a)
     a.close()
@@ -453,7 +454,8 @@ def tw_reuse(family, addr, wait):
     a2.close()
     srv.close()
     return {"server": {"pid": os.getpid(), "port": port},
-            "client": {"pid": os.getpid(), "lport": lport, "t_tw": t_tw, "t_reuse": t_reuse}}
+            "client": {"pid": os.getpid(), "lport": lport, "t_close": t_close, "t_tw": t_tw,
+                       "t_reuse": t_reuse}}
 
 
 def syn_recycle(family, addr):
