@@ -37,10 +37,22 @@ def retrans_of(t, ns):
     return [e for e in t.events(ns) if e["type"] == "retrans"]
 
 
-def check_against_mib(evs, d):
+def unseen(t):
+    """Retransmits the tracer could not see, by its own account: its
+    retransmit program's recursion misses and ring-buffer drops (only
+    retransmits and resets cross the ring in this view)."""
+    loss = t.loss()
+    return loss["ringbuf_drops"] + sum(p["recursion_misses"] for p in loss["programs"]
+                                       if p["name"] == "td_retransmit_skb")
+
+
+def check_against_mib(evs, d, t):
     ok = [e for e in evs if not e["failed"]]
     failed = [e for e in evs if e["failed"]]
-    assert len(ok) == d["TcpRetransSegs"] - d["TcpExtTCPRetransFail"], (evs, d)
+    # what tcpdwell missed it must have counted and shown (once seen in
+    # ~100 CI runs: 3 traced, TcpRetransSegs 4; the loss record tells why)
+    assert len(ok) + unseen(t) == d["TcpRetransSegs"] - d["TcpExtTCPRetransFail"], \
+        (evs, d, t.loss())
     # a kernel without err (6.1) does not trace failed attempts at all
     assert len(failed) == (d["TcpExtTCPRetransFail"] if retrans_err() else 0), (evs, d)
     assert sum(e["kind"] in ("syn", "synack") for e in ok) == d["TcpExtTCPSynRetrans"]
@@ -65,7 +77,7 @@ def test_syn_retransmits_when_synacks_are_lost(netns, tracer):
     # a slow machine (the TCG guest) may add a spurious tail loss probe for
     # the FIN; check_against_mib still holds every count to the MIBs
     assert {"syn", "synack"} <= {e["kind"] for e in evs} <= {"syn", "synack", "tlp"}
-    check_against_mib(evs, d)
+    check_against_mib(evs, d, t)
     assert t.loss()["lost"] == 0
 
 
@@ -80,7 +92,7 @@ def test_synack_retransmit_when_the_final_ack_is_lost(netns, tracer):
     assert [(e["kind"], e["state"], e["lport"], e["rport"]) for e in hs] == \
         [("synack", "SYN_RECV", r["server"]["port"], r["client"]["lport"])]
     assert hs[0]["pid"] == r["server"]["pid"] and hs[0]["owner"] == "listener"
-    check_against_mib(evs, d)
+    check_against_mib(evs, d, t)
     assert d["TcpExtTCPSynRetrans"] == 1
 
 
@@ -100,8 +112,8 @@ def test_data_retransmits_probe_then_timeout(netns, tracer):
     assert evs[0]["kind"] == "tlp" and evs[0]["ca_state"] in ("open", "disorder")
     assert all(e["kind"] == "data" and e["ca_state"] == "loss" for e in evs[1:])
     assert len(evs) >= 2 and not any(e["failed"] for e in evs)
-    check_against_mib(evs, d)
-    assert d["TcpExtTCPTimeouts"] == len(evs) - 1
+    check_against_mib(evs, d, t)
+    assert d["TcpExtTCPTimeouts"] == len(evs) - 1 + unseen(t)
     # the connection's total in timeline
     conns = [c for c in tl.records() if c["type"] == "connection" and
              c["lport"] == r["client"]["lport"]]
@@ -126,7 +138,7 @@ def test_failed_attempts_are_apart(netns, tracer):
         assert all(e["err"] == 0 for e in evs if not e["failed"])
     else:
         assert not failed and all(e["err"] is None for e in evs)
-    check_against_mib(evs, d)
+    check_against_mib(evs, d, t)
     # -c: the same, per flow and per remote endpoint
     totals = [x for x in c.records() if x["type"] == "retrans_counts" and x["span"] == "total"]
     assert len(totals) == 1
