@@ -85,6 +85,11 @@ enum td_owner {
 	(1u << 7) /* FIN_WAIT2(tw) -> TIME_WAIT seen only at the end:                              \
 		     the timer re-arm was silent, the time is unknown */
 
+/* td_event.task_flags: the task on the CPU when the transition was made.
+ * Only meaningful for transitions that only a process makes (a close() of a
+ * CLOSE_WAIT socket): softirq work interrupting a task sees that task. */
+#define TD_TASK_EXITING (1u << 0) /* PF_EXITING: its files are being closed by exit */
+
 /* td_event.kind for TD_EV_RETRANS */
 enum td_retrans_kind {
 	TD_RETRANS_DATA = 0, /* data (or FIN) segment: by timeout or recovery, see ca_state */
@@ -120,13 +125,16 @@ struct td_event {
 	__u8 family;	 /* AF_INET or AF_INET6 */
 	__u8 old_state;	 /* TD_EV_STATE; for other types: the current state */
 	__u8 new_state;
-	__u8 owner;    /* enum td_owner */
-	__u8 flags;    /* TD_F_* */
-	__u16 lport;   /* host byte order */
-	__u16 rport;   /* host byte order */
-	__u8 kind;     /* retrans: enum td_retrans_kind; -> CLOSE: enum td_tw_end */
-	__u8 ca_state; /* retrans of data: enum td_ca_state */
-	__s32 arg;     /* retrans: err; reset sent: reason; snapshot of a tw: jiffies left */
+	__u8 owner;  /* enum td_owner */
+	__u8 flags;  /* TD_F_* */
+	__u16 lport; /* host byte order */
+	__u16 rport; /* host byte order */
+	__u8 kind;   /* retrans: enum td_retrans_kind; -> CLOSE: enum td_tw_end */
+	union {
+		__u8 ca_state;	 /* retrans of data: enum td_ca_state */
+		__u8 task_flags; /* state, with td_config.mark_exit: TD_TASK_* */
+	};
+	__s32 arg; /* retrans: err; reset sent: reason; snapshot of a tw: jiffies left */
 	__u8 laddr[TD_ADDR_LEN];
 	__u8 raddr[TD_ADDR_LEN];
 	char comm[TD_COMM_LEN];
@@ -162,7 +170,8 @@ struct td_config {
 	__u32 netns;	    /* 0: every network namespace; else its inode number */
 	__u8 tw_only;	    /* timewait census: only timewait transitions on the ring */
 	__u8 type_mask;	    /* 0: every event type; else bit (1 << type) per type wanted */
-	__u8 pad2[2];
+	__u8 mark_exit;	    /* run: set TD_TASK_EXITING on transitions made by exit */
+	__u8 pad2[1];
 	/* owner filters: the connection's owner (who created it), not the task
 	 * that happens to be on the CPU */
 	__u8 pid_filter; /* only owners in td_pids */

@@ -6,6 +6,8 @@
  */
 #include "common.bpf.h"
 
+#define TD_PF_EXITING 0x00000004 /* include/linux/sched.h: getting shut down */
+
 /* A child created in softirq inherits its listener's owner until accept(). */
 static __always_inline void td_child_owner(struct td_owner_info *o, const struct td_event *e)
 {
@@ -154,6 +156,8 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 	} else {
 		if (newstate == TD_TCP_CLOSE && td_tw_overflow(sk, oldstate))
 			e.kind = TD_TW_END_OVERFLOW;
+		if (td_cfg.mark_exit && (bpf_get_current_task_btf()->flags & TD_PF_EXITING))
+			e.task_flags |= TD_TASK_EXITING;
 		td_emit(&e);
 	}
 

@@ -24,7 +24,7 @@ advances its ephemeral-port cursor by a random 2-16 per connect, so with
 fewer destinations the even ports of one destination wrap within 60 s and
 a SYN recycles the server's TIME_WAIT (an extra, real transition that only
 tcpdwell sees). With 200, 200 000 connections keep exactly 10 transitions
-each. tcpdwell gets --max-timewait 262144: 200 000 server-side TIME_WAIT
+each. tcpdwell gets --timewait-map 262144: 200 000 server-side TIME_WAIT
 sockets outlive a run.
 
 tcpdwell runs with --netns of the bench namespace (a filter in the kernel)
@@ -138,7 +138,7 @@ def start_tracer(kind, args, ns, tmpdir):
     """Start a tracer, wait until it is attached. Returns (proc, out_path)."""
     out_path = None
     if kind == "tcpdwell":
-        cmd = [TCPDWELL] + args + ["--netns", ns.path, "--max-timewait", "262144"]
+        cmd = [TCPDWELL] + args + ["--netns", ns.path, "--timewait-map", "262144"]
         stdout = subprocess.DEVNULL
         if args[0] == "dwell":  # one report at exit
             cmd += ["-o", "json"]

@@ -34,6 +34,14 @@ enum {
 	OPT_PID,
 	OPT_COMM,
 	OPT_CGROUP,
+	OPT_TIMEWAIT_MAP,
+	OPT_REPORT,
+	OPT_JUNIT,
+	OPT_MAX_RETRANS,
+	OPT_MAX_RESETS,
+	OPT_MAX_TW,
+	OPT_MAX_LOST,
+	OPT_FAIL_ON_LEAK,
 };
 
 static const struct option long_opts[] = {
@@ -50,7 +58,7 @@ static const struct option long_opts[] = {
     {"flush-ms", required_argument, NULL, OPT_FLUSH_MS},
     {"ringbuf-kb", required_argument, NULL, OPT_RINGBUF_KB},
     {"max-sockets", required_argument, NULL, OPT_MAX_SOCKETS},
-    {"max-timewait", required_argument, NULL, OPT_MAX_TIMEWAIT},
+    {"timewait-map", required_argument, NULL, OPT_TIMEWAIT_MAP},
     {"wakeup-pct", required_argument, NULL, OPT_WAKEUP_PCT},
     {"wakeup-per-event", no_argument, NULL, OPT_WAKEUP_PER_EVENT},
     {"no-accept-tracepoint", no_argument, NULL, OPT_NO_ACCEPT},
@@ -65,6 +73,13 @@ static const struct option long_opts[] = {
     {"pid", required_argument, NULL, OPT_PID},
     {"comm", required_argument, NULL, OPT_COMM},
     {"cgroup", required_argument, NULL, OPT_CGROUP},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"junit", required_argument, NULL, OPT_JUNIT},
+    {"max-retrans", required_argument, NULL, OPT_MAX_RETRANS},
+    {"max-resets", required_argument, NULL, OPT_MAX_RESETS},
+    {"max-timewait", required_argument, NULL, OPT_MAX_TW},
+    {"max-lost", required_argument, NULL, OPT_MAX_LOST},
+    {"fail-on-leak", no_argument, NULL, OPT_FAIL_ON_LEAK},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {0},
@@ -72,65 +87,78 @@ static const struct option long_opts[] = {
 
 void td_usage(FILE *f)
 {
-	fprintf(f, "Usage: tcpdwell [COMMAND] [OPTIONS]\n"
-		   "TCP connection states and the time spent in each, TIME_WAIT included.\n"
-		   "\n"
-		   "Commands:\n"
-		   "  trace       one line per transition, retransmit and reset (default)\n"
-		   "  timeline    one block per finished connection: every state and its dwell\n"
-		   "  dwell       per-state dwell histograms, aggregated in the kernel\n"
-		   "  timewait    TIME_WAIT census: count, entries/exits, top peers and ports,\n"
-		   "              ages, ephemeral-port pressure (current netns by default)\n"
-		   "  retrans     one line per retransmit (SYN, SYN-ACK, data, tail loss probe);\n"
-		   "              -c: counts per flow and remote endpoint\n"
-		   "  doctor      what this kernel and host let tcpdwell do, one line per check\n"
-		   "\n"
-		   "Filters (applied in the kernel):\n"
-		   "  -4, --ipv4            IPv4 only\n"
-		   "  -6, --ipv6            IPv6 only\n"
-		   "      --lport LIST      local ports, e.g. 80,443,8000-8100 (OR-ed)\n"
-		   "      --rport LIST      remote ports (OR-ed; AND-ed with --lport)\n"
-		   "      --netns NS        one network namespace: a path (/run/netns/NAME,\n"
-		   "                        /proc/PID/ns/net) or its inode number\n"
-		   "      --pid LIST        connections created by these processes (PID,PID..)\n"
-		   "      --comm NAME       connections created by tasks with this name\n"
-		   "      --cgroup PATH     connections created in this cgroup v2 directory\n"
-		   "Output:\n"
-		   "  -o, --output FMT      text (default) or json (one object per line)\n"
-		   "  -T, --timestamp       wall-clock time instead of seconds since start\n"
-		   "  -w, --wide            add family, cookie, netns, owner source, cgroup\n"
-		   "Run:\n"
-		   "  -d, --duration SEC    stop after SEC seconds (default: until signalled)\n"
-		   "  -i, --interval SEC    dwell: print every SEC seconds (default: at exit);\n"
-		   "                        timewait: every SEC seconds (default 1); retrans -c:\n"
-		   "                        every SEC seconds (default: at exit)\n"
-		   "      --flush-ms MS     drain the ring buffer every MS ms (default 100)\n"
-		   "      --ringbuf-kb KB   ring buffer size, a power of 2 (default 4096)\n"
-		   "      --max-sockets N   per-socket LRU map size (default 131072)\n"
-		   "      --max-timewait N  timewait-socket LRU map size (default 131072)\n"
-		   "      --wakeup-pct P    wake the reader early at P%% fill (default 25)\n"
-		   "      --wakeup-per-event  wake the reader for every event (benchmarks)\n"
-		   "      --no-accept-tracepoint  accepted sockets keep their listener's owner;\n"
-		   "                        spares every syscall on the host ~50 ns\n"
-		   "timewait:\n"
-		   "      --once            print one snapshot and exit (no tracing)\n"
-		   "      --all-netns       every network namespace in /proc and /run/netns\n"
-		   "      --verify          print /proc/net/sockstat's tw next to the count\n"
-		   "      --sockets         list every timewait socket: tuple, substate, time\n"
-		   "                        left on its timer, age\n"
-		   "      --top N           rows per table: timewait peers, ports, port pressure;\n"
-		   "                        retrans -c flows and endpoints (default 10)\n"
-		   "      --warn-pct P      warn when a destination uses P%% of the\n"
-		   "                        ephemeral port range (default 50)\n"
-		   "retrans:\n"
-		   "  -c, --count           counts per flow and per remote endpoint, every -i\n"
-		   "                        SEC and at exit, instead of one line per event\n"
-		   "      --resets          resets sent and received too\n"
-		   "  -h, --help            this help\n"
-		   "  -V, --version         version\n"
-		   "\n"
-		   "SIGUSR1 prints the loss counters. Exit codes: 0 ok, 1 runtime error,\n"
-		   "2 bad usage or environment, 4 events were lost (see the summary).\n");
+	fprintf(f,
+		"Usage: tcpdwell [COMMAND] [OPTIONS]\n"
+		"       tcpdwell run [OPTIONS] [--] CMD [ARGS...]\n"
+		"TCP connection states and the time spent in each, TIME_WAIT included.\n"
+		"\n"
+		"Commands:\n"
+		"  trace       one line per transition, retransmit and reset (default)\n"
+		"  timeline    one block per finished connection: every state and its dwell\n"
+		"  dwell       per-state dwell histograms, aggregated in the kernel\n"
+		"  timewait    TIME_WAIT census: count, entries/exits, top peers and ports,\n"
+		"              ages, ephemeral-port pressure (current netns by default)\n"
+		"  retrans     one line per retransmit (SYN, SYN-ACK, data, tail loss probe);\n"
+		"              -c: counts per flow and remote endpoint\n"
+		"  doctor      what this kernel and host let tcpdwell do, one line per check\n"
+		"  run         run CMD in a cgroup of its own, trace only its connections,\n"
+		"              report and judge them when it exits (for CI)\n"
+		"\n"
+		"Filters (applied in the kernel):\n"
+		"  -4, --ipv4            IPv4 only\n"
+		"  -6, --ipv6            IPv6 only\n"
+		"      --lport LIST      local ports, e.g. 80,443,8000-8100 (OR-ed)\n"
+		"      --rport LIST      remote ports (OR-ed; AND-ed with --lport)\n"
+		"      --netns NS        one network namespace: a path (/run/netns/NAME,\n"
+		"                        /proc/PID/ns/net) or its inode number\n"
+		"      --pid LIST        connections created by these processes (PID,PID..)\n"
+		"      --comm NAME       connections created by tasks with this name\n"
+		"      --cgroup PATH     connections created in this cgroup v2 directory\n"
+		"Output:\n"
+		"  -o, --output FMT      text (default) or json (one object per line)\n"
+		"  -T, --timestamp       wall-clock time instead of seconds since start\n"
+		"  -w, --wide            add family, cookie, netns, owner source, cgroup\n"
+		"Run:\n"
+		"  -d, --duration SEC    stop after SEC seconds (default: until signalled)\n"
+		"  -i, --interval SEC    dwell: print every SEC seconds (default: at exit);\n"
+		"                        timewait: every SEC seconds (default 1); retrans -c:\n"
+		"                        every SEC seconds (default: at exit)\n"
+		"      --flush-ms MS     drain the ring buffer every MS ms (default 100)\n"
+		"      --ringbuf-kb KB   ring buffer size, a power of 2 (default 4096)\n"
+		"      --max-sockets N   per-socket LRU map size (default 131072)\n"
+		"      --timewait-map N  timewait-socket LRU map size (default 131072)\n"
+		"      --wakeup-pct P    wake the reader early at P%% fill (default 25)\n"
+		"      --wakeup-per-event  wake the reader for every event (benchmarks)\n"
+		"      --no-accept-tracepoint  accepted sockets keep their listener's owner;\n"
+		"                        spares every syscall on the host ~50 ns\n"
+		"timewait:\n"
+		"      --once            print one snapshot and exit (no tracing)\n"
+		"      --all-netns       every network namespace in /proc and /run/netns\n"
+		"      --verify          print /proc/net/sockstat's tw next to the count\n"
+		"      --sockets         list every timewait socket: tuple, substate, time\n"
+		"                        left on its timer, age\n"
+		"      --top N           rows per table: timewait peers, ports, port pressure;\n"
+		"                        retrans -c flows and endpoints (default 10)\n"
+		"      --warn-pct P      warn when a destination uses P%% of the\n"
+		"                        ephemeral port range (default 50)\n"
+		"retrans:\n"
+		"  -c, --count           counts per flow and per remote endpoint, every -i\n"
+		"                        SEC and at exit, instead of one line per event\n"
+		"      --resets          resets sent and received too\n"
+		"run (exit status: CMD's, or 3 when a threshold is crossed):\n"
+		"      --report FILE     write the report as JSON\n"
+		"      --junit FILE      write the thresholds as JUnit XML test cases\n"
+		"      --max-retrans N   fail above N retransmits\n"
+		"      --max-resets N    fail above N resets (sent and received)\n"
+		"      --max-timewait N  fail above N connections in TIME_WAIT at CMD's exit\n"
+		"      --fail-on-leak    fail when connections are left in CLOSE_WAIT or\n"
+		"                        FIN_WAIT2 when CMD exits (closed only by its exit)\n"
+		"      --max-lost N      fail above N events tcpdwell could not see (default 0)\n"
+		"  -h, --help            this help\n"
+		"  -V, --version         version\n"
+		"\n"
+		"SIGUSR1 prints the loss counters. Exit codes: 0 ok, 1 runtime error,\n"
+		"2 bad usage or environment, 4 events were lost (see the summary).\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -220,8 +248,23 @@ static int parse_cgroup(const char *s, uint64_t *out)
 }
 
 /* Options that only one subcommand understands. */
-static int check_combinations(const struct td_opts *o, bool tw_opt, bool rt_opt, bool top_opt)
+static int check_combinations(const struct td_opts *o, bool tw_opt, bool rt_opt, bool top_opt,
+			      bool run_opt)
 {
+	if (run_opt && o->cmd != TD_CMD_RUN)
+		return usage_error("%s: --report, --junit, --max-* thresholds and --fail-on-leak "
+				   "are run options",
+				   "run");
+	if (o->cmd == TD_CMD_RUN && (o->npids || o->cgroup_id))
+		return usage_error("%s: the command's own cgroup selects its connections; "
+				   "--pid and --cgroup do not apply",
+				   "run");
+	if (o->cmd == TD_CMD_RUN && o->format == TD_FMT_JSON)
+		return usage_error("%s: stdout is the command's; --report FILE writes JSON", "run");
+	if (o->cmd == TD_CMD_RUN && (o->duration_s || o->interval_s))
+		return usage_error("%s: the command's lifetime is the duration: -d and -i do "
+				   "not apply",
+				   "run");
 	if ((o->npids || o->comm[0] || o->cgroup_id) &&
 	    (o->cmd == TD_CMD_TIMEWAIT || o->cmd == TD_CMD_DOCTOR))
 		return usage_error(
@@ -301,7 +344,8 @@ static void defaults(struct td_opts *o)
 	o->flush_ms = 100;
 	o->ringbuf_kb = 4096;
 	o->max_sockets = 131072;
-	o->max_timewait = 131072;
+	o->timewait_map = 131072;
+	o->max_retrans = o->max_resets = o->max_tw = -1;
 	o->wakeup_pct = 25;
 	o->top = 10;
 	o->warn_pct = 50;
@@ -310,7 +354,7 @@ static void defaults(struct td_opts *o)
 int td_parse_args(int argc, char **argv, struct td_opts *o)
 {
 	const char *err = NULL;
-	bool tw_opt = false, rt_opt = false, top_opt = false;
+	bool tw_opt = false, rt_opt = false, top_opt = false, run_opt = false;
 	unsigned long v;
 	int c;
 
@@ -329,6 +373,8 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			o->cmd = TD_CMD_RETRANS;
 		else if (!strcmp(argv[1], "doctor"))
 			o->cmd = TD_CMD_DOCTOR;
+		else if (!strcmp(argv[1], "run"))
+			o->cmd = TD_CMD_RUN;
 		else
 			return usage_error("unknown command '%s'", argv[1]);
 		argv++;
@@ -336,7 +382,10 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 	}
 	optind = 0; /* 0, not 1: also resets glibc's state inside a -xyz cluster */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":46o:Twd:i:chV", long_opts, NULL)) != -1) {
+	/* run: the first non-option is the command; its options are its own */
+	while ((c = getopt_long(argc, argv,
+				o->cmd == TD_CMD_RUN ? "+:46o:Twd:i:chV" : ":46o:Twd:i:chV",
+				long_opts, NULL)) != -1) {
 		switch (c) {
 		case '4':
 		case '6':
@@ -399,11 +448,42 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 				return usage_error("bad --max-sockets '%s' (16..16777216)", optarg);
 			o->max_sockets = v;
 			break;
-		case OPT_MAX_TIMEWAIT:
+		case OPT_TIMEWAIT_MAP:
 			if (parse_uint(optarg, 16, 1 << 24, &v))
-				return usage_error("bad --max-timewait '%s' (16..16777216)",
+				return usage_error("bad --timewait-map '%s' (16..16777216)",
 						   optarg);
-			o->max_timewait = v;
+			o->timewait_map = v;
+			break;
+		case OPT_REPORT:
+		case OPT_JUNIT:
+			if (!*optarg)
+				return usage_error("%s needs a file name",
+						   c == OPT_REPORT ? "--report" : "--junit");
+			*(c == OPT_REPORT ? &o->report_path : &o->junit_path) = optarg;
+			run_opt = true;
+			break;
+		case OPT_MAX_RETRANS:
+		case OPT_MAX_RESETS:
+		case OPT_MAX_TW:
+		case OPT_MAX_LOST:
+			if (parse_uint(optarg, 0, UINT32_MAX, &v)) {
+				fprintf(stderr,
+					"tcpdwell: bad --%s '%s' (a count, 0..4294967295)\n",
+					c == OPT_MAX_RETRANS  ? "max-retrans"
+					: c == OPT_MAX_RESETS ? "max-resets"
+					: c == OPT_MAX_TW     ? "max-timewait"
+							      : "max-lost",
+					optarg);
+				return TD_EXIT_USAGE;
+			}
+			*(c == OPT_MAX_RETRANS	? &o->max_retrans
+			  : c == OPT_MAX_RESETS ? &o->max_resets
+			  : c == OPT_MAX_TW	? &o->max_tw
+						: &o->max_lost) = v;
+			run_opt = true;
+			break;
+		case OPT_FAIL_ON_LEAK:
+			o->fail_on_leak = run_opt = true;
 			break;
 		case OPT_WAKEUP_PCT:
 			if (parse_uint(optarg, 1, 100, &v))
@@ -479,9 +559,15 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
+	if (o->cmd == TD_CMD_RUN) {
+		if (optind >= argc)
+			return usage_error("%s: no command to run (tcpdwell run [OPTIONS] -- CMD)",
+					   "run");
+		o->run_argv = argv + optind;
+	} else if (optind < argc) {
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	}
 	if (o->cmd == TD_CMD_TIMEWAIT && !o->interval_s)
 		o->interval_s = 1;
-	return check_combinations(o, tw_opt, rt_opt, top_opt);
+	return check_combinations(o, tw_opt, rt_opt, top_opt, run_opt);
 }

@@ -22,6 +22,7 @@ enum td_cmd {
 	TD_CMD_TIMEWAIT,
 	TD_CMD_RETRANS,
 	TD_CMD_DOCTOR,
+	TD_CMD_RUN,
 };
 
 enum td_format {
@@ -54,7 +55,7 @@ struct td_opts {
 	unsigned flush_ms;     /* --flush-ms: how often the reader drains the ring */
 	unsigned ringbuf_kb;   /* --ringbuf-kb */
 	unsigned max_sockets;  /* --max-sockets: size of the per-socket LRU map */
-	unsigned max_timewait; /* --max-timewait: size of the timewait LRU map */
+	unsigned timewait_map; /* --timewait-map: size of the timewait LRU map */
 	unsigned wakeup_pct;   /* --wakeup-pct: early wakeup fill threshold */
 	bool wakeup_per_event; /* --wakeup-per-event: for the benchmark only */
 	bool no_accept;	       /* --no-accept-tracepoint */
@@ -74,6 +75,15 @@ struct td_opts {
 	/* retrans */
 	bool count;  /* -c: counts per flow and remote endpoint */
 	bool resets; /* --resets: resets too */
+	/* run */
+	char **run_argv;	 /* the command and its arguments (NULL-terminated) */
+	const char *report_path; /* --report FILE: JSON */
+	const char *junit_path;	 /* --junit FILE: JUnit XML */
+	int64_t max_retrans;	 /* thresholds; -1: not set */
+	int64_t max_resets;
+	int64_t max_tw; /* --max-timewait */
+	int64_t max_lost;
+	bool fail_on_leak;
 };
 
 /* Parse argv into *o. Returns 0, or TD_EXIT_USAGE after printing one line

@@ -124,6 +124,7 @@ void td_conns_add(struct td_conns *t, const struct td_event *e)
 	    .new_state = e->new_state,
 	    .flags = e->flags,
 	    .kind = e->kind,
+	    .task_flags = e->type == TD_EV_STATE ? e->task_flags : 0,
 	    .arg = e->arg,
 	};
 	struct td_conn *c;

@@ -18,7 +18,8 @@ struct td_conn_ev {
 	uint64_t ts_ns;
 	uint64_t dwell_ns;
 	uint8_t type, old_state, new_state, flags;
-	uint16_t kind;
+	uint8_t kind;
+	uint8_t task_flags; /* state: TD_TASK_* (run) */
 	int32_t arg;
 };
 

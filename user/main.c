@@ -5,6 +5,7 @@
 #include "dwell.h"
 #include "timeline.h"
 #include "retrans.h"
+#include "run.h"
 #include "timewait.h"
 #include "trace.h"
 
@@ -28,6 +29,8 @@ int main(int argc, char **argv)
 		return td_retrans_main(&opts);
 	case TD_CMD_DOCTOR:
 		return td_doctor_main(&opts);
+	case TD_CMD_RUN:
+		return td_run_main(&opts);
 	}
 	return TD_EXIT_USAGE;
 }

@@ -275,7 +275,8 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	t->skel->rodata->td_cfg.port_filter =
 	    (o->lports.n ? TD_PORT_LOCAL : 0) | (o->rports.n ? TD_PORT_REMOTE : 0);
 	t->skel->rodata->td_cfg.no_events = o->cmd == TD_CMD_DWELL;
-	t->skel->rodata->td_cfg.hist = o->cmd == TD_CMD_DWELL;
+	t->skel->rodata->td_cfg.hist = o->cmd == TD_CMD_DWELL || o->cmd == TD_CMD_RUN;
+	t->skel->rodata->td_cfg.mark_exit = o->cmd == TD_CMD_RUN;
 	t->skel->rodata->td_cfg.wakeup_bytes =
 	    o->wakeup_per_event ? 0 : (uint64_t)o->ringbuf_kb * 1024 * o->wakeup_pct / 100;
 	t->skel->rodata->td_cfg.tw_only = o->cmd == TD_CMD_TIMEWAIT;
@@ -298,7 +299,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	}
 	bpf_map__set_max_entries(t->skel->maps.td_events, o->ringbuf_kb * 1024);
 	bpf_map__set_max_entries(t->skel->maps.td_socks, o->max_sockets);
-	bpf_map__set_max_entries(t->skel->maps.td_tws, o->max_timewait);
+	bpf_map__set_max_entries(t->skel->maps.td_tws, o->timewait_map);
 
 	err = tcpdwell_bpf__load(t->skel);
 	if (err) {
@@ -351,9 +352,12 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		goto cleanup;
 	}
 	*out = t;
-	/* Attached: anything that happens from now on is seen (tests wait for this). */
-	fprintf(stderr,
-		"tcpdwell: tracing, Ctrl-C or SIGTERM to stop, SIGUSR1 for loss counters\n");
+	/* Attached: anything that happens from now on is seen (tests wait for
+	 * this). run's stderr is shared with the command: it keeps quiet. */
+	if (o->cmd != TD_CMD_RUN)
+		fprintf(
+		    stderr,
+		    "tcpdwell: tracing, Ctrl-C or SIGTERM to stop, SIGUSR1 for loss counters\n");
 	return 0;
 
 cleanup:

@@ -536,6 +536,24 @@ def many_client_close(family, addr, count):
             "client": {"pid": os.getpid(), "lports": lports}}
 
 
+def leak(family, addr):
+    """A server that never closes the connection its client closed: it is
+    left in CLOSE_WAIT and the client's end in FIN_WAIT2 until the process
+    exits (main() leaves with os._exit: no interpreter cleanup closes the
+    sockets first)."""
+    srv = listener(family, addr)
+    port = srv.getsockname()[1]
+    c = socket.socket(family, socket.SOCK_STREAM)
+    c.connect((addr, port))
+    lport = c.getsockname()[1]
+    a, _ = srv.accept()
+    c.close()
+    wait_eof(a)
+    time.sleep(0.05)  # the client's FIN is acked: FIN_WAIT2
+    return {"server": {"pid": os.getpid(), "port": port, "kept": [srv, a]},
+            "client": {"pid": os.getpid(), "lport": lport}}
+
+
 def census(n, dests, orphans, established, v6):
     """A timewait population with a known shape, held until stdin closes:
     n client-side TIME_WAITs spread over `dests` servers 127.0.0.2.., `v6`
@@ -638,6 +656,8 @@ def main():
         res = drop_final_ack(family, addr)
     elif name == "drop_data":
         res = drop_data(family, addr, int(args[0]), float(args[1]), *args[2:3])
+    elif name == "leak":
+        res = leak(family, addr)
     elif name == "census":
         census(*[int(a) for a in args[:5]])
         return
@@ -645,7 +665,10 @@ def main():
         sys.exit("unknown scenario " + name)
     res["family"] = 6 if family == socket.AF_INET6 else 4
     res["addr"] = addr
-    print(json.dumps(res))
+    kept = res.get("server", {}).pop("kept", None)
+    print(json.dumps(res), flush=True)
+    if kept:
+        os._exit(0)  # leave with the sockets open: only the exit closes them
 
 
 if __name__ == "__main__":

@@ -370,7 +370,7 @@ static void assert_defaults_except_family(const struct td_opts *o)
 	assert_int_equal(o->flush_ms, 100);
 	assert_int_equal(o->ringbuf_kb, 4096);
 	assert_int_equal(o->max_sockets, 131072);
-	assert_int_equal(o->max_timewait, 131072);
+	assert_int_equal(o->timewait_map, 131072);
 	assert_true(o->interval_s == 0.0);
 	assert_int_equal(o->wakeup_pct, 25);
 	assert_false(o->wakeup_per_event);
@@ -618,25 +618,25 @@ static void test_args_numbers(void **state)
 	assert_usage_error(&c);
 }
 
-static void test_args_max_timewait(void **state)
+static void test_args_timewait_map(void **state)
 {
 	struct td_opts o;
 	struct cap c;
 
 	(void)state;
-	PARSE(&o, &c, "--max-timewait", "16");
+	PARSE(&o, &c, "--timewait-map", "16");
 	assert_ok_quiet(&c);
-	assert_int_equal(o.max_timewait, 16);
+	assert_int_equal(o.timewait_map, 16);
 	assert_int_equal(o.max_sockets, 131072);
 
-	PARSE(&o, &c, "--max-timewait=16777216");
+	PARSE(&o, &c, "--timewait-map=16777216");
 	assert_ok_quiet(&c);
-	assert_int_equal(o.max_timewait, 16777216);
+	assert_int_equal(o.timewait_map, 16777216);
 
-	PARSE(&o, &c, "--max-timewait", "15");
+	PARSE(&o, &c, "--timewait-map", "15");
 	assert_usage_error(&c);
-	assert_non_null(strstr(c.err, "--max-timewait"));
-	PARSE(&o, &c, "--max-timewait", "16777217");
+	assert_non_null(strstr(c.err, "--timewait-map"));
+	PARSE(&o, &c, "--timewait-map", "16777217");
 	assert_usage_error(&c);
 }
 
@@ -935,7 +935,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_args_flags, reset_getopt),
 	    cmocka_unit_test_setup(test_args_duration, reset_getopt),
 	    cmocka_unit_test_setup(test_args_numbers, reset_getopt),
-	    cmocka_unit_test_setup(test_args_max_timewait, reset_getopt),
+	    cmocka_unit_test_setup(test_args_timewait_map, reset_getopt),
 	    cmocka_unit_test_setup(test_args_subcommands, reset_getopt),
 	    cmocka_unit_test_setup(test_args_timewait, reset_getopt),
 	    cmocka_unit_test_setup(test_args_retrans, reset_getopt),

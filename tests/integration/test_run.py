@@ -1,0 +1,216 @@
+"""`tcpdwell run -- CMD`: the command in a cgroup of its own, only its
+connections traced, judged against thresholds for CI. The commands are
+scenario.py runs in a test namespace (`ip netns exec` is part of CMD, so
+the scenario's sockets belong to the command's cgroup); the figures are
+held to what each scenario did and to ss and nstat of that namespace."""
+import glob
+import json
+import os
+import signal
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import BIN, PYTHON, SCENARIO, retrans_err
+from test_retrans import delta, mib
+
+
+def cgroups_left():
+    return glob.glob("/sys/fs/cgroup/tcpdwell-run.*") + \
+        glob.glob("/sys/fs/cgroup/unified/tcpdwell-run.*")
+
+
+class Run:
+    def __init__(self, tmp_path, args, cmd, stdin=None, timeout=120):
+        self.report_path = str(tmp_path / "report.json")
+        self.junit_path = str(tmp_path / "junit.xml")
+        p = subprocess.run([BIN, "run", "--report", self.report_path, "--junit",
+                            self.junit_path] + list(args) + ["--"] + list(cmd),
+                           input=stdin, capture_output=True, text=True, timeout=timeout)
+        self.rc, self.stdout, self.stderr = p.returncode, p.stdout, p.stderr
+        with open(self.report_path) as f:
+            self.report = json.load(f)
+        self.junit = ET.parse(self.junit_path).getroot()
+        assert not cgroups_left()
+
+    def scenario_result(self):
+        return json.loads(self.stdout.splitlines()[-1])
+
+    def failed_cases(self):
+        return sorted(tc.get("name") for tc in self.junit.iter("testcase")
+                      if tc.find("failure") is not None)
+
+
+def in_ns(ns, *args, env=()):
+    return ["ip", "netns", "exec", ns.name, "env", *env, PYTHON, SCENARIO, *map(str, args)]
+
+
+def test_leaked_close_wait_fails_on_leak(netns, tmp_path):
+    r = Run(tmp_path, ["--fail-on-leak"], in_ns(netns, "leak"))
+    s = r.scenario_result()
+    assert r.rc == 3, r.stderr
+    rep = r.report
+    assert rep["exit_status"] == 0 and rep["verdict"] == "fail" and rep["isolation"] == "cgroup"
+    assert rep["connections"]["total"] == 2
+    assert rep["at_exit"]["close_wait"] == 1 and rep["at_exit"]["fin_wait2"] == 1
+    leaks = {c["lport"]: c for c in rep["leaks"]["listed"]}
+    srv, cli = leaks[s["server"]["port"]], leaks[s["client"]["lport"]]
+    # the server's end was closed by nothing but the exit of its process
+    assert srv["state_at_exit"] == "CLOSE_WAIT" and srv["closed_by_exit"]
+    assert srv["pid"] == s["server"]["pid"] and srv["comm"] == "python3"
+    assert cli["state_at_exit"] in ("FIN_WAIT2", "FIN_WAIT2(tw)") and not cli["closed_by_exit"]
+    crossed = [t["name"] for t in rep["thresholds"] if t["crossed"]]
+    assert crossed == ["fail-on-leak"]
+    # the threshold and the offending connections are named on stderr
+    assert "FAIL --fail-on-leak: 2 connections" in r.stderr
+    assert ":%d -> " % s["server"]["port"] in r.stderr
+    suite = r.junit.find("testsuite")
+    assert suite.get("failures") == "1" and r.failed_cases() == ["fail-on-leak"]
+    assert str(s["server"]["port"]) in r.junit.find(".//failure").text
+
+
+def test_clean_command_passes_and_its_status_is_forwarded(netns, tmp_path):
+    n = 20
+    cmd = ["sh", "-c", '"$@"; exit 7', "sh"] + in_ns(netns, "many_client_close", n)
+    r = Run(tmp_path, ["--fail-on-leak", "--max-retrans", "0", "--max-resets", "0",
+                       "--max-timewait", str(n)], cmd)
+    s = r.scenario_result()
+    assert r.rc == 7, r.stderr
+    rep = r.report
+    assert rep["verdict"] == "pass" and rep["exit_status"] == 7
+    assert not any(t["crossed"] for t in rep["thresholds"])
+    assert r.failed_cases() == [] and r.junit.find("testsuite").get("tests") == "5"
+    # n connections, both ends: the servers closed after the clients
+    # ("closed"), the clients wait in TIME_WAIT, as ss sees it
+    assert rep["connections"]["total"] == 2 * n
+    assert rep["connections"]["by_outcome"] == {"closed": n, "timewait": n}
+    tw = netns.run("ss", "-Htn", "state", "time-wait", capture_output=True, text=True,
+                   check=True).stdout.split("\n")
+    tw_ports = sorted(int(l.split()[2].rsplit(":", 1)[1]) for l in tw if l.strip())
+    assert rep["at_exit"]["timewait"] == n and tw_ports == sorted(s["client"]["lports"])
+    assert sorted(c["lport"] for c in rep["timewait"]["listed"]) == tw_ports
+    assert rep["retransmits"] == 0 and rep["resets"] == {"sent": 0, "received": 0}
+    assert rep["leaks"]["total"] == 0 and rep["lost"] == 0
+    # every socket left each of these states once: the dwell histograms
+    d = rep["dwell"]
+    assert d["SYN_SENT"]["count"] == n and d["SYN_RECV"]["count"] == n
+    assert d["ESTABLISHED"]["count"] == 2 * n and d["LISTEN"]["count"] == 1
+    assert 0 < d["ESTABLISHED"]["p50_ns"] <= d["ESTABLISHED"]["p99_ns"] <= \
+        d["ESTABLISHED"]["max_ns"]
+    # one more TIME_WAIT than allowed: exit 3, the threshold named
+    r2 = Run(tmp_path, ["--max-timewait", str(n - 1)], in_ns(netns, "many_client_close", n))
+    assert r2.rc == 3 and "FAIL --max-timewait %d: %d connections in TIME_WAIT" % (n - 1, n) \
+        in r2.stderr
+    assert r2.failed_cases() == ["max-timewait"]
+
+
+def test_unrelated_traffic_is_not_counted(netns, tmp_path):
+    """Other processes' connections in the same namespace while the run is
+    on: none counted, none even crosses the ring buffer."""
+    cmd = ["sh", "-c", 'echo ready; exec "$@"', "sh"] + \
+        in_ns(netns, "many_client_close", 5, env=["TD_GATE=1"])
+    p = subprocess.Popen([BIN, "run", "--report", str(tmp_path / "r.json"), "--"] + cmd,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline() == "ready\n"  # traced from here on
+    netns.scenario("churn", 300)  # not the command's
+    subprocess.run([PYTHON, SCENARIO, "many_client_close", "20"], check=True,
+                   capture_output=True)  # nor this, on the host's loopback
+    out, err = p.communicate("\n", timeout=60)
+    assert p.returncode == 0, err
+    rep = json.load(open(str(tmp_path / "r.json")))
+    assert rep["connections"]["total"] == 10
+    assert rep["connections"]["by_outcome"] == {"closed": 5, "timewait": 5}
+    # the kernel submitted only the command's events: 5 + 5 sockets, a
+    # handful of transitions each, and the listener's two
+    assert rep["loss"]["events"] == rep["loss"]["delivered"] <= 10 * 5 + 2
+    assert rep["lost"] == 0 and not cgroups_left()
+
+
+def test_resets_cross_max_resets(netns, tmp_path):
+    r = Run(tmp_path, ["--max-resets", "0"], in_ns(netns, "linger0"))
+    s = r.scenario_result()
+    assert r.rc == 3
+    rep = r.report
+    # SO_LINGER {1, 0}: the client sends a RST, the server receives it
+    assert rep["resets"] == {"sent": 1, "received": 1}
+    assert sorted(c["lport"] for c in rep["reset"]["listed"]) == \
+        sorted([s["client"]["lport"], s["server"]["port"]])
+    assert rep["connections"]["by_outcome"] == {"reset": 2}
+    assert r.failed_cases() == ["max-resets"]
+    assert "FAIL --max-resets 0: 2 resets sent or received" in r.stderr
+
+
+def test_retransmits_cross_max_retrans_and_match_nstat(netns, tmp_path):
+    before = mib(netns)
+    r = Run(tmp_path, ["--max-retrans", "0"], in_ns(netns, "drop_data", 5, 0.5))
+    d = delta(before, mib(netns))
+    s = r.scenario_result()
+    assert r.rc == 3
+    rep = r.report
+    assert rep["retransmits"] == d["TcpRetransSegs"] - d["TcpExtTCPRetransFail"] > 0
+    listed = rep["retransmitting"]["listed"]
+    assert [c["lport"] for c in listed] == [s["client"]["lport"]]
+    assert listed[0]["retransmits"] == rep["retransmits"]
+    assert r.failed_cases() == ["max-retrans"]
+
+
+def test_junit_escapes_the_command(tmp_path):
+    args = ["sh", "-c", "exit 0", "<a&b>", "q\"'", "tab\there", "bell\x07"]
+    r = Run(tmp_path, [], args)
+    assert r.rc == 0
+    props = {p.get("name"): p.get("value") for p in r.junit.iter("property")}
+    # XML 1.0 cannot carry most control characters: they become '?'
+    assert props["command"] == " ".join(args).replace("\x07", "?")
+    assert props["exit_status"] == "0"
+    assert r.report["command"] == args
+
+
+@pytest.mark.parametrize("cmd,code", [(["sh", "-c", "exit 0"], 0),
+                                      (["sh", "-c", "exit 42"], 42),
+                                      (["sh", "-c", "kill -9 $$"], 128 + 9)])
+def test_exit_status_forwarded(bpf, tmp_path, cmd, code):
+    r = Run(tmp_path, [], cmd)
+    assert r.rc == code and r.report["exit_status"] == code
+
+
+def test_sigterm_reaches_the_command(bpf, tmp_path):
+    rep = str(tmp_path / "r.json")
+    p = subprocess.Popen([BIN, "run", "--report", rep, "--", "sh", "-c",
+                          "echo up; exec sleep 30"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline() == "up\n"
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=20)
+    assert p.returncode == 128 + signal.SIGTERM, err
+    assert json.load(open(rep))["exit_status"] == 128 + signal.SIGTERM
+    assert not cgroups_left()
+
+
+def test_processes_left_running_are_moved_out(bpf, tmp_path):
+    r = Run(tmp_path, [], ["sh", "-c", "sleep 7.123 >/dev/null 2>&1 & exit 0"])
+    try:
+        assert r.rc == 0
+        assert "1 processes the command left running were moved out" in r.stderr
+        assert subprocess.run(["pgrep", "-f", "sleep 7.123"]).returncode == 0
+    finally:
+        subprocess.run(["pkill", "-f", "sleep 7.123"])
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["run"], "no command to run"),
+    (["run", "--max-retrans", "x", "--", "true"], "bad --max-retrans 'x'"),
+    (["run", "--", "/nonexistent/cmd"], "cannot run '/nonexistent/cmd'"),
+    (["run", "--report", "/nonexistent/dir/r.json", "--", "true"], "cannot write"),
+    (["run", "-o", "json", "--", "true"], "--report FILE writes JSON"),
+    (["run", "--pid", "1", "--", "true"], "do not apply"),
+    (["run", "-d", "1", "--", "true"], "do not apply"),
+    (["trace", "--fail-on-leak"], "are run options"),
+])
+def test_run_bad_input(bpf, args, msg):
+    p = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and msg in p.stderr, p.stderr
+    assert len(p.stderr.splitlines()) == 1
+    assert not cgroups_left()

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "cgroup.h"
+
+/* The cgroup v2 mount point from /proc/self/mountinfo: /sys/fs/cgroup on a
+ * unified host, /sys/fs/cgroup/unified on a hybrid one. */
+static int cgroup2_mount(char *out, size_t sz)
+{
+	char line[4096], mnt[512];
+	int ret = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		const char *sep = strstr(line, " - ");
+
+		/* fields: id parent major:minor root mount-point ... - fstype */
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %511s", mnt) != 1 || strlen(mnt) >= sz)
+			continue;
+		strcpy(out, mnt);
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+int td_cgroup_create(struct td_cgroup *cg, char *why, size_t sz)
+{
+	char mnt[400];
+	struct stat st;
+
+	if (cgroup2_mount(mnt, sizeof(mnt))) {
+		snprintf(why, sz, "no cgroup v2 hierarchy is mounted");
+		return -1;
+	}
+	snprintf(cg->path, sizeof(cg->path), "%s/tcpdwell-run.%d", mnt, (int)getpid());
+	if (mkdir(cg->path, 0755) && errno != EEXIST) {
+		snprintf(why, sz, "cannot create %s: %s", cg->path, strerror(errno));
+		return -1;
+	}
+	if (stat(cg->path, &st)) {
+		snprintf(why, sz, "%s: %s", cg->path, strerror(errno));
+		rmdir(cg->path);
+		return -1;
+	}
+	cg->id = st.st_ino;
+	return 0;
+}
+
+static int write_pid(const char *dir, pid_t pid)
+{
+	char path[600];
+	int ret = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	/* the kernel answers the write itself: check both the write and the flush */
+	if (fprintf(f, "%d\n", (int)pid) < 0 || fflush(f))
+		ret = -errno;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+int td_cgroup_enter(const struct td_cgroup *cg, pid_t pid)
+{
+	return write_pid(cg->path, pid);
+}
+
+int td_cgroup_remove(const struct td_cgroup *cg)
+{
+	char path[600], parent[512], *slash;
+	int moved = 0, pid;
+	FILE *f;
+
+	/* Children the command left running keep running, one level up: a
+	 * cgroup with tasks cannot be removed, and killing them is not ours. */
+	snprintf(parent, sizeof(parent), "%s", cg->path);
+	slash = strrchr(parent, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = '\0';
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg->path);
+	for (int round = 0; round < 10; round++) {
+		int n = 0;
+
+		f = fopen(path, "re");
+		if (!f)
+			break;
+		while (fscanf(f, "%d", &pid) == 1) {
+			if (!write_pid(parent, pid))
+				moved++;
+			n++;
+		}
+		fclose(f);
+		if (!n)
+			break;
+	}
+	/* a task that just exited may keep the cgroup busy for a moment */
+	for (int i = 0; i < 50; i++) {
+		if (!rmdir(cg->path) || errno == ENOENT)
+			return moved;
+		if (errno != EBUSY)
+			return -errno;
+		usleep(10000);
+	}
+	return -EBUSY;
+}

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * `tcpdwell run -- CMD`: the tracer is attached and filtering on a cgroup
+ * of the command's own before the command starts (it waits at a gate), the
+ * command's connections are assembled until it exits, and what they did is
+ * judged against the thresholds. The command's exit status is forwarded
+ * unless a threshold is crossed (exit 3).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "cgroup.h"
+#include "conn.h"
+#include "run.h"
+#include "tracer.h"
+
+struct run {
+	const struct td_opts *o;
+	struct td_tracer *t;
+	struct td_conns *conns;
+	struct td_run_report *rep;
+	pid_t child;
+	bool exited;
+	int wstatus;
+	uint64_t exit_ns; /* when the command was seen gone; UINT64_MAX before */
+};
+
+/*
+ * The state a connection was in when the command exited. A close done by
+ * the exit itself (the kernel closing the files of a dying process) does
+ * not count: a CLOSE_WAIT socket closed that way was left open by the
+ * program, which is the leak CI wants to hear about.
+ */
+static uint8_t state_at_exit(const struct td_conn *c, uint64_t exit_ns, bool *by_exit)
+{
+	uint8_t st = TD_TCP_MAX_STATES;
+
+	*by_exit = false;
+	for (uint32_t i = 0; i < c->n; i++) {
+		const struct td_conn_ev *e = &c->ev[i];
+
+		if (e->type != TD_EV_STATE)
+			continue;
+		if (e->task_flags & TD_TASK_EXITING) {
+			*by_exit = true;
+			return e->old_state;
+		}
+		if (e->ts_ns > exit_ns)
+			break;
+		st = e->new_state;
+	}
+	return st;
+}
+
+static void count_outcome(struct td_run_report *rep, const char *name)
+{
+	int i;
+
+	for (i = 0; i < rep->noutcomes; i++)
+		if (!strcmp(rep->outcome[i].name, name))
+			break;
+	if (i == rep->noutcomes) {
+		if (i == TD_RUN_OUTCOMES)
+			return; /* cannot happen: the names are a fixed small set */
+		rep->outcome[rep->noutcomes++].name = name;
+	}
+	rep->outcome[i].n++;
+}
+
+/* Keep c in a list: the first TD_RUN_LISTED, or for retransmits the most. */
+static void list_add(struct td_run_report *rep, int l, const struct td_run_conn *c)
+{
+	typeof(rep->list[0]) *list = &rep->list[l];
+	int min = 0;
+
+	list->total++;
+	if (list->n < TD_RUN_LISTED) {
+		list->v[list->n++] = *c;
+		return;
+	}
+	if (l != TD_RL_RETRANS)
+		return;
+	for (int i = 1; i < list->n; i++)
+		if (list->v[i].retrans < list->v[min].retrans)
+			min = i;
+	if (c->retrans > list->v[min].retrans)
+		list->v[min] = *c;
+}
+
+static int by_retrans(const void *a, const void *b)
+{
+	const struct td_run_conn *x = a, *y = b;
+
+	return x->retrans < y->retrans ? 1 : x->retrans > y->retrans ? -1 : 0;
+}
+
+static void account(void *ctx, const struct td_conn *c)
+{
+	struct run *r = ctx;
+	struct td_run_report *rep = r->rep;
+	struct td_run_conn rc = {.id = c->id};
+	struct td_conn_summary s;
+
+	td_conn_summarize(c, &s);
+	rc.state = state_at_exit(c, r->exit_ns, &rc.by_exit);
+	rc.retrans = s.retrans;
+	rc.resets = s.rst_sent + s.rst_recv;
+	rep->conns++;
+	rep->retrans += s.retrans;
+	rep->retrans_failed += s.retrans_failed;
+	rep->rst_sent += s.rst_sent;
+	rep->rst_recv += s.rst_recv;
+	if (s.end != TD_END_OPEN)
+		count_outcome(rep, td_end_name(s.end));
+	else
+		count_outcome(rep, rc.state == TD_TCP_TIME_WAIT ? "timewait" : "open");
+
+	switch (rc.state) {
+	case TD_TCP_CLOSE_WAIT:
+		rep->close_wait_left++;
+		list_add(rep, TD_RL_LEAK, &rc);
+		break;
+	case TD_TCP_FIN_WAIT2:
+	case TD_TCP_FIN_WAIT2_TW:
+		rep->fin_wait2_left++;
+		list_add(rep, TD_RL_LEAK, &rc);
+		break;
+	case TD_TCP_TIME_WAIT:
+		rep->timewait_left++;
+		list_add(rep, TD_RL_TIMEWAIT, &rc);
+		break;
+	case TD_TCP_CLOSE:
+	case TD_TCP_MAX_STATES:
+		break;
+	default:
+		rep->open_at_exit++;
+	}
+	if (rc.retrans)
+		list_add(rep, TD_RL_RETRANS, &rc);
+	if (rc.resets)
+		list_add(rep, TD_RL_RESET, &rc);
+}
+
+static int on_event(void *ctx, const struct td_event *e)
+{
+	struct run *r = ctx;
+
+	td_conns_add(r->conns, e);
+	return 0;
+}
+
+static int on_tick(void *ctx, uint64_t now)
+{
+	struct run *r = ctx;
+
+	if (!r->exited && waitpid(r->child, &r->wstatus, WNOHANG) == r->child) {
+		/* everything the command did is in the ring now: take it in */
+		r->exited = true;
+		r->exit_ns = now;
+		td_tracer_drain(r->t);
+	}
+	td_conns_flush(r->conns, account, r, false);
+	return r->exited;
+}
+
+static void on_report(void *ctx, const struct td_loss *loss)
+{
+	(void)ctx;
+	td_loss_report(stderr, false, loss, NULL);
+}
+
+/* tcpdwell was told to stop before the command ended: pass it on, give the
+ * command 10 s to go, then kill it. */
+static void stop_child(struct run *r)
+{
+	struct timespec ts = {0, 10 * 1000 * 1000};
+
+	kill(r->child, SIGTERM);
+	for (int i = 0; i < 1000; i++) {
+		if (waitpid(r->child, &r->wstatus, WNOHANG) == r->child)
+			goto gone;
+		nanosleep(&ts, NULL);
+	}
+	kill(r->child, SIGKILL);
+	waitpid(r->child, &r->wstatus, 0);
+gone:
+	r->exited = true;
+	r->exit_ns = td_tracer_now_ns();
+}
+
+/*
+ * Fork the command, held at a gate (a pipe) until it is in the cgroup and
+ * the tracer is attached. A failed exec reports its errno on a close-on-
+ * exec pipe: EOF there means the command is running.
+ */
+static pid_t spawn(char *const argv[], const sigset_t *mask, int *gate_w, int *err_r)
+{
+	int gate[2], ep[2];
+	pid_t pid;
+
+	if (pipe2(gate, O_CLOEXEC))
+		return -1;
+	if (pipe2(ep, O_CLOEXEC)) {
+		close(gate[0]);
+		close(gate[1]);
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		char c;
+		int e;
+
+		/* the command gets the signal state tcpdwell started with */
+		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, mask, NULL);
+		close(gate[1]);
+		close(ep[0]);
+		if (read(gate[0], &c, 1) != 1)
+			_exit(127); /* tcpdwell gave up before the start */
+		execvp(argv[0], argv);
+		e = errno;
+		if (write(ep[1], &e, sizeof(e)) != sizeof(e))
+			_exit(127);
+		_exit(127);
+	}
+	close(gate[0]);
+	close(ep[1]);
+	if (pid < 0) {
+		close(gate[1]);
+		close(ep[0]);
+		return -1;
+	}
+	*gate_w = gate[1];
+	*err_r = ep[0];
+	return pid;
+}
+
+/* Open the report files before anything runs: a bad path is bad input. */
+static int open_out(const char *path, FILE **f)
+{
+	*f = NULL;
+	if (!path)
+		return 0;
+	*f = fopen(path, "we");
+	if (*f)
+		return 0;
+	fprintf(stderr, "tcpdwell: cannot write '%s': %s\n", path, strerror(errno));
+	return TD_EXIT_USAGE;
+}
+
+static int close_out(FILE *f, const char *path)
+{
+	if (!f)
+		return 0;
+	if (ferror(f) | fclose(f)) {
+		fprintf(stderr, "tcpdwell: writing '%s' failed\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int exit_code(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return TD_EXIT_ERROR;
+}
+
+int td_run_main(const struct td_opts *o)
+{
+	struct td_opts to = *o;
+	struct td_run_report *rep = calloc(1, sizeof(*rep));
+	struct run r = {.o = o, .rep = rep, .exit_ns = UINT64_MAX, .child = -1};
+	struct td_consumer c = {on_event, on_tick, on_report, &r};
+	struct td_cgroup cg = {0};
+	FILE *json = NULL, *junit = NULL;
+	int err, gate = -1, errfd = -1, exec_errno = 0, moved;
+	uint64_t start_ns;
+	char why[600];
+	sigset_t mask;
+
+	if (!rep)
+		return TD_EXIT_ERROR;
+	err = open_out(o->report_path, &json);
+	if (!err)
+		err = open_out(o->junit_path, &junit);
+	if (err)
+		goto cleanup;
+	r.conns = td_conns_new(o->max_sockets);
+	if (!r.conns) {
+		err = TD_EXIT_ERROR;
+		goto cleanup;
+	}
+	if (!td_privileged()) {
+		/* before the cgroup: its mkdir would fail less clearly */
+		fprintf(stderr, "tcpdwell: needs root (or CAP_BPF and CAP_PERFMON)\n");
+		err = TD_EXIT_USAGE;
+		goto cleanup;
+	}
+	if (td_cgroup_create(&cg, why, sizeof(why))) {
+		fprintf(stderr, "tcpdwell: run: %s\n", why);
+		err = TD_EXIT_USAGE;
+		goto cleanup;
+	}
+	rep->isolation = "cgroup";
+	to.cgroup_id = cg.id;
+
+	sigprocmask(SIG_BLOCK, NULL, &mask); /* before the tracer blocks its signals */
+	err = td_tracer_open(&r.t, &to);
+	if (err)
+		goto cleanup;
+	r.child = spawn(o->run_argv, &mask, &gate, &errfd);
+	if (r.child < 0) {
+		fprintf(stderr, "tcpdwell: cannot start the command: %s\n", strerror(errno));
+		err = TD_EXIT_ERROR;
+		goto cleanup;
+	}
+	err = td_cgroup_enter(&cg, r.child);
+	if (err) {
+		fprintf(stderr, "tcpdwell: cannot move the command into %s: %s\n", cg.path,
+			strerror(-err));
+		err = TD_EXIT_ERROR;
+		goto cleanup;
+	}
+	start_ns = td_tracer_now_ns();
+	if (write(gate, "g", 1) != 1 ||
+	    read(errfd, &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno)) {
+		fprintf(stderr, "tcpdwell: cannot run '%s': %s\n", o->run_argv[0],
+			strerror(exec_errno ? exec_errno : errno));
+		waitpid(r.child, NULL, 0);
+		r.child = -1;
+		err = TD_EXIT_USAGE;
+		goto cleanup;
+	}
+
+	err = td_tracer_run(r.t, &c);
+	if (!r.exited)
+		stop_child(&r);
+	td_tracer_finish(r.t, &rep->loss);
+	td_conns_flush(r.conns, account, &r, true);
+	qsort(rep->list[TD_RL_RETRANS].v, rep->list[TD_RL_RETRANS].n,
+	      sizeof(rep->list[TD_RL_RETRANS].v[0]), by_retrans);
+	rep->conns_not_kept = td_conns_overflowed(r.conns);
+	if (td_tracer_read_hist(r.t, rep->hist, NULL) && !err)
+		err = TD_EXIT_ERROR;
+	rep->argv = o->run_argv;
+	rep->status = exit_code(r.wstatus);
+	rep->duration_s = (double)(r.exit_ns - start_ns) / 1e9;
+	td_run_judge(rep, o);
+
+	td_run_write_summary(stderr, rep);
+	if (json)
+		td_run_write_json(json, rep);
+	if (junit)
+		td_run_write_junit(junit, rep);
+	if (!err)
+		err = rep->crossed ? TD_EXIT_THRESHOLD : rep->status;
+	r.child = -1;
+cleanup:
+	if (r.child > 0) { /* started but never ran: it is waiting at the gate */
+		kill(r.child, SIGKILL);
+		waitpid(r.child, NULL, 0);
+	}
+	if (gate >= 0)
+		close(gate);
+	if (errfd >= 0)
+		close(errfd);
+	if (cg.id) {
+		moved = td_cgroup_remove(&cg);
+		if (moved > 0)
+			fprintf(stderr,
+				"tcpdwell: %d processes the command left running were moved out of "
+				"its cgroup\n",
+				moved);
+		else if (moved < 0)
+			fprintf(stderr, "tcpdwell: cannot remove %s: %s\n", cg.path,
+				strerror(-moved));
+	}
+	if ((close_out(json, o->report_path) | close_out(junit, o->junit_path)) && !err)
+		err = TD_EXIT_ERROR;
+	td_tracer_close(r.t);
+	td_conns_free(r.conns);
+	free(rep);
+	return err;
+}
