@@ -137,6 +137,8 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mkdir -p /dev/pts
 mount -t devpts devpts /dev/pts
+# cgroup v2 where systemd puts it (tcpdwell run, --cgroup)
+mount -t cgroup2 none /sys/fs/cgroup
 # the tree at its own path (which may lie under this guest's fresh /tmp)
 mkdir -p $top 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 repo $top

@@ -183,7 +183,7 @@ static void conn_line(FILE *f, const struct td_run_conn *c, bool xml)
 		 td_endpoint_str(id->family, id->laddr, id->lport, la),
 		 td_endpoint_str(id->family, id->raddr, id->rport, ra), id->pid, comm,
 		 c->state < TD_TCP_MAX_STATES ? td_state_name(c->state) : "?",
-		 c->by_exit ? " until exit" : "", c->retrans, c->resets);
+		 c->by_exit ? " (closed only by its exit)" : "", c->retrans, c->resets);
 	if (xml)
 		xml_str(f, line);
 	else
