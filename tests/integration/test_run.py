@@ -5,10 +5,8 @@ the scenario's sockets belong to the command's cgroup); the figures are
 held to what each scenario did and to ss and nstat of that namespace."""
 import glob
 import json
-import os
 import signal
 import subprocess
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -17,23 +15,26 @@ from conftest import BIN, PYTHON, SCENARIO, retrans_err
 from test_retrans import delta, mib
 
 
-def cgroups_left():
-    return glob.glob("/sys/fs/cgroup/tcpdwell-run.*") + \
-        glob.glob("/sys/fs/cgroup/unified/tcpdwell-run.*")
+def cgroup_left(pid):
+    """The cgroup tcpdwell (pid) created for its command, if still there."""
+    return glob.glob("/sys/fs/cgroup/tcpdwell-run.%d" % pid) + \
+        glob.glob("/sys/fs/cgroup/unified/tcpdwell-run.%d" % pid)
 
 
 class Run:
     def __init__(self, tmp_path, args, cmd, stdin=None, timeout=120):
         self.report_path = str(tmp_path / "report.json")
         self.junit_path = str(tmp_path / "junit.xml")
-        p = subprocess.run([BIN, "run", "--report", self.report_path, "--junit",
-                            self.junit_path] + list(args) + ["--"] + list(cmd),
-                           input=stdin, capture_output=True, text=True, timeout=timeout)
-        self.rc, self.stdout, self.stderr = p.returncode, p.stdout, p.stderr
+        p = subprocess.Popen([BIN, "run", "--report", self.report_path, "--junit",
+                              self.junit_path] + list(args) + ["--"] + list(cmd),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        self.stdout, self.stderr = p.communicate(stdin, timeout=timeout)
+        self.rc = p.returncode
         with open(self.report_path) as f:
             self.report = json.load(f)
         self.junit = ET.parse(self.junit_path).getroot()
-        assert not cgroups_left()
+        assert not cgroup_left(p.pid)
 
     def scenario_result(self):
         return json.loads(self.stdout.splitlines()[-1])
@@ -126,7 +127,7 @@ def test_unrelated_traffic_is_not_counted(netns, tmp_path):
     # the kernel submitted only the command's events: 5 + 5 sockets, a
     # handful of transitions each, and the listener's two
     assert rep["loss"]["events"] == rep["loss"]["delivered"] <= 10 * 5 + 2
-    assert rep["lost"] == 0 and not cgroups_left()
+    assert rep["lost"] == 0 and not cgroup_left(p.pid)
 
 
 def test_resets_cross_max_resets(netns, tmp_path):
@@ -186,7 +187,7 @@ def test_sigterm_reaches_the_command(bpf, tmp_path):
     out, err = p.communicate(timeout=20)
     assert p.returncode == 128 + signal.SIGTERM, err
     assert json.load(open(rep))["exit_status"] == 128 + signal.SIGTERM
-    assert not cgroups_left()
+    assert not cgroup_left(p.pid)
 
 
 def test_processes_left_running_are_moved_out(bpf, tmp_path):
@@ -210,7 +211,9 @@ def test_processes_left_running_are_moved_out(bpf, tmp_path):
     (["trace", "--fail-on-leak"], "are run options"),
 ])
 def test_run_bad_input(bpf, args, msg):
-    p = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=30)
-    assert p.returncode == 2 and msg in p.stderr, p.stderr
-    assert len(p.stderr.splitlines()) == 1
-    assert not cgroups_left()
+    p = subprocess.Popen([BIN] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 2 and msg in err, err
+    assert len(err.splitlines()) == 1
+    assert not cgroup_left(p.pid)
