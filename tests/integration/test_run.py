@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import BIN, PYTHON, SCENARIO, retrans_err
+from conftest import BIN, PYTHON, SCENARIO
 from test_retrans import delta, mib
 
 
