@@ -81,6 +81,8 @@ def client_close(family, addr, hold, peer_delay):
 
     def client():
         c = socket.socket(family, socket.SOCK_STREAM)
+        if os.environ.get("TD_SRC"):  # a chosen local address (address filters)
+            c.bind((os.environ["TD_SRC"], 0))
         t0 = now()
         c.connect((addr, port))
         t1 = now()
@@ -600,6 +602,7 @@ def main():
     name = sys.argv[1]
     family = socket.AF_INET6 if "-6" in sys.argv else socket.AF_INET
     addr = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    addr = os.environ.get("TD_ADDR", addr)  # the server's address
     args = [a for a in sys.argv[2:] if a != "-6"]
     comm = os.environ.get("TD_COMM")
     if comm:
