@@ -108,7 +108,7 @@ void td_usage(FILE *f)
 		   "                        (and theirs)\n"
 		   "      --comm NAME       connections created by tasks with this name\n"
 		   "      --cgroup PATH     connections created in this cgroup v2 directory\n"
-		   "  Every filter applies to every command. timewait: sockets already in\n"
+		   "  Every command but doctor takes every filter. timewait: sockets already in\n"
 		   "  timewait at start have no known creator, so --pid, --comm and --cgroup\n"
 		   "  count only those that enter it later (not with --once); --verify takes\n"
 		   "  no filters (sockstat counts the whole namespace).\n"
