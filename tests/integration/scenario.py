@@ -90,9 +90,13 @@ def client_close(family, addr, hold, peer_delay):
         time.sleep(hold)
         t2 = now()
         c.close()
-        return {"lport": lport, "t_connect": t0, "t_connected": t1, "t_close": t2}
+        return {"lport": lport, "t_connect": t0, "t_connected": t1, "t_close": t2,
+                "connector": os.getpid()}
 
-    collect = fork_client(client)
+    if os.environ.get("TD_GRANDCHILD"):  # the client's own child connects (--follow)
+        collect = fork_client(lambda: fork_client(client)())
+    else:
+        collect = fork_client(client)
     a, _ = srv.accept()
     t_acc = now()
     wait_eof(a)

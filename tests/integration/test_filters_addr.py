@@ -124,11 +124,13 @@ def test_ipv4_cidr_matches_mapped_addresses(netns, tracer):
     assert_nothing_else_crossed(v6net)
 
 
-def test_follow_children(netns, tracer):
+@pytest.mark.parametrize("depth", ["child", "grandchild"])
+def test_follow_children(netns, tracer, depth):
     """client_close forks its client: the parent owns the listener and the
-    accepted socket, the child the connecting one."""
-    mine = gated(netns, "client_close", 0, 0)
-    other = gated(netns, "client_close", 0, 0)
+    accepted socket, the (grand)child the connecting one."""
+    env = {"TD_GRANDCHILD": "1"} if depth == "grandchild" else {}
+    mine = gated(netns, "client_close", 0, 0, env=env)
+    other = gated(netns, "client_close", 0, 0, env=env)
     ns = ["--netns", "/run/netns/" + netns.name]
     follow = tracer("trace", *ns, "--pid", str(mine.pid), "--follow")
     plain = tracer("trace", *ns, "--pid", str(mine.pid))
@@ -136,16 +138,17 @@ def test_follow_children(netns, tracer):
     res, theirs = release(mine, other)
     for t in (follow, plain, everything):
         t.stop()
-    child = res["client"]["pid"]
-    assert child != mine.pid
+    connector = res["client"]["connector"]
+    assert connector != mine.pid
+    assert (connector != res["client"]["pid"]) == (depth == "grandchild")
 
-    # the unrelated process (and its child) connected too
+    # the unrelated process (and its descendant) connected too
     pids = {e["pid"] for e in everything.events()}
-    assert {mine.pid, child, other.pid, theirs["client"]["pid"]} <= pids
+    assert {mine.pid, connector, other.pid, theirs["client"]["connector"]} <= pids
 
     evs = follow.events()
-    assert {e["pid"] for e in evs} == {mine.pid, child}, evs
-    client_evs = [e for e in evs if e["pid"] == child]
+    assert {e["pid"] for e in evs} == {mine.pid, connector}, evs
+    client_evs = [e for e in evs if e["pid"] == connector]
     assert {e["lport"] for e in client_evs} == {res["client"]["lport"]}
     assert ("CLOSE", "SYN_SENT") in [(e["old"], e["new"]) for e in client_evs]
     assert_nothing_else_crossed(follow)
