@@ -188,7 +188,7 @@ struct td_config {
 };
 
 #define TD_MAX_PIDS 64
-/* --follow: room for the listed processes' children too. */
+/* --follow: room for the listed processes' children too (--max-follow). */
 #define TD_MAX_PIDS_FOLLOW 8192
 
 /* Who a connection belongs to (captured in process context, see owner.bpf.c). */

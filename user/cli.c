@@ -38,6 +38,7 @@ enum {
 	OPT_LADDR,
 	OPT_RADDR,
 	OPT_FOLLOW,
+	OPT_MAX_FOLLOW,
 };
 
 static const struct option long_opts[] = {
@@ -72,6 +73,7 @@ static const struct option long_opts[] = {
     {"laddr", required_argument, NULL, OPT_LADDR},
     {"raddr", required_argument, NULL, OPT_RADDR},
     {"follow", no_argument, NULL, OPT_FOLLOW},
+    {"max-follow", required_argument, NULL, OPT_MAX_FOLLOW},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {0},
@@ -125,6 +127,8 @@ void td_usage(FILE *f)
 		   "      --ringbuf-kb KB   ring buffer size, a power of 2 (default 4096)\n"
 		   "      --max-sockets N   per-socket LRU map size (default 131072)\n"
 		   "      --max-timewait N  timewait-socket LRU map size (default 131072)\n"
+		   "      --max-follow N    --follow: processes it can hold, the listed ones\n"
+		   "                        included (default 8192; more are counted as lost)\n"
 		   "      --wakeup-pct P    wake the reader early at P%% fill (default 25)\n"
 		   "      --wakeup-per-event  wake the reader for every event (benchmarks)\n"
 		   "      --no-accept-tracepoint  accepted sockets keep their listener's owner;\n"
@@ -243,13 +247,17 @@ bool td_opts_filtered(const struct td_opts *o)
 }
 
 /* Options that only one subcommand understands, or not together. */
-static int check_combinations(const struct td_opts *o, bool tw_opt, bool rt_opt, bool top_opt)
+static int check_combinations(const struct td_opts *o, bool tw_opt, bool rt_opt, bool top_opt,
+			      bool max_follow)
 {
 	bool owner = o->npids || o->comm[0] || o->cgroup_id;
 
 	if (o->follow && !o->npids)
 		return usage_error("%s: follows the processes given with --pid; add --pid",
 				   "--follow");
+	if (max_follow && !o->follow)
+		return usage_error("%s: sizes the pid map of --follow; add --follow",
+				   "--max-follow");
 	if (o->cmd == TD_CMD_DOCTOR && (td_opts_filtered(o) || o->follow))
 		return usage_error("%s: checks the kernel and host, it takes no filters", "doctor");
 	/* the snapshot walks the hash tables: who created a socket is unknown
@@ -401,6 +409,7 @@ static void defaults(struct td_opts *o)
 	o->ringbuf_kb = 4096;
 	o->max_sockets = 131072;
 	o->max_timewait = 131072;
+	o->max_follow = TD_MAX_PIDS_FOLLOW;
 	o->wakeup_pct = 25;
 	o->top = 10;
 	o->warn_pct = 50;
@@ -409,7 +418,7 @@ static void defaults(struct td_opts *o)
 int td_parse_args(int argc, char **argv, struct td_opts *o)
 {
 	const char *err = NULL;
-	bool tw_opt = false, rt_opt = false, top_opt = false;
+	bool tw_opt = false, rt_opt = false, top_opt = false, max_follow = false;
 	unsigned long v;
 	int c;
 
@@ -462,6 +471,13 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			break;
 		case OPT_FOLLOW:
 			o->follow = true;
+			break;
+		case OPT_MAX_FOLLOW:
+			/* at least the 64 --pid can list; at most pid_max's ceiling */
+			if (parse_uint(optarg, TD_MAX_PIDS, 4194304, &v))
+				return usage_error("bad --max-follow '%s' (64..4194304)", optarg);
+			o->max_follow = v;
+			max_follow = true;
 			break;
 		case OPT_NETNS:
 			if (parse_netns(optarg, &o->netns))
@@ -594,5 +610,5 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (o->cmd == TD_CMD_TIMEWAIT && !o->interval_s)
 		o->interval_s = 1;
-	return check_combinations(o, tw_opt, rt_opt, top_opt);
+	return check_combinations(o, tw_opt, rt_opt, top_opt, max_follow);
 }

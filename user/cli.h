@@ -86,9 +86,10 @@ struct td_opts {
 	/* owner filters (in the kernel; timewait: live only, see --help) */
 	uint32_t pids[64]; /* --pid */
 	int npids;
-	bool follow;	    /* --follow: and the children they fork from now on */
-	char comm[16];	    /* --comm */
-	uint64_t cgroup_id; /* --cgroup: the cgroup v2 directory's inode */
+	bool follow;	     /* --follow: and the children they fork from now on */
+	unsigned max_follow; /* --max-follow: pids --follow can hold */
+	char comm[16];	     /* --comm */
+	uint64_t cgroup_id;  /* --cgroup: the cgroup v2 directory's inode */
 	/* retrans */
 	bool count;  /* -c: counts per flow and remote endpoint */
 	bool resets; /* --resets: resets too */

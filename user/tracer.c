@@ -276,7 +276,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	    o->wakeup_per_event ? 0 : (uint64_t)o->ringbuf_kb * 1024 * o->wakeup_pct / 100;
 	t->skel->rodata->td_cfg.tw_only = o->cmd == TD_CMD_TIMEWAIT;
 	if (o->follow) /* children join the listed pids (follow.bpf.c) */
-		bpf_map__set_max_entries(t->skel->maps.td_pids, TD_MAX_PIDS_FOLLOW);
+		bpf_map__set_max_entries(t->skel->maps.td_pids, o->max_follow);
 	else
 		bpf_program__set_autoload(t->skel->progs.td_fork, false);
 	if (o->cmd == TD_CMD_RETRANS) {

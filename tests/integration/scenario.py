@@ -542,6 +542,17 @@ def many_client_close(family, addr, count):
             "client": {"pid": os.getpid(), "lports": lports}}
 
 
+def fork_storm(count):
+    """count children, one after the other, each exiting at once (fills
+    --follow's pid map: entries stay after exit)."""
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    return {"server": {"pid": os.getpid()}, "client": {}}
+
+
 def census(n, dests, orphans, established, v6):
     """A timewait population with a known shape, held until stdin closes:
     n client-side TIME_WAITs spread over `dests` servers 127.0.0.2.., `v6`
@@ -645,6 +656,8 @@ def main():
         res = drop_final_ack(family, addr)
     elif name == "drop_data":
         res = drop_data(family, addr, int(args[0]), float(args[1]), *args[2:3])
+    elif name == "fork_storm":
+        res = fork_storm(int(args[0]))
     elif name == "census":
         census(*[int(a) for a in args[:5]])
         return

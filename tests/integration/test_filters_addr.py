@@ -160,6 +160,24 @@ def test_follow_children(netns, tracer, depth):
     assert_nothing_else_crossed(plain)
 
 
+def test_follow_full_pid_map_is_a_loss(netns, tracer):
+    """--max-follow 64 pids fit: the listed one and 63 children; every
+    child after that is refused, counted, and makes the exit code 4."""
+    n = 100
+    storm = gated(netns, "fork_storm", n)
+    t = tracer("trace", "--netns", "/run/netns/" + netns.name, "--pid", str(storm.pid),
+               "--follow", "--max-follow", "64")
+    release(storm)
+    t.stop()
+    loss = t.loss()
+    # fewer only if a pid came round again (EEXIST: already followed)
+    assert 0 < loss["pid_map_full"] <= n - 63, loss
+    assert loss["pid_map_full"] >= n - 63 - 5, loss
+    assert loss["lost"] >= loss["pid_map_full"]
+    assert t.returncode == 4, t.stderr
+    assert "%d pid-map refusals (--follow)" % loss["pid_map_full"] in t.stderr
+
+
 # ---- timewait ----------------------------------------------------------
 
 def census_once(netns, *args):

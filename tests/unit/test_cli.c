@@ -927,6 +927,17 @@ static void test_args_filters(void **state)
 	PARSE(&o, &c, "trace", "--follow");
 	assert_usage_error(&c);
 	assert_non_null(strstr(c.err, "--pid"));
+	PARSE(&o, &c, "trace", "--pid", "1", "--follow");
+	assert_ok_quiet(&c);
+	assert_int_equal(o.max_follow, TD_MAX_PIDS_FOLLOW);
+	PARSE(&o, &c, "trace", "--pid", "1", "--follow", "--max-follow", "64");
+	assert_ok_quiet(&c);
+	assert_int_equal(o.max_follow, 64);
+	PARSE(&o, &c, "trace", "--pid", "1", "--follow", "--max-follow", "63");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "trace", "--pid", "1", "--max-follow", "100");
+	assert_usage_error(&c);
+	assert_non_null(strstr(c.err, "add --follow"));
 	/* the snapshot knows no owners; sockstat counts everything */
 	PARSE(&o, &c, "timewait", "--once", "--pid", "1");
 	assert_usage_error(&c);
