@@ -11,13 +11,25 @@
  *
  * A separate object (census.skel.h): `timewait --once` loads this program
  * alone, without the tracing programs' kallsyms lookups and map
- * preallocation; the live census gives it the tracer's td_tws and
- * td_counters (bpf_map__reuse_fd).
+ * preallocation; the live census gives it the tracer's td_tws,
+ * td_counters and filter maps (bpf_map__reuse_fd).
+ *
+ * Every record passes td_filter_pass, the tracing programs' filters, with
+ * the config and maps defined here. The owner of a socket is unknown to
+ * the iterator (pid, comm and cgroup stay 0), so with an owner filter no
+ * socket matches: the loader refuses those with --once, and the live
+ * census counts only the sockets whose creation it saw.
  */
 #include "common.bpf.h"
 
 td_tw_map td_tws SEC(".maps");
 td_counter_map td_counters SEC(".maps");
+td_port_map td_ports SEC(".maps");
+td_pid_map td_pids SEC(".maps");
+td_lpm_map td_laddrs SEC(".maps");
+td_lpm_map td_raddrs SEC(".maps");
+
+const volatile struct td_config td_cfg;
 
 /* The iterator context (net/ipv4/tcp_ipv4.c); only the offsets matter. */
 struct td_iter_tcp_ctx {
@@ -76,6 +88,9 @@ int td_census(struct td_iter_tcp_ctx *ctx)
 	td_fill_skc_tuple(&e, skc);
 	e.old_state = e.new_state;
 	if (td_iter.family && td_iter.family != e.family)
+		return 0;
+	/* not seeded either: a filtered-out socket's end is none of our business */
+	if (!td_filter_pass(&e))
 		return 0;
 	/* generates the cookie of a socket nobody asked yet; the timewait
 	 * timer programs then find it under the same key */

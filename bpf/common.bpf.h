@@ -101,6 +101,15 @@ typedef struct {
 	__type(value, __u8);
 } td_pid_map;
 
+/* --laddr / --raddr: longest-prefix match on struct td_lpm_key. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TD_MAX_CIDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* required for LPM tries */
+	__type(key, struct td_lpm_key);
+	__type(value, __u8);
+} td_lpm_map;
+
 extern td_ringbuf_map td_events SEC(".maps");
 extern td_sock_map td_socks SEC(".maps");
 extern td_listen_map td_listeners SEC(".maps");
@@ -109,6 +118,8 @@ extern td_closed_map td_last_closed SEC(".maps");
 extern td_child_map td_child_pend SEC(".maps");
 extern td_port_map td_ports SEC(".maps");
 extern td_pid_map td_pids SEC(".maps");
+extern td_lpm_map td_laddrs SEC(".maps");
+extern td_lpm_map td_raddrs SEC(".maps");
 extern td_tw_map td_tws SEC(".maps");
 extern td_tw_pending_map td_tw_pend SEC(".maps");
 extern td_hist_map td_hist SEC(".maps");
@@ -184,8 +195,25 @@ static __always_inline void td_fill_tuple_probe(struct td_event *e, const struct
 	}
 }
 
-/* Kernel-side filters (-4/-6, --netns, --lport, --rport, --cgroup, --pid,
- * --comm): nothing else crosses the ring or enters a histogram. */
+/* Whether addr (of an event of this family) is inside a CIDR of the trie.
+ * IPv4 is looked up as ::ffff:a.b.c.d, the form the loader stores it in. */
+static __always_inline bool td_addr_in(void *trie, __u8 family, const __u8 *addr)
+{
+	struct td_lpm_key k = {.prefixlen = 128};
+
+	if (family == AF_INET) {
+		k.addr[10] = 0xff;
+		k.addr[11] = 0xff;
+		__builtin_memcpy(&k.addr[12], addr, 4);
+	} else {
+		__builtin_memcpy(k.addr, addr, 16);
+	}
+	return bpf_map_lookup_elem(trie, &k) != NULL;
+}
+
+/* Kernel-side filters (-4/-6, --netns, --lport, --rport, --laddr, --raddr,
+ * --cgroup, --pid, --comm): nothing else crosses the ring or enters a
+ * histogram. */
 static __always_inline bool td_filter_pass(const struct td_event *e)
 {
 	__u32 port;
@@ -194,6 +222,10 @@ static __always_inline bool td_filter_pass(const struct td_event *e)
 	if (td_cfg.family && td_cfg.family != e->family)
 		return false;
 	if (td_cfg.netns && td_cfg.netns != e->netns)
+		return false;
+	if ((td_cfg.addr_filter & TD_ADDR_LOCAL) && !td_addr_in(&td_laddrs, e->family, e->laddr))
+		return false;
+	if ((td_cfg.addr_filter & TD_ADDR_REMOTE) && !td_addr_in(&td_raddrs, e->family, e->raddr))
 		return false;
 	if (td_cfg.port_filter & TD_PORT_LOCAL) {
 		port = e->lport;

@@ -153,12 +153,27 @@ enum td_counter {
 	TD_CNT_TW_INSERT_FAIL,	 /* timewait map refused an entry */
 	TD_CNT_TW_UNSEEN_END,	 /* a timewait socket ended that started before us */
 	TD_CNT_TW_REARM,	 /* timer re-armed without a substate change */
+	TD_CNT_PID_FULL,	 /* --follow: pid map refused a child (its sockets are missed) */
 	TD_CNT_MAX,
 };
 
 /* Bits of the port_filter map (indexed by host-order port). */
 #define TD_PORT_LOCAL  (1u << 0)
 #define TD_PORT_REMOTE (1u << 1)
+
+/* Bits of td_config.addr_filter: which address tries are active. */
+#define TD_ADDR_LOCAL  (1u << 0)
+#define TD_ADDR_REMOTE (1u << 1)
+
+/* Key of the address tries (LPM): IPv6 order, IPv4 as ::ffff:a.b.c.d with
+ * the prefix + 96, so that one trie holds both families and an IPv4 CIDR
+ * also matches a dual-stack socket's IPv4-mapped address. */
+struct td_lpm_key {
+	__u32 prefixlen;
+	__u8 addr[TD_ADDR_LEN];
+};
+
+#define TD_MAX_CIDRS 64 /* per side */
 
 /* Read-only configuration, set by the loader before the programs load. */
 struct td_config {
@@ -171,7 +186,7 @@ struct td_config {
 	__u8 tw_only;	    /* timewait census: only timewait transitions on the ring */
 	__u8 type_mask;	    /* 0: every event type; else bit (1 << type) per type wanted */
 	__u8 mark_exit;	    /* run: set TD_TASK_EXITING on transitions made by exit */
-	__u8 pad2[1];
+	__u8 addr_filter;   /* TD_ADDR_* bits: td_laddrs / td_raddrs are active */
 	/* owner filters: the connection's owner (who created it), not the task
 	 * that happens to be on the CPU */
 	__u8 pid_filter; /* only owners in td_pids */
@@ -181,6 +196,8 @@ struct td_config {
 };
 
 #define TD_MAX_PIDS 64
+/* --follow: room for the listed processes' children too (--max-follow). */
+#define TD_MAX_PIDS_FOLLOW 8192
 
 /* Who a connection belongs to (captured in process context, see owner.bpf.c). */
 struct td_owner_info {

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -42,6 +43,10 @@ enum {
 	OPT_MAX_TW,
 	OPT_MAX_LOST,
 	OPT_FAIL_ON_LEAK,
+	OPT_LADDR,
+	OPT_RADDR,
+	OPT_FOLLOW,
+	OPT_MAX_FOLLOW,
 };
 
 static const struct option long_opts[] = {
@@ -80,6 +85,10 @@ static const struct option long_opts[] = {
     {"max-timewait", required_argument, NULL, OPT_MAX_TW},
     {"max-lost", required_argument, NULL, OPT_MAX_LOST},
     {"fail-on-leak", no_argument, NULL, OPT_FAIL_ON_LEAK},
+    {"laddr", required_argument, NULL, OPT_LADDR},
+    {"raddr", required_argument, NULL, OPT_RADDR},
+    {"follow", no_argument, NULL, OPT_FOLLOW},
+    {"max-follow", required_argument, NULL, OPT_MAX_FOLLOW},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {0},
@@ -109,11 +118,22 @@ void td_usage(FILE *f)
 		"  -6, --ipv6            IPv6 only\n"
 		"      --lport LIST      local ports, e.g. 80,443,8000-8100 (OR-ed)\n"
 		"      --rport LIST      remote ports (OR-ed; AND-ed with --lport)\n"
+		"      --laddr LIST      local addresses, CIDRs, e.g. 10.0.0.0/8,fd00::/64,::1\n"
+		"                        (a bare address is /32 or /128; OR-ed; at most 64;\n"
+		"                        an IPv4 CIDR also matches its ::ffff: mapped form)\n"
+		"      --raddr LIST      remote addresses, as --laddr (AND-ed with --laddr)\n"
 		"      --netns NS        one network namespace: a path (/run/netns/NAME,\n"
 		"                        /proc/PID/ns/net) or its inode number\n"
 		"      --pid LIST        connections created by these processes (PID,PID..)\n"
+		"      --follow          with --pid: also the processes they fork from now on\n"
+		"                        (and theirs)\n"
 		"      --comm NAME       connections created by tasks with this name\n"
 		"      --cgroup PATH     connections created in this cgroup v2 directory\n"
+		"  Every command but doctor and run takes every filter (run: its cgroup\n"
+		"  stands for --pid/--cgroup). timewait: sockets already in\n"
+		"  timewait at start have no known creator, so --pid, --comm and --cgroup\n"
+		"  count only those that enter it later (not with --once); --verify takes\n"
+		"  no filters (sockstat counts the whole namespace).\n"
 		"Output:\n"
 		"  -o, --output FMT      text (default) or json (one object per line)\n"
 		"  -T, --timestamp       wall-clock time instead of seconds since start\n"
@@ -127,6 +147,8 @@ void td_usage(FILE *f)
 		"      --ringbuf-kb KB   ring buffer size, a power of 2 (default 4096)\n"
 		"      --max-sockets N   per-socket LRU map size (default 131072)\n"
 		"      --timewait-map N  timewait-socket LRU map size (default 131072)\n"
+		"      --max-follow N    --follow: processes it can hold, the listed ones\n"
+		"                        included (default 8192; more are counted as lost)\n"
 		"      --wakeup-pct P    wake the reader early at P%% fill (default 25)\n"
 		"      --wakeup-per-event  wake the reader for every event (benchmarks)\n"
 		"      --no-accept-tracepoint  accepted sockets keep their listener's owner;\n"
@@ -158,7 +180,8 @@ void td_usage(FILE *f)
 		"  -V, --version         version\n"
 		"\n"
 		"SIGUSR1 prints the loss counters. Exit codes: 0 ok, 1 runtime error,\n"
-		"2 bad usage or environment, 4 events were lost (see the summary).\n");
+		"2 bad usage or environment, 3 run: a threshold was crossed, 4 events were\n"
+		"lost (see the summary).\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -247,10 +270,18 @@ static int parse_cgroup(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* Options that only one subcommand understands. */
-static int check_combinations(const struct td_opts *o, bool tw_opt, bool rt_opt, bool top_opt,
-			      bool run_opt)
+bool td_opts_filtered(const struct td_opts *o)
 {
+	return o->family || o->lports.n || o->rports.n || o->laddrs.n || o->raddrs.n || o->npids ||
+	       o->comm[0] || o->cgroup_id;
+}
+
+/* Options that only one subcommand understands, or not together. */
+static int check_combinations(const struct td_opts *o, bool tw_opt, bool rt_opt, bool top_opt,
+			      bool max_follow, bool run_opt)
+{
+	bool owner = o->npids || o->comm[0] || o->cgroup_id;
+
 	if (run_opt && o->cmd != TD_CMD_RUN)
 		return usage_error("%s: --report, --junit, --max-* thresholds and --fail-on-leak "
 				   "are run options",
@@ -265,12 +296,26 @@ static int check_combinations(const struct td_opts *o, bool tw_opt, bool rt_opt,
 		return usage_error("%s: the command's lifetime is the duration: -d and -i do "
 				   "not apply",
 				   "run");
-	if ((o->npids || o->comm[0] || o->cgroup_id) &&
-	    (o->cmd == TD_CMD_TIMEWAIT || o->cmd == TD_CMD_DOCTOR))
-		return usage_error(
-		    "%s: --pid, --comm and --cgroup select connections by owner; the "
-		    "census counts a whole namespace",
-		    "timewait");
+
+	if (o->follow && !o->npids)
+		return usage_error("%s: follows the processes given with --pid; add --pid",
+				   "--follow");
+	if (max_follow && !o->follow)
+		return usage_error("%s: sizes the pid map of --follow; add --follow",
+				   "--max-follow");
+	if (o->cmd == TD_CMD_DOCTOR && (td_opts_filtered(o) || o->follow))
+		return usage_error("%s: checks the kernel and host, it takes no filters", "doctor");
+	/* the snapshot walks the hash tables: who created a socket is unknown
+	 * there, so an owner filter could only ever show nothing */
+	if (owner && o->once)
+		return usage_error("%s: the snapshot does not know which process created a "
+				   "socket; --pid, --comm and --cgroup need the live census",
+				   "--once");
+	/* sockstat's tw is the whole namespace's: a filtered count never equals it */
+	if (o->verify && td_opts_filtered(o))
+		return usage_error("%s: compares the whole namespace with /proc/net/sockstat; "
+				   "it takes no filters (-4/-6, ports, addresses, owners)",
+				   "--verify");
 	if (rt_opt && o->cmd != TD_CMD_RETRANS)
 		return usage_error("%s: -c and --resets are retrans options", "retrans");
 	if (top_opt && o->cmd != TD_CMD_TIMEWAIT && o->cmd != TD_CMD_RETRANS)
@@ -328,6 +373,70 @@ int td_parse_ports(const char *s, struct td_port_list *out, const char **err)
 	return 0;
 }
 
+/* One "ADDR[/LEN]", in the tries' form: IPv4 as ::ffff:a.b.c.d/LEN+96. */
+static int parse_cidr(char *tok, struct td_cidr *c, const char **err)
+{
+	char *slash = strchr(tok, '/');
+	bool v4 = !strchr(tok, ':');
+	unsigned long len;
+
+	if (slash)
+		*slash = '\0';
+	memset(c, 0, sizeof(*c));
+	if (v4) {
+		c->addr[10] = c->addr[11] = 0xff;
+		if (inet_pton(AF_INET, tok, &c->addr[12]) != 1) {
+			*err = "not an IPv4 or IPv6 address (ADDR or ADDR/LEN)";
+			return -1;
+		}
+	} else if (inet_pton(AF_INET6, tok, c->addr) != 1) {
+		*err = "not an IPv4 or IPv6 address (ADDR or ADDR/LEN)";
+		return -1;
+	}
+	len = v4 ? 32 : 128;
+	if (slash && parse_uint(slash + 1, 0, len, &len)) {
+		*err =
+		    v4 ? "an IPv4 prefix length is 0 to 32" : "an IPv6 prefix length is 0 to 128";
+		return -1;
+	}
+	c->prefix = len + (v4 ? 96 : 0);
+	/* clear the host bits: 10.1.2.3/8 is 10.0.0.0/8 */
+	for (int i = 0; i < 16; i++) {
+		int bits = c->prefix - 8 * i;
+
+		if (bits <= 0)
+			c->addr[i] = 0;
+		else if (bits < 8)
+			c->addr[i] &= (uint8_t)(0xff << (8 - bits));
+	}
+	return 0;
+}
+
+int td_parse_cidrs(const char *s, struct td_cidr_list *out, const char **err)
+{
+	char buf[4096], *tok, *save = NULL;
+
+	if (strlen(s) >= sizeof(buf)) {
+		*err = "address list too long";
+		return -1;
+	}
+	strcpy(buf, s);
+	if (!*buf || buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,")) {
+		*err = "empty address in list";
+		return -1;
+	}
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (out->n == TD_MAX_CIDRS) {
+			*err = "too many CIDRs (max 64 per --laddr/--raddr side)";
+			return -1;
+		}
+		if (parse_cidr(tok, &out->c[out->n], err))
+			return -1;
+		out->n++;
+	}
+	return 0;
+}
+
 bool td_port_in(const struct td_port_list *l, uint16_t port)
 {
 	for (int i = 0; i < l->n; i++)
@@ -346,6 +455,7 @@ static void defaults(struct td_opts *o)
 	o->max_sockets = 131072;
 	o->timewait_map = 131072;
 	o->max_retrans = o->max_resets = o->max_tw = -1;
+	o->max_follow = TD_MAX_PIDS_FOLLOW;
 	o->wakeup_pct = 25;
 	o->top = 10;
 	o->warn_pct = 50;
@@ -354,7 +464,8 @@ static void defaults(struct td_opts *o)
 int td_parse_args(int argc, char **argv, struct td_opts *o)
 {
 	const char *err = NULL;
-	bool tw_opt = false, rt_opt = false, top_opt = false, run_opt = false;
+	bool tw_opt = false, rt_opt = false, top_opt = false, max_follow = false;
+	bool run_opt = false;
 	unsigned long v;
 	int c;
 
@@ -400,6 +511,25 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 				fprintf(stderr, "tcpdwell: bad port list '%s': %s\n", optarg, err);
 				return TD_EXIT_USAGE;
 			}
+			break;
+		case OPT_LADDR:
+		case OPT_RADDR:
+			if (td_parse_cidrs(optarg, c == OPT_LADDR ? &o->laddrs : &o->raddrs,
+					   &err)) {
+				fprintf(stderr, "tcpdwell: bad %s '%s': %s\n",
+					c == OPT_LADDR ? "--laddr" : "--raddr", optarg, err);
+				return TD_EXIT_USAGE;
+			}
+			break;
+		case OPT_FOLLOW:
+			o->follow = true;
+			break;
+		case OPT_MAX_FOLLOW:
+			/* at least the 64 --pid can list; at most pid_max's ceiling */
+			if (parse_uint(optarg, TD_MAX_PIDS, 4194304, &v))
+				return usage_error("bad --max-follow '%s' (64..4194304)", optarg);
+			o->max_follow = v;
+			max_follow = true;
 			break;
 		case OPT_NETNS:
 			if (parse_netns(optarg, &o->netns))
@@ -569,5 +699,5 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 	}
 	if (o->cmd == TD_CMD_TIMEWAIT && !o->interval_s)
 		o->interval_s = 1;
-	return check_combinations(o, tw_opt, rt_opt, top_opt, run_opt);
+	return check_combinations(o, tw_opt, rt_opt, top_opt, max_follow, run_opt);
 }

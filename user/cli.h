@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "events.h"
+
 /* Exit codes, documented in README.md. */
 enum td_exit {
 	TD_EXIT_OK = 0,
@@ -41,6 +43,18 @@ struct td_port_list {
 	struct td_port_range r[TD_MAX_PORT_RANGES];
 };
 
+/* A CIDR as the kernel's address tries take it: IPv6 byte order, IPv4 as
+ * ::ffff:a.b.c.d with prefix + 96 (see struct td_lpm_key). */
+struct td_cidr {
+	uint8_t addr[16]; /* host bits cleared */
+	uint8_t prefix;	  /* 0..128 */
+};
+
+struct td_cidr_list {
+	int n;
+	struct td_cidr c[TD_MAX_CIDRS];
+};
+
 struct td_opts {
 	enum td_cmd cmd;
 	enum td_format format;
@@ -48,6 +62,9 @@ struct td_opts {
 	uint32_t netns; /* --netns: inode number, 0 for all */
 	struct td_port_list lports;
 	struct td_port_list rports;
+	struct td_cidr_list laddrs; /* --laddr */
+	struct td_cidr_list raddrs; /* --raddr */
+
 	bool wall_time;	       /* -T */
 	bool wide;	       /* -w */
 	double duration_s;     /* -d: stop after this long (0: run until signalled) */
@@ -67,11 +84,13 @@ struct td_opts {
 	bool sockets;	      /* --sockets: list every timewait socket */
 	unsigned top;	      /* --top N */
 	unsigned warn_pct;    /* --warn-pct: port pressure warning threshold */
-	/* owner filters (in the kernel; not for timewait) */
+	/* owner filters (in the kernel; timewait: live only, see --help) */
 	uint32_t pids[64]; /* --pid */
 	int npids;
-	char comm[16];	    /* --comm */
-	uint64_t cgroup_id; /* --cgroup: the cgroup v2 directory's inode */
+	bool follow;	     /* --follow: and the children they fork from now on */
+	unsigned max_follow; /* --max-follow: pids --follow can hold */
+	char comm[16];	     /* --comm */
+	uint64_t cgroup_id;  /* --cgroup: the cgroup v2 directory's inode */
 	/* retrans */
 	bool count;  /* -c: counts per flow and remote endpoint */
 	bool resets; /* --resets: resets too */
@@ -94,6 +113,13 @@ int td_parse_args(int argc, char **argv, struct td_opts *o);
 int td_parse_ports(const char *s, struct td_port_list *out, const char **err);
 
 bool td_port_in(const struct td_port_list *l, uint16_t port);
+
+/* "10.0.0.0/8,::1" -> CIDRs appended to *out (a bare address is /32 or
+ * /128). Returns 0 or -1 with *err set to why. */
+int td_parse_cidrs(const char *s, struct td_cidr_list *out, const char **err);
+
+/* Whether any kernel-side filter other than --netns is set. */
+bool td_opts_filtered(const struct td_opts *o);
 
 void td_usage(FILE *f);
 

@@ -9,7 +9,9 @@
 
 uint64_t td_loss_total(const struct td_loss *l)
 {
-	return l->rb_drops + l->recursion_misses + l->evictions + l->insert_fail + l->bad_records;
+	/* a followed child the pid map refused: its connections never pass */
+	return l->rb_drops + l->recursion_misses + l->evictions + l->insert_fail + l->bad_records +
+	       l->pid_full;
 }
 
 void td_loss_derive(struct td_loss *l)
@@ -30,11 +32,12 @@ void td_loss_print_text(FILE *f, const struct td_loss *l, const char *degraded)
 		" ring-buffer drops, %" PRIu64 " recursion misses, %" PRIu64
 		" socket-map evictions, %" PRIu64 " socket-map refusals, %" PRIu64
 		" timewait-map evictions, %" PRIu64 " timewait-map refusals, %" PRIu64
-		" bad records%s\n",
+		" pid-map refusals (--follow), %" PRIu64 " bad records%s\n",
 		l->delivered, l->by_type[TD_EV_STATE], l->tw_ends, l->by_type[TD_EV_RETRANS],
 		l->by_type[TD_EV_RESET_SENT] + l->by_type[TD_EV_RESET_RECV], l->rb_drops,
 		l->recursion_misses, l->evictions, l->insert_fail, l->tw_evictions,
-		l->tw_insert_fail, l->bad_records, l->exact ? "" : " (live, approximate)");
+		l->tw_insert_fail, l->pid_full, l->bad_records,
+		l->exact ? "" : " (live, approximate)");
 	if (degraded)
 		fprintf(f, "tcpdwell: degraded: %s\n", degraded);
 }
@@ -49,15 +52,16 @@ void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded)
 		",\"recursion_misses\":%" PRIu64 ",\"evictions\":%" PRIu64
 		",\"map_refusals\":%" PRIu64 ",\"listener_map_full\":%" PRIu64
 		",\"timewait_evictions\":%" PRIu64 ",\"timewait_map_refusals\":%" PRIu64
-		",\"bad_records\":%" PRIu64 ",\"sockets_tracked\":%" PRIu64
-		",\"timewait_tracked\":%" PRIu64 ",\"timewait_unseen_ends\":%" PRIu64
-		",\"timewait_rearms\":%" PRIu64 ",\"programs\":[",
+		",\"bad_records\":%" PRIu64 ",\"pid_map_full\":%" PRIu64
+		",\"sockets_tracked\":%" PRIu64 ",\"timewait_tracked\":%" PRIu64
+		",\"timewait_unseen_ends\":%" PRIu64 ",\"timewait_rearms\":%" PRIu64
+		",\"programs\":[",
 		TD_EVENT_VERSION, l->exact ? "true" : "false", l->events, l->delivered,
 		l->by_type[TD_EV_STATE], l->by_type[TD_EV_RETRANS], l->by_type[TD_EV_RESET_SENT],
 		l->by_type[TD_EV_RESET_RECV], l->tw_ends, td_loss_total(l), l->rb_drops,
 		l->recursion_misses, l->evictions, l->insert_fail, l->listen_full, l->tw_evictions,
-		l->tw_insert_fail, l->bad_records, l->sock_live, l->tw_live, l->tw_unseen_end,
-		l->tw_rearm);
+		l->tw_insert_fail, l->bad_records, l->pid_full, l->sock_live, l->tw_live,
+		l->tw_unseen_end, l->tw_rearm);
 	for (int i = 0; i < l->nprogs; i++)
 		fprintf(f,
 			"%s{\"name\":\"%s\",\"recursion_misses\":%" PRIu64 ",\"run_cnt\":%" PRIu64

@@ -37,6 +37,7 @@ struct td_loss {
 	uint64_t tw_insert_fail; /* timewait map refused an entry */
 	uint64_t tw_unseen_end;	 /* ended timewait sockets that began before us */
 	uint64_t tw_rearm;	 /* timer re-arms without a substate change */
+	uint64_t pid_full;	 /* --follow: children the pid map refused */
 	bool exact;		 /* read after detaching: nothing in flight */
 	int nprogs;
 	struct {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * `tcpdwell run -- CMD`: the tracer is attached and filtering on a cgroup
- * of the command's own before the command starts (it waits at a gate), the
+ * of the command's own (without cgroup v2: on its process tree) before
+ * the command starts (it waits at a gate), the
  * command's connections are assembled until it exits, and what they did is
  * judged against the thresholds. The command's exit status is forwarded
  * unless a threshold is crossed (exit 3).
@@ -306,31 +307,36 @@ int td_run_main(const struct td_opts *o)
 		err = TD_EXIT_USAGE;
 		goto cleanup;
 	}
-	if (td_cgroup_create(&cg, why, sizeof(why))) {
-		fprintf(stderr, "tcpdwell: run: %s\n", why);
-		err = TD_EXIT_USAGE;
-		goto cleanup;
-	}
-	rep->isolation = "cgroup";
-	to.cgroup_id = cg.id;
-
 	sigprocmask(SIG_BLOCK, NULL, &mask); /* before the tracer blocks its signals */
-	err = td_tracer_open(&r.t, &to);
-	if (err)
-		goto cleanup;
 	r.child = spawn(o->run_argv, &mask, &gate, &errfd);
 	if (r.child < 0) {
 		fprintf(stderr, "tcpdwell: cannot start the command: %s\n", strerror(errno));
 		err = TD_EXIT_ERROR;
 		goto cleanup;
 	}
-	err = td_cgroup_enter(&cg, r.child);
-	if (err) {
-		fprintf(stderr, "tcpdwell: cannot move the command into %s: %s\n", cg.path,
-			strerror(-err));
-		err = TD_EXIT_ERROR;
-		goto cleanup;
+	if (!td_cgroup_create(&cg, why, sizeof(why))) {
+		err = td_cgroup_enter(&cg, r.child);
+		if (err) {
+			fprintf(stderr, "tcpdwell: cannot move the command into %s: %s\n", cg.path,
+				strerror(-err));
+			err = TD_EXIT_ERROR;
+			goto cleanup;
+		}
+		rep->isolation = "cgroup";
+		to.cgroup_id = cg.id;
+	} else {
+		/* The process tree instead: the command and every process it
+		 * forks from its start on (--pid CMD --follow). */
+		fprintf(stderr, "tcpdwell: run: %s; following the command's process tree instead\n",
+			why);
+		rep->isolation = "process-tree";
+		to.pids[0] = r.child;
+		to.npids = 1;
+		to.follow = true;
 	}
+	err = td_tracer_open(&r.t, &to);
+	if (err)
+		goto cleanup;
 	start_ns = td_tracer_now_ns();
 	if (write(gate, "g", 1) != 1 ||
 	    read(errfd, &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno)) {

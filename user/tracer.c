@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "event.h"
+#include "filter.h"
 #include "hist.h"
 #include "loss.h"
 #include "netns.h"
@@ -145,36 +146,6 @@ static int attach(struct td_tracer *t, struct bpf_program *prog, bool required)
 	return 0;
 }
 
-static int setup_pids(struct td_tracer *t)
-{
-	const struct td_opts *o = t->opts;
-	int fd = bpf_map__fd(t->skel->maps.td_pids);
-	__u8 one = 1;
-
-	for (int i = 0; i < o->npids; i++)
-		if (bpf_map_update_elem(fd, &o->pids[i], &one, BPF_ANY))
-			return fail(TD_EXIT_ERROR, "cannot set the pid filter: %s",
-				    strerror(errno));
-	return 0;
-}
-
-static int setup_ports(struct td_tracer *t)
-{
-	const struct td_opts *o = t->opts;
-	int fd = bpf_map__fd(t->skel->maps.td_ports);
-
-	if (!o->lports.n && !o->rports.n)
-		return 0;
-	for (uint32_t port = 1; port <= 65535; port++) {
-		__u8 bits = (td_port_in(&o->lports, port) ? TD_PORT_LOCAL : 0) |
-			    (td_port_in(&o->rports, port) ? TD_PORT_REMOTE : 0);
-
-		if (bits && bpf_map_update_elem(fd, &port, &bits, BPF_ANY))
-			return fail(TD_EXIT_ERROR, "cannot set port filter: %s", strerror(errno));
-	}
-	return 0;
-}
-
 static int setup_signals(struct td_tracer *t)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
@@ -200,8 +171,28 @@ static int setup_signals(struct td_tracer *t)
 	return epoll_ctl(t->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 }
 
+/* The tracer's maps the census shares: the timewait map its snapshot
+ * seeds, the counters, and the filters' maps (one source of truth, and
+ * --follow's children are seen by both). */
+static int share_census_maps(struct td_tracer *t)
+{
+	struct census_bpf *c = t->census;
+	struct tcpdwell_bpf *s = t->skel;
+
+	if (bpf_map__reuse_fd(c->maps.td_tws, bpf_map__fd(s->maps.td_tws)) ||
+	    bpf_map__reuse_fd(c->maps.td_counters, bpf_map__fd(s->maps.td_counters)) ||
+	    bpf_map__reuse_fd(c->maps.td_ports, bpf_map__fd(s->maps.td_ports)) ||
+	    bpf_map__reuse_fd(c->maps.td_pids, bpf_map__fd(s->maps.td_pids)) ||
+	    bpf_map__reuse_fd(c->maps.td_laddrs, bpf_map__fd(s->maps.td_laddrs)) ||
+	    bpf_map__reuse_fd(c->maps.td_raddrs, bpf_map__fd(s->maps.td_raddrs)))
+		return fail(TD_EXIT_ERROR, "cannot share maps with the census: %s",
+			    strerror(errno));
+	return 0;
+}
+
 /* The census iterator, in its own object. Live, it shares the tracer's
- * timewait map (its snapshot seeds it) and counters; --once loads it alone. */
+ * maps; --once loads it alone and fills its own filter maps. Its records
+ * pass the same filters as the ring's (td_filter_pass). */
 static int open_census(struct td_tracer *t)
 {
 	int err;
@@ -209,13 +200,12 @@ static int open_census(struct td_tracer *t)
 	t->census = census_bpf__open();
 	if (!t->census)
 		return fail(TD_EXIT_ERROR, "cannot open the census object: %s", strerror(errno));
-	if (t->skel &&
-	    (bpf_map__reuse_fd(t->census->maps.td_tws, bpf_map__fd(t->skel->maps.td_tws)) ||
-	     bpf_map__reuse_fd(t->census->maps.td_counters,
-			       bpf_map__fd(t->skel->maps.td_counters))))
-		return fail(TD_EXIT_ERROR, "cannot share maps with the census: %s",
-			    strerror(errno));
-	if (!t->skel) { /* nothing to seed: the smallest maps there can be */
+	td_filter_config(t->opts, &t->census->rodata->td_cfg);
+	if (t->skel) {
+		err = share_census_maps(t);
+		if (err)
+			return err;
+	} else { /* nothing to seed: the smallest maps there can be */
 		bpf_map__set_max_entries(t->census->maps.td_tws, 1);
 		bpf_map__set_max_entries(t->census->maps.td_counters, 1);
 	}
@@ -225,6 +215,15 @@ static int open_census(struct td_tracer *t)
 			    "the kernel refused the iter/tcp program (%s); run with "
 			    "TCPDWELL_DEBUG=1 for the verifier log",
 			    strerror(-err));
+	if (!t->skel) {
+		err = td_filter_fill(
+		    t->opts, &(struct td_filter_maps){bpf_map__fd(t->census->maps.td_ports),
+						      bpf_map__fd(t->census->maps.td_pids),
+						      bpf_map__fd(t->census->maps.td_laddrs),
+						      bpf_map__fd(t->census->maps.td_raddrs)});
+		if (err)
+			return fail(TD_EXIT_ERROR, "cannot set the filters: %s", strerror(-err));
+	}
 	t->iter = bpf_program__attach_iter(t->census->progs.td_census, NULL);
 	if (!t->iter)
 		return fail(TD_EXIT_USAGE, "cannot attach the iter/tcp program: %s",
@@ -270,19 +269,17 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		goto cleanup;
 	}
 
-	t->skel->rodata->td_cfg.family = o->family;
-	t->skel->rodata->td_cfg.netns = o->netns;
-	t->skel->rodata->td_cfg.port_filter =
-	    (o->lports.n ? TD_PORT_LOCAL : 0) | (o->rports.n ? TD_PORT_REMOTE : 0);
+	td_filter_config(o, &t->skel->rodata->td_cfg);
 	t->skel->rodata->td_cfg.no_events = o->cmd == TD_CMD_DWELL;
 	t->skel->rodata->td_cfg.hist = o->cmd == TD_CMD_DWELL || o->cmd == TD_CMD_RUN;
 	t->skel->rodata->td_cfg.mark_exit = o->cmd == TD_CMD_RUN;
 	t->skel->rodata->td_cfg.wakeup_bytes =
 	    o->wakeup_per_event ? 0 : (uint64_t)o->ringbuf_kb * 1024 * o->wakeup_pct / 100;
 	t->skel->rodata->td_cfg.tw_only = o->cmd == TD_CMD_TIMEWAIT;
-	t->skel->rodata->td_cfg.pid_filter = o->npids > 0;
-	t->skel->rodata->td_cfg.cgroup_id = o->cgroup_id;
-	memcpy(t->skel->rodata->td_cfg.comm, o->comm, sizeof(o->comm));
+	if (o->follow) /* children join the listed pids (follow.bpf.c) */
+		bpf_map__set_max_entries(t->skel->maps.td_pids, o->max_follow);
+	else
+		bpf_program__set_autoload(t->skel->progs.td_fork, false);
 	if (o->cmd == TD_CMD_RETRANS) {
 		/* retransmits (and resets) only; no timewait tracking needed */
 		t->skel->rodata->td_cfg.type_mask =
@@ -309,11 +306,14 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 			   strerror(-err));
 		goto cleanup;
 	}
-	err = setup_ports(t);
-	if (!err)
-		err = setup_pids(t);
-	if (err)
+	err = td_filter_fill(o, &(struct td_filter_maps){bpf_map__fd(t->skel->maps.td_ports),
+							 bpf_map__fd(t->skel->maps.td_pids),
+							 bpf_map__fd(t->skel->maps.td_laddrs),
+							 bpf_map__fd(t->skel->maps.td_raddrs)});
+	if (err) {
+		err = fail(TD_EXIT_ERROR, "cannot set the filters: %s", strerror(-err));
 		goto cleanup;
+	}
 
 	/* The clock starts before the first program can fire. */
 	t->start_ns = clock_ns(CLOCK_MONOTONIC);
@@ -493,6 +493,7 @@ static void read_loss(struct td_tracer *t, struct td_loss *l, bool exact)
 	l->tw_insert_fail = sum[TD_CNT_TW_INSERT_FAIL];
 	l->tw_unseen_end = sum[TD_CNT_TW_UNSEEN_END];
 	l->tw_rearm = sum[TD_CNT_TW_REARM];
+	l->pid_full = sum[TD_CNT_PID_FULL];
 	l->sock_live = count_entries(sfd);
 	l->tw_live = count_entries(bpf_map__fd(t->skel->maps.td_tws));
 	bpf_object__for_each_program (prog, t->skel->obj) {

@@ -126,6 +126,30 @@ class Tracer:
         return losses[-1]
 
 
+def gated(ns, *args, env=None, pre=None):
+    """The scenario, started but held at a gate until release(): its pid
+    is known before it makes any connection."""
+    e = dict(os.environ, TD_GATE="1", **(env or {}))
+    cmd = ["ip", "netns", "exec", ns.name, PYTHON, SCENARIO, *[str(a) for a in args]]
+    if pre:  # a shell step first, then exec: the pid stays the same
+        cmd = ["sh", "-c", pre + ' && exec "$@"', "sh"] + cmd
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            env=e)
+
+
+def release(*procs):
+    """Open the gates; wait for the scenarios; their results."""
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    res = []
+    for p in procs:
+        out, _ = p.communicate(timeout=60)
+        assert p.returncode == 0, out
+        res.append(json.loads(out))
+    return res
+
+
 @pytest.fixture
 def tracer(bpf):
     started = []

@@ -81,6 +81,8 @@ def client_close(family, addr, hold, peer_delay):
 
     def client():
         c = socket.socket(family, socket.SOCK_STREAM)
+        if os.environ.get("TD_SRC"):  # a chosen local address (address filters)
+            c.bind((os.environ["TD_SRC"], 0))
         t0 = now()
         c.connect((addr, port))
         t1 = now()
@@ -88,9 +90,13 @@ def client_close(family, addr, hold, peer_delay):
         time.sleep(hold)
         t2 = now()
         c.close()
-        return {"lport": lport, "t_connect": t0, "t_connected": t1, "t_close": t2}
+        return {"lport": lport, "t_connect": t0, "t_connected": t1, "t_close": t2,
+                "connector": os.getpid()}
 
-    collect = fork_client(client)
+    if os.environ.get("TD_GRANDCHILD"):  # the client's own child connects (--follow)
+        collect = fork_client(lambda: fork_client(client)())
+    else:
+        collect = fork_client(client)
     a, _ = srv.accept()
     t_acc = now()
     wait_eof(a)
@@ -554,6 +560,17 @@ def leak(family, addr):
             "client": {"pid": os.getpid(), "lport": lport}}
 
 
+def fork_storm(count):
+    """count children, one after the other, each exiting at once (fills
+    --follow's pid map: entries stay after exit)."""
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    return {"server": {"pid": os.getpid()}, "client": {}}
+
+
 def census(n, dests, orphans, established, v6):
     """A timewait population with a known shape, held until stdin closes:
     n client-side TIME_WAITs spread over `dests` servers 127.0.0.2.., `v6`
@@ -618,6 +635,7 @@ def main():
     name = sys.argv[1]
     family = socket.AF_INET6 if "-6" in sys.argv else socket.AF_INET
     addr = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    addr = os.environ.get("TD_ADDR", addr)  # the server's address
     args = [a for a in sys.argv[2:] if a != "-6"]
     comm = os.environ.get("TD_COMM")
     if comm:
@@ -658,6 +676,8 @@ def main():
         res = drop_data(family, addr, int(args[0]), float(args[1]), *args[2:3])
     elif name == "leak":
         res = leak(family, addr)
+    elif name == "fork_storm":
+        res = fork_storm(int(args[0]))
     elif name == "census":
         census(*[int(a) for a in args[:5]])
         return

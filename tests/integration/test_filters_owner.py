@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from conftest import PYTHON, SCENARIO
+from conftest import gated, release
 
 @pytest.fixture
 def cgroup2():
@@ -27,25 +27,6 @@ def cgroup2():
     finally:
         subprocess.run(["umount", path], check=False)
         os.rmdir(path)
-
-
-def gated(ns, *args, env=None, pre=None):
-    """The scenario, started but held at a gate until release()."""
-    e = dict(os.environ, TD_GATE="1", **(env or {}))
-    cmd = ["ip", "netns", "exec", ns.name, PYTHON, SCENARIO, *[str(a) for a in args]]
-    if pre:  # a shell step first, then exec: the pid stays the same
-        cmd = ["sh", "-c", pre + ' && exec "$@"', "sh"] + cmd
-    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            env=e)
-
-
-def release(*procs):
-    for p in procs:
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    for p in procs:
-        out, _ = p.communicate(timeout=60)
-        assert p.returncode == 0, out
 
 
 def lports(evs):
@@ -101,7 +82,9 @@ def test_cgroup_filter(netns, tracer, cgroup2):
     (["trace", "--pid", ",".join(str(i) for i in range(1, 70))], "at most 64"),
     (["trace", "--comm", "a" * 16], "bad --comm"),
     (["trace", "--cgroup", "/tmp"], "cgroup v2"),
-    (["timewait", "--comm", "x"], "whole namespace"),
+    (["timewait", "--once", "--comm", "x"], "live census"),
+    (["timewait", "--verify", "--pid", "1"], "takes no filters"),
+    (["trace", "--follow"], "add --pid"),
 ])
 def test_owner_filter_bad_input(bpf, args, msg):
     from conftest import BIN

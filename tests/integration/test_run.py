@@ -217,3 +217,25 @@ def test_run_bad_input(bpf, args, msg):
     assert p.returncode == 2 and msg in err, err
     assert len(err.splitlines()) == 1
     assert not cgroup_left(p.pid)
+
+
+def test_without_cgroup_v2_it_follows_the_process_tree(netns, tmp_path):
+    """No cgroup v2 mounted (a private mount namespace without it): the
+    command's process tree instead, said on stderr and in the report. The
+    leaking scenario runs in a child of CMD's shell: followed."""
+    mounts = [l.split()[4] for l in open("/proc/self/mountinfo") if " - cgroup2 " in l]
+    rep = str(tmp_path / "r.json")
+    unmount = "".join("umount -l %s && " % m for m in mounts)
+    cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", unmount + 'exec "$@"',
+           "sh", BIN, "run", "--fail-on-leak", "--report", rep, "--",
+           "sh", "-c", '"$@" & wait $!', "sh"] + in_ns(netns, "leak")
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    s = json.loads(p.stdout.splitlines()[-1])
+    assert p.returncode == 3, p.stderr
+    assert "following the command's process tree instead" in p.stderr
+    r = json.load(open(rep))
+    assert r["isolation"] == "process-tree"
+    assert r["connections"]["total"] == 2 and r["at_exit"]["close_wait"] == 1
+    assert {c["lport"] for c in r["leaks"]["listed"]} == \
+        {s["server"]["port"], s["client"]["lport"]}
+    assert all(c["pid"] == s["server"]["pid"] for c in r["leaks"]["listed"])

@@ -356,6 +356,150 @@ static void test_port_in(void **state)
 	assert_true(td_port_in(&l, 65535));
 }
 
+/* ---- td_parse_cidrs ---------------------------------------------------- */
+
+static int parse_cidrs(const char *s, struct td_cidr_list *l, const char **err)
+{
+	memset(l, 0, sizeof(*l));
+	*err = NULL;
+	return td_parse_cidrs(s, l, err);
+}
+
+/* ::ffff:a.b.c.d, the form IPv4 takes in the tries */
+static void mapped(uint8_t out[16], uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	memset(out, 0, 16);
+	out[10] = out[11] = 0xff;
+	out[12] = a;
+	out[13] = b;
+	out[14] = c;
+	out[15] = d;
+}
+
+static void test_cidrs_ipv4(void **state)
+{
+	struct td_cidr_list l;
+	uint8_t want[16];
+	const char *err;
+
+	(void)state;
+	assert_int_equal(parse_cidrs("10.0.0.0/8,192.168.1.7", &l, &err), 0);
+	assert_null(err);
+	assert_int_equal(l.n, 2);
+	mapped(want, 10, 0, 0, 0);
+	assert_memory_equal(l.c[0].addr, want, 16);
+	assert_int_equal(l.c[0].prefix, 96 + 8);
+	mapped(want, 192, 168, 1, 7); /* a bare address is a /32 */
+	assert_memory_equal(l.c[1].addr, want, 16);
+	assert_int_equal(l.c[1].prefix, 128);
+
+	/* host bits are cleared: the trie keys on the network */
+	assert_int_equal(parse_cidrs("10.1.2.3/12", &l, &err), 0);
+	mapped(want, 10, 0, 0, 0);
+	assert_memory_equal(l.c[0].addr, want, 16);
+	assert_int_equal(l.c[0].prefix, 108);
+	assert_int_equal(parse_cidrs("10.255.2.3/9", &l, &err), 0);
+	mapped(want, 10, 128, 0, 0);
+	assert_memory_equal(l.c[0].addr, want, 16);
+
+	/* /0 is every IPv4 address: the ::ffff:0:0/96 block */
+	assert_int_equal(parse_cidrs("0.0.0.0/0", &l, &err), 0);
+	mapped(want, 0, 0, 0, 0);
+	assert_memory_equal(l.c[0].addr, want, 16);
+	assert_int_equal(l.c[0].prefix, 96);
+}
+
+static void test_cidrs_ipv6(void **state)
+{
+	static const uint8_t lo[16] = {[15] = 1};
+	static const uint8_t fd00[16] = {0xfd};
+	static const uint8_t fe80_10[16] = {0xfe, 0x80};
+	struct td_cidr_list l;
+	uint8_t want[16];
+	const char *err;
+
+	(void)state;
+	assert_int_equal(parse_cidrs("::1,fd00::/8,fe80::1/10", &l, &err), 0);
+	assert_int_equal(l.n, 3);
+	assert_memory_equal(l.c[0].addr, lo, 16);
+	assert_int_equal(l.c[0].prefix, 128);
+	assert_memory_equal(l.c[1].addr, fd00, 16);
+	assert_int_equal(l.c[1].prefix, 8);
+	assert_memory_equal(l.c[2].addr, fe80_10, 16); /* ::1 cleared */
+	assert_int_equal(l.c[2].prefix, 10);
+
+	/* an IPv4-mapped IPv6 address is the same key as the IPv4 one */
+	assert_int_equal(parse_cidrs("::ffff:10.0.0.1,10.0.0.1", &l, &err), 0);
+	mapped(want, 10, 0, 0, 1);
+	assert_memory_equal(l.c[0].addr, want, 16);
+	assert_memory_equal(l.c[1].addr, want, 16);
+	assert_int_equal(l.c[0].prefix, l.c[1].prefix);
+
+	assert_int_equal(parse_cidrs("::/0", &l, &err), 0);
+	assert_int_equal(l.c[0].prefix, 0);
+}
+
+static void expect_cidr_error(const char *s, const char *msg)
+{
+	struct td_cidr_list l;
+	const char *err;
+
+	if (parse_cidrs(s, &l, &err) != -1 || !err || strcmp(err, msg))
+		fprintf(stderr, "'%s': err=%s, want %s\n", s, err ? err : "(none)", msg);
+	assert_int_equal(parse_cidrs(s, &l, &err), -1);
+	assert_non_null(err);
+	assert_string_equal(err, msg);
+}
+
+static void test_cidrs_rejects(void **state)
+{
+	static const char *const bad_addr = "not an IPv4 or IPv6 address (ADDR or ADDR/LEN)";
+
+	(void)state;
+	expect_cidr_error("", "empty address in list");
+	expect_cidr_error(",10.0.0.1", "empty address in list");
+	expect_cidr_error("10.0.0.1,", "empty address in list");
+	expect_cidr_error("10.0.0.1,,::1", "empty address in list");
+	expect_cidr_error("10.0.0", bad_addr);
+	expect_cidr_error("10.0.0.256", bad_addr);
+	expect_cidr_error("example.com", bad_addr);
+	expect_cidr_error("fd00:::1", bad_addr);
+	expect_cidr_error("/8", bad_addr);
+	expect_cidr_error("[::1]", bad_addr);
+	expect_cidr_error("10.0.0.0/33", "an IPv4 prefix length is 0 to 32");
+	expect_cidr_error("10.0.0.0/", "an IPv4 prefix length is 0 to 32");
+	expect_cidr_error("10.0.0.0/-1", "an IPv4 prefix length is 0 to 32");
+	expect_cidr_error("10.0.0.0/8/8", "an IPv4 prefix length is 0 to 32");
+	expect_cidr_error("10.0.0.0/x", "an IPv4 prefix length is 0 to 32");
+	expect_cidr_error("::1/129", "an IPv6 prefix length is 0 to 128");
+	expect_cidr_error("::1/", "an IPv6 prefix length is 0 to 128");
+}
+
+static void test_cidrs_max(void **state)
+{
+	char buf[2048];
+	size_t o = 0;
+	struct td_cidr_list l;
+	const char *err;
+
+	(void)state;
+	for (int i = 1; i <= TD_MAX_CIDRS; i++)
+		o += snprintf(buf + o, sizeof(buf) - o, "%s10.0.0.%d", i > 1 ? "," : "", i);
+	assert_int_equal(parse_cidrs(buf, &l, &err), 0);
+	assert_int_equal(l.n, TD_MAX_CIDRS);
+	assert_int_equal(l.c[63].addr[15], 64);
+
+	snprintf(buf + o, sizeof(buf) - o, ",::1");
+	expect_cidr_error(buf, "too many CIDRs (max 64 per --laddr/--raddr side)");
+
+	/* lists append: the limit counts across repeated options too */
+	memset(&l, 0, sizeof(l));
+	buf[o] = '\0';
+	assert_int_equal(td_parse_cidrs(buf, &l, &err), 0);
+	assert_int_equal(td_parse_cidrs("::1", &l, &err), -1);
+	assert_string_equal(err, "too many CIDRs (max 64 per --laddr/--raddr side)");
+}
+
 /* ---- td_parse_args: accepted input -------------------------------------- */
 
 static void assert_defaults_except_family(const struct td_opts *o)
@@ -746,6 +890,72 @@ static void test_args_retrans(void **state)
 	assert_usage_error(&c);
 }
 
+/* Every filter on every tracing command; the combinations that cannot work. */
+static void test_args_filters(void **state)
+{
+	static const char *const cmds[] = {"trace", "dwell", "timeline", "timewait", "retrans"};
+	struct td_opts o;
+	struct cap c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		PARSE(&o, &c, cmds[i], "-4", "--lport", "80", "--rport", "443", "--laddr",
+		      "10.0.0.0/8", "--raddr", "::1,10.1.0.0/16", "--pid", "1,2", "--follow",
+		      "--comm", "nginx");
+		assert_ok_quiet(&c);
+		assert_int_equal(o.laddrs.n, 1);
+		assert_int_equal(o.raddrs.n, 2);
+		assert_int_equal(o.npids, 2);
+		assert_true(o.follow);
+		assert_true(td_opts_filtered(&o));
+	}
+	/* repeated: appended */
+	PARSE(&o, &c, "trace", "--laddr", "10.0.0.1", "--laddr", "::1");
+	assert_ok_quiet(&c);
+	assert_int_equal(o.laddrs.n, 2);
+	PARSE(&o, &c, "trace");
+	assert_false(td_opts_filtered(&o));
+	PARSE(&o, &c, "trace", "--netns", "/proc/self/ns/net"); /* picks a namespace */
+	assert_false(td_opts_filtered(&o));
+
+	PARSE(&o, &c, "trace", "--laddr", "10.0.0.0/40");
+	assert_usage_error(&c);
+	assert_non_null(strstr(c.err, "bad --laddr '10.0.0.0/40'"));
+	PARSE(&o, &c, "trace", "--raddr", "x");
+	assert_usage_error(&c);
+	assert_non_null(strstr(c.err, "bad --raddr 'x'"));
+	PARSE(&o, &c, "trace", "--follow");
+	assert_usage_error(&c);
+	assert_non_null(strstr(c.err, "--pid"));
+	PARSE(&o, &c, "trace", "--pid", "1", "--follow");
+	assert_ok_quiet(&c);
+	assert_int_equal(o.max_follow, TD_MAX_PIDS_FOLLOW);
+	PARSE(&o, &c, "trace", "--pid", "1", "--follow", "--max-follow", "64");
+	assert_ok_quiet(&c);
+	assert_int_equal(o.max_follow, 64);
+	PARSE(&o, &c, "trace", "--pid", "1", "--follow", "--max-follow", "63");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "trace", "--pid", "1", "--max-follow", "100");
+	assert_usage_error(&c);
+	assert_non_null(strstr(c.err, "add --follow"));
+	/* the snapshot knows no owners; sockstat counts everything */
+	PARSE(&o, &c, "timewait", "--once", "--pid", "1");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "timewait", "--once", "--raddr", "10.0.0.1");
+	assert_ok_quiet(&c);
+	PARSE(&o, &c, "timewait", "--pid", "1");
+	assert_ok_quiet(&c);
+	PARSE(&o, &c, "timewait", "--verify", "--lport", "80");
+	assert_usage_error(&c);
+	assert_non_null(strstr(c.err, "--verify"));
+	PARSE(&o, &c, "timewait", "--verify", "-6");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "timewait", "--verify", "--netns", "/proc/self/ns/net");
+	assert_ok_quiet(&c);
+	PARSE(&o, &c, "doctor", "--laddr", "10.0.0.1");
+	assert_usage_error(&c);
+}
+
 /* ---- td_parse_args: rejected input -------------------------------------- */
 
 static void test_args_unknown_option(void **state)
@@ -927,6 +1137,11 @@ int main(void)
 	    cmocka_unit_test(test_ports_max_ranges),
 	    cmocka_unit_test(test_ports_too_long),
 	    cmocka_unit_test(test_port_in),
+	    cmocka_unit_test(test_cidrs_ipv4),
+	    cmocka_unit_test(test_cidrs_ipv6),
+	    cmocka_unit_test(test_cidrs_rejects),
+	    cmocka_unit_test(test_cidrs_max),
+	    cmocka_unit_test_setup(test_args_filters, reset_getopt),
 	    cmocka_unit_test_setup(test_args_defaults, reset_getopt),
 	    cmocka_unit_test_setup(test_args_trace_word, reset_getopt),
 	    cmocka_unit_test_setup(test_args_family, reset_getopt),

@@ -178,6 +178,10 @@ static void test_total(void **state)
 	memset(&l, 0, sizeof(l));
 	l.bad_records = 1;
 	assert_int_equal(td_loss_total(&l), 1);
+	/* a followed child the pid map refused: its connections are missed */
+	memset(&l, 0, sizeof(l));
+	l.pid_full = 1;
+	assert_int_equal(td_loss_total(&l), 1);
 
 	memset(&l, 0, sizeof(l));
 	l.events = 5;
@@ -225,7 +229,7 @@ static void test_print_json_timewait(void **state)
 	static const char *const want[] = {
 	    "\"timewait_evictions\":64,", "\"timewait_map_refusals\":128,",
 	    "\"timewait_tracked\":5,",	  "\"timewait_unseen_ends\":256,",
-	    "\"timewait_rearms\":512,",
+	    "\"timewait_rearms\":512,",	  "\"pid_map_full\":0,",
 	};
 	struct td_loss l = sample();
 	size_t len;
@@ -341,6 +345,18 @@ static void test_print_text(void **state)
 	s = render(td_loss_print_text, &l, NULL, &len);
 	assert_non_null(strstr(s, " 64 timewait-map evictions"));
 	assert_non_null(strstr(s, " 128 timewait-map refusals"));
+	free(s);
+
+	/* and --follow's refused children, in text, JSON and the total */
+	l = sample();
+	l.pid_full = 1024;
+	s = render(td_loss_print_text, &l, NULL, &len);
+	assert_non_null(strstr(s, " 1024 pid-map refusals (--follow),"));
+	free(s);
+	s = render(td_loss_print_json, &l, NULL, &len);
+	assert_true(json_object_line_ok(s, len));
+	assert_non_null(strstr(s, "\"pid_map_full\":1024,"));
+	assert_non_null(strstr(s, "\"lost\":1055,"));
 	free(s);
 }
 

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "filter.h"
+
+void td_filter_config(const struct td_opts *o, struct td_config *cfg)
+{
+	cfg->family = o->family;
+	cfg->netns = o->netns;
+	cfg->port_filter = (o->lports.n ? TD_PORT_LOCAL : 0) | (o->rports.n ? TD_PORT_REMOTE : 0);
+	cfg->addr_filter = (o->laddrs.n ? TD_ADDR_LOCAL : 0) | (o->raddrs.n ? TD_ADDR_REMOTE : 0);
+	cfg->pid_filter = o->npids > 0;
+	cfg->cgroup_id = o->cgroup_id;
+	memcpy(cfg->comm, o->comm, sizeof(cfg->comm));
+}
+
+/* One bit per port and side: the programs test a port with one lookup. */
+static int fill_ports(const struct td_opts *o, int fd)
+{
+	if (!o->lports.n && !o->rports.n)
+		return 0;
+	for (__u32 port = 1; port <= 65535; port++) {
+		__u8 bits = (td_port_in(&o->lports, port) ? TD_PORT_LOCAL : 0) |
+			    (td_port_in(&o->rports, port) ? TD_PORT_REMOTE : 0);
+
+		if (bits && bpf_map_update_elem(fd, &port, &bits, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int fill_pids(const struct td_opts *o, int fd)
+{
+	__u8 one = 1;
+
+	for (int i = 0; i < o->npids; i++)
+		if (bpf_map_update_elem(fd, &o->pids[i], &one, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+static int fill_cidrs(const struct td_cidr_list *l, int fd)
+{
+	__u8 one = 1;
+
+	for (int i = 0; i < l->n; i++) {
+		struct td_lpm_key k = {.prefixlen = l->c[i].prefix};
+
+		memcpy(k.addr, l->c[i].addr, sizeof(k.addr));
+		/* BPF_ANY: the same CIDR twice is one entry, not an error */
+		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+int td_filter_fill(const struct td_opts *o, const struct td_filter_maps *m)
+{
+	int err = fill_ports(o, m->ports);
+
+	if (!err)
+		err = fill_pids(o, m->pids);
+	if (!err)
+		err = fill_cidrs(&o->laddrs, m->laddrs);
+	if (!err)
+		err = fill_cidrs(&o->raddrs, m->raddrs);
+	return err;
+}
