@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import BIN, REPO, bpf_unavailable
+from conftest import BIN, REPO
 
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 from bpfprocs import prog_ids, still_loaded  # noqa: E402

@@ -11,7 +11,6 @@ shows failed attempts apart and never as retransmits, so:
     syn + synack           = TcpExtTCPSynRetrans
     tlp                    = TcpExtTCPLossProbes (no new data to probe with)
 """
-import json
 
 from conftest import retrans_err, rst_reasons
 

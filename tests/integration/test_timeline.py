@@ -70,7 +70,7 @@ def test_timeline_refused_and_resets(netns, tracer):
 @pytest.mark.parametrize("scenario,end", [("syn_recycle", "reused"), ("rst_kill", "reset")])
 def test_timeline_timewait_ends(netns, tracer, scenario, end):
     t = tracer("timeline")
-    r = netns.scenario(scenario)
+    netns.scenario(scenario)
     t.stop()
     cs = conns(t, netns)
     ended = [c for c in cs if c["end"] == end]
