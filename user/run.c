@@ -30,8 +30,16 @@ struct run {
 	pid_t child;
 	bool exited;
 	int wstatus;
-	uint64_t exit_ns; /* when the command was seen gone; UINT64_MAX before */
+	uint64_t exit_ns;  /* when the command was seen gone */
+	uint64_t judge_ns; /* the moment states are judged at; UINT64_MAX before */
 };
+
+/*
+ * Segments in flight when the command exits (the peer's FIN that turns a
+ * FIN_WAIT2 into TIME_WAIT, queued in a softirq backlog on a slow machine)
+ * get this long to arrive before states are judged.
+ */
+#define GRACE_NS (200 * 1000 * 1000ull)
 
 /*
  * The state a connection was in when the command exited. A close done by
@@ -39,7 +47,7 @@ struct run {
  * not count: a CLOSE_WAIT socket closed that way was left open by the
  * program, which is the leak CI wants to hear about.
  */
-static uint8_t state_at_exit(const struct td_conn *c, uint64_t exit_ns, bool *by_exit)
+static uint8_t state_at_exit(const struct td_conn *c, uint64_t judge_ns, bool *by_exit)
 {
 	uint8_t st = TD_TCP_MAX_STATES;
 
@@ -53,7 +61,7 @@ static uint8_t state_at_exit(const struct td_conn *c, uint64_t exit_ns, bool *by
 			*by_exit = true;
 			return e->old_state;
 		}
-		if (e->ts_ns > exit_ns)
+		if (e->ts_ns > judge_ns)
 			break;
 		st = e->new_state;
 	}
@@ -110,7 +118,7 @@ static void account(void *ctx, const struct td_conn *c)
 	struct td_conn_summary s;
 
 	td_conn_summarize(c, &s);
-	rc.state = state_at_exit(c, r->exit_ns, &rc.by_exit);
+	rc.state = state_at_exit(c, r->judge_ns, &rc.by_exit);
 	rc.retrans = s.retrans;
 	rc.resets = s.rst_sent + s.rst_recv;
 	rep->conns++;
@@ -162,13 +170,17 @@ static int on_tick(void *ctx, uint64_t now)
 	struct run *r = ctx;
 
 	if (!r->exited && waitpid(r->child, &r->wstatus, WNOHANG) == r->child) {
-		/* everything the command did is in the ring now: take it in */
 		r->exited = true;
 		r->exit_ns = now;
+		r->judge_ns = now + GRACE_NS;
+	}
+	if (r->exited && now >= r->judge_ns) {
+		/* everything up to now is in the ring: take it in, then judge */
+		r->judge_ns = now;
 		td_tracer_drain(r->t);
 	}
 	td_conns_flush(r->conns, account, r, false);
-	return r->exited;
+	return r->exited && now >= r->judge_ns;
 }
 
 static void on_report(void *ctx, const struct td_loss *loss)
@@ -193,7 +205,7 @@ static void stop_child(struct run *r)
 	waitpid(r->child, &r->wstatus, 0);
 gone:
 	r->exited = true;
-	r->exit_ns = td_tracer_now_ns();
+	r->exit_ns = r->judge_ns = td_tracer_now_ns();
 }
 
 /*
@@ -280,7 +292,7 @@ int td_run_main(const struct td_opts *o)
 {
 	struct td_opts to = *o;
 	struct td_run_report *rep = calloc(1, sizeof(*rep));
-	struct run r = {.o = o, .rep = rep, .exit_ns = UINT64_MAX, .child = -1};
+	struct run r = {.o = o, .rep = rep, .judge_ns = UINT64_MAX, .child = -1};
 	struct td_consumer c = {on_event, on_tick, on_report, &r};
 	struct td_cgroup cg = {0};
 	FILE *json = NULL, *junit = NULL;

@@ -71,14 +71,22 @@ def test_signals_exit_cleanly_and_detach(netns, tracer, sig):
 
 def test_pipe_to_head(netns, bpf):
     """`tcpdwell trace | head -n 3` ends cleanly when head exits."""
-    p = subprocess.Popen("%s trace --flush-ms 20 | head -n 3" % BIN, shell=True,
+    # only this test's namespace: other traffic on the host would fill head
+    # before the tracer is found
+    p = subprocess.Popen("%s trace --flush-ms 20 --netns /run/netns/%s | head -n 3" %
+                         (BIN, netns.name), shell=True,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
-    out = subprocess.run(["pgrep", "-n", "-x", "tcpdwell", "-P", str(p.pid)],
-                         capture_output=True, text=True).stdout
+    out, ids = "", []
+    for _ in range(100):  # until its programs are loaded (a busy host is slow)
+        time.sleep(0.1)
+        out = subprocess.run(["pgrep", "-n", "-x", "tcpdwell", "-P", str(p.pid)],
+                             capture_output=True, text=True).stdout
+        ids = prog_ids(int(out)) if out.strip() else []
+        if ids:
+            break
     assert out.strip(), "could not find the tracer of the pipeline"
-    ids = prog_ids(int(out))
     assert ids
+    time.sleep(0.5)  # loaded, then attached
     for _ in range(3):
         netns.scenario("refused")
     out, err = p.communicate(timeout=30)
