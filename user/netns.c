@@ -64,7 +64,8 @@ static int by_inum(const void *a, const void *b)
 
 static int scan(struct list *l, uint32_t want)
 {
-	char path[64], name[40];
+	char path[sizeof(((struct td_netns *)0)->path)];
+	char name[sizeof(((struct td_netns *)0)->name)];
 	uint32_t self = td_netns_self();
 	struct dirent *d;
 	DIR *dir;
@@ -75,7 +76,7 @@ static int scan(struct list *l, uint32_t want)
 	while (!err && dir && (d = readdir(dir))) {
 		uint32_t inum;
 
-		if (d->d_name[0] == '.' || strlen(d->d_name) > 30)
+		if (d->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/run/netns/%s", d->d_name);
 		inum = inode_of(path);

@@ -12,8 +12,8 @@
 
 struct td_netns {
 	uint32_t inum;
-	char path[64]; /* opens it: /run/netns/NAME or /proc/PID/ns/net */
-	char name[40]; /* NAME, "pid N", or "self" for tcpdwell's own */
+	char path[272]; /* opens it: /run/netns/NAME or /proc/PID/ns/net */
+	char name[260]; /* NAME (up to NAME_MAX), "pid N", or "self" for tcpdwell's own */
 };
 
 /* The inode of tcpdwell's own network namespace, 0 on error. */
