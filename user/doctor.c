@@ -21,6 +21,7 @@
 #include "doctor.h"
 #include "format.h"
 #include "kconfig.h"
+#include "privs.h"
 #include "tracer.h"
 
 enum verdict { OK, INFO, DEGRADED, MISSING };

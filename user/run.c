@@ -20,6 +20,7 @@
 #include "cgroup.h"
 #include "conn.h"
 #include "run.h"
+#include "privs.h"
 #include "tracer.h"
 
 struct run {

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include <sys/epoll.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
@@ -22,6 +21,7 @@
 #include "hist.h"
 #include "loss.h"
 #include "netns.h"
+#include "privs.h"
 #include "census.skel.h"
 #include "tcpdwell.skel.h"
 #include "tracer.h"
@@ -29,13 +29,6 @@
 #define BTF_PATH  "/sys/kernel/btf/vmlinux"
 #define TRACEFS	  "/sys/kernel/tracing"
 #define BATCH_MAX 16384
-
-#ifndef CAP_PERFMON
-#define CAP_PERFMON 38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
 
 struct td_tracer {
 	const struct td_opts *opts;
@@ -82,20 +75,16 @@ static int fail(int code, const char *fmt, ...)
 	return code;
 }
 
-static bool have_cap(const struct __user_cap_data_struct d[2], int cap)
+/* Attached, maps and ring buffer open: keep only what reading them and the
+ * command's own work need (see privs.c). Not fatal: tcpdwell works as
+ * before, with more privilege than it needs, and says so. */
+static void drop_caps(const struct td_opts *o)
 {
-	return d[cap / 32].effective & (1u << (cap % 32));
-}
+	int err = td_caps_limit(td_caps_needed(o));
 
-/* CAP_BPF + CAP_PERFMON (5.8+), or CAP_SYS_ADMIN which implies both. */
-bool td_privileged(void)
-{
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct d[2] = {};
-
-	if (syscall(SYS_capget, &h, d))
-		return geteuid() == 0;
-	return have_cap(d, CAP_SYS_ADMIN) || (have_cap(d, CAP_BPF) && have_cap(d, CAP_PERFMON));
+	if (err)
+		fprintf(stderr, "tcpdwell: warning: cannot drop capabilities: %s\n",
+			strerror(-err));
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -258,6 +247,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		err = open_census(t);
 		if (err)
 			goto cleanup;
+		drop_caps(o);
 		*out = t;
 		return 0;
 	}
@@ -351,6 +341,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 			   strerror(errno));
 		goto cleanup;
 	}
+	drop_caps(o);
 	*out = t;
 	/* Attached: anything that happens from now on is seen (tests wait for
 	 * this). run's stderr is shared with the command: it keeps quiet. */

@@ -32,9 +32,6 @@ struct td_consumer {
 	void *ctx;
 };
 
-/* root, or CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN). */
-bool td_privileged(void);
-
 /* tracefs (for the classic accept() tracepoints) is mounted. */
 bool td_tracefs_mounted(void);
 

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Least privilege. Loading and attaching needs CAP_BPF and CAP_PERFMON
+ * (CAP_SYS_ADMIN on older setups, and for mounting tracefs or entering
+ * namespaces); once the links, maps and ring buffer are open, a command
+ * needs little: reading its maps still takes CAP_BPF where the kernel
+ * refuses bpf() to the unprivileged (6.1 with unprivileged_bpf_disabled).
+ * Raw capget/capset: the binary is static and libcap is not needed for
+ * three system calls.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include "privs.h"
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+#define BIT(cap) (1ull << (cap))
+
+static bool have_cap(const struct __user_cap_data_struct d[2], int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+bool td_privileged(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {};
+
+	if (syscall(SYS_capget, &h, d))
+		return geteuid() == 0;
+	return have_cap(d, CAP_SYS_ADMIN) || (have_cap(d, CAP_BPF) && have_cap(d, CAP_PERFMON));
+}
+
+/* The highest capability this kernel knows. */
+static int last_cap(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+	int last = CAP_LAST_CAP;
+
+	if (f) {
+		if (fscanf(f, "%d", &last) != 1 || last < 0 || last > 63)
+			last = CAP_LAST_CAP;
+		fclose(f);
+	}
+	return last;
+}
+
+uint64_t td_caps_needed(const struct td_opts *o)
+{
+	/* bpf() on the maps: CAP_BPF, or CAP_SYS_ADMIN before CAP_BPF existed */
+	uint64_t keep = last_cap() >= CAP_BPF ? BIT(CAP_BPF) : BIT(CAP_SYS_ADMIN);
+
+	switch (o->cmd) {
+	case TD_CMD_TIMEWAIT:
+		/* every interval: a census iterator, and setns into other
+		 * namespaces (opening /proc/PID/ns/net of other users' tasks) */
+		keep |= BIT(CAP_PERFMON) | BIT(CAP_SYS_ADMIN) | BIT(CAP_SYS_PTRACE);
+		break;
+	case TD_CMD_RUN:
+		/* the command may change its uid: stopping it takes CAP_KILL */
+		keep |= BIT(CAP_KILL);
+		break;
+	default:
+		break;
+	}
+	return keep;
+}
+
+int td_caps_limit(uint64_t keep)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {};
+	int last = last_cap(), err = 0;
+
+	if (syscall(SYS_capget, &h, d))
+		return -errno;
+	/* the bounding set first: dropping from it needs CAP_SETPCAP, which
+	 * goes with the rest below (best effort: a container may lack it) */
+	for (int cap = 0; cap <= last; cap++)
+		if (!(keep & BIT(cap)) && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && !err)
+			err = -errno;
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	for (int i = 0; i < 2; i++) {
+		d[i].permitted &= (uint32_t)(keep >> (32 * i));
+		d[i].effective &= (uint32_t)(keep >> (32 * i));
+		d[i].inheritable = 0;
+	}
+	if (syscall(SYS_capset, &h, d))
+		return -errno;
+	return err == -EPERM ? 0 : err;
+}
