@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from conftest import BIN, PYTHON, SCENARIO
+from conftest import BIN
 
 CAP_KILL, CAP_SYS_PTRACE, CAP_SYS_ADMIN, CAP_PERFMON, CAP_BPF = 5, 19, 21, 38, 39
 
