@@ -23,6 +23,7 @@ enum td_cmd {
 	TD_CMD_RETRANS,
 	TD_CMD_DOCTOR,
 	TD_CMD_RUN,
+	TD_CMD_EXPORT,
 };
 
 enum td_format {
@@ -39,6 +40,21 @@ struct td_port_range {
 struct td_port_list {
 	int n;
 	struct td_port_range r[TD_MAX_PORT_RANGES];
+};
+
+#define TD_MAX_LABELS 15 /* allow-list entries of --label-ports / --label-peers */
+
+/* A --label-peers entry: an address or a CIDR prefix. IPv4 is kept as an
+ * IPv4-mapped IPv6 address (prefix + 96), the way the kernel side matches. */
+struct td_peer {
+	uint8_t addr[16];
+	uint8_t prefix; /* 0..128 over the mapped form */
+	char text[56];	/* the label value: "10.0.0.0/8", "::1" */
+};
+
+struct td_peer_list {
+	int n;
+	struct td_peer p[TD_MAX_LABELS];
 };
 
 struct td_opts {
@@ -84,6 +100,10 @@ struct td_opts {
 	int64_t max_tw; /* --max-timewait */
 	int64_t max_lost;
 	bool fail_on_leak;
+	/* export */
+	char listen[64];		 /* --listen ADDR:PORT as given */
+	struct td_port_list label_ports; /* --label-ports: each entry a label value */
+	struct td_peer_list label_peers; /* --label-peers */
 };
 
 /* Parse argv into *o. Returns 0, or TD_EXIT_USAGE after printing one line
@@ -94,6 +114,14 @@ int td_parse_args(int argc, char **argv, struct td_opts *o);
 int td_parse_ports(const char *s, struct td_port_list *out, const char **err);
 
 bool td_port_in(const struct td_port_list *l, uint16_t port);
+
+/* "10.0.0.0/8,192.168.1.5,::1" -> prefixes. Returns 0 or -1 with *err set. */
+int td_parse_peers(const char *s, struct td_peer_list *out, const char **err);
+
+/* "127.0.0.1:9466", "[::1]:9466" -> a socket address for bind(). Returns 0
+ * or -1. */
+struct sockaddr_storage;
+int td_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned *len);
 
 void td_usage(FILE *f);
 
