@@ -206,7 +206,8 @@ static void write_retrans_resets(struct ex_run *r, struct td_expo *x)
 				if (!v)
 					continue;
 				lab(&l, "direction", d ? "received" : "sent");
-				lab(&l, "state", td_state_name(s));
+				/* a RST answering a segment no socket owns */
+				lab(&l, "state", s ? td_state_name(s) : "NO_SOCKET");
 				class_labels(r, &l, cls, port, sizeof(port));
 				td_expo_u64(x, "", l.v, v);
 			}
