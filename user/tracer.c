@@ -497,13 +497,36 @@ void td_tracer_drain(struct td_tracer *t)
 		drain(t);
 }
 
-/* Entries in a hash map keyed by a u64 (socket cookies). */
-static uint64_t count_entries(int fd)
+/* Entries in a hash map keyed by a u64 (socket cookies): in batches of
+ * 4096 (a key at a time took 70 ms for 35 000 timewait sockets, on every
+ * export scrape); a key at a time where batches are refused. */
+static uint64_t count_entries(int fd, size_t value_size)
 {
-	__u64 key, next;
-	void *prev = NULL;
+	const __u32 chunk = 4096;
+	__u64 key, next, *keys = calloc(chunk, sizeof(*keys)), batch = 0;
+	void *vals = calloc(chunk, value_size), *prev = NULL;
 	uint64_t n = 0;
+	bool first = true;
+	__u32 count;
+	int err;
 
+	while (keys && vals) {
+		count = chunk;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
+					   NULL);
+		if (err && errno != ENOENT)
+			break; /* e.g. ENOSPC, EINVAL: count the slow way */
+		n += count;
+		if (err) {
+			free(keys);
+			free(vals);
+			return n;
+		}
+		first = false;
+	}
+	free(keys);
+	free(vals);
+	n = 0;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		n++;
 		key = next;
@@ -540,8 +563,8 @@ static void read_loss(struct td_tracer *t, struct td_loss *l, bool exact)
 	l->tw_insert_fail = sum[TD_CNT_TW_INSERT_FAIL];
 	l->tw_unseen_end = sum[TD_CNT_TW_UNSEEN_END];
 	l->tw_rearm = sum[TD_CNT_TW_REARM];
-	l->sock_live = count_entries(sfd);
-	l->tw_live = count_entries(bpf_map__fd(t->skel->maps.td_tws));
+	l->sock_live = count_entries(sfd, sizeof(struct td_sock));
+	l->tw_live = count_entries(bpf_map__fd(t->skel->maps.td_tws), sizeof(struct td_tw));
 	bpf_object__for_each_program (prog, t->skel->obj) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
