@@ -110,6 +110,28 @@ typedef struct {
 	__type(value, __u8);
 } td_lpm_map;
 
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TD_AGG_SLOTS); /* resized by the loader: x label classes */
+	__type(key, __u32);
+	__type(value, __u64);
+} td_agg_map;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536); /* resized to 1 by the loader when unused */
+	__type(key, __u32);
+	__type(value, __u8); /* port class: 0 other, 1.. the allow-list entry */
+} td_label_port_map;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TD_LABEL_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct td_peer_key);
+	__type(value, __u8); /* peer class */
+} td_label_peer_map;
+
 extern td_ringbuf_map td_events SEC(".maps");
 extern td_sock_map td_socks SEC(".maps");
 extern td_listen_map td_listeners SEC(".maps");
@@ -124,6 +146,9 @@ extern td_tw_map td_tws SEC(".maps");
 extern td_tw_pending_map td_tw_pend SEC(".maps");
 extern td_hist_map td_hist SEC(".maps");
 extern td_hist_stat_map td_hist_stats SEC(".maps");
+extern td_agg_map td_agg SEC(".maps");
+extern td_label_port_map td_label_ports SEC(".maps");
+extern td_label_peer_map td_label_peers SEC(".maps");
 extern const volatile struct td_config td_cfg;
 /* CPUs with a td_tw_pend slot in use: lets the hot timer programs skip the
  * slot lookup when nothing is pending (almost always). */
@@ -281,6 +306,67 @@ static __always_inline void td_record_dwell(__u32 state, __u64 ns)
 	}
 }
 
+/* The label class of an event: its port (the local one when allow-listed,
+ * else the remote one) and its peer address, each 0 when not listed. */
+static __always_inline __u32 td_agg_class(const struct td_event *e)
+{
+	struct td_peer_key k = {.prefixlen = 128};
+	__u32 port, pc = 0, qc = 0;
+	__u8 *c;
+
+	if (td_cfg.label_ports) {
+		port = e->lport;
+		c = bpf_map_lookup_elem(&td_label_ports, &port);
+		if (!c || !*c) {
+			port = e->rport;
+			c = bpf_map_lookup_elem(&td_label_ports, &port);
+		}
+		if (c)
+			pc = *c;
+	}
+	if (td_cfg.label_peers) {
+		if (e->family == AF_INET) {
+			k.addr[10] = 0xff;
+			k.addr[11] = 0xff;
+			__builtin_memcpy(&k.addr[12], e->raddr, 4);
+		} else {
+			__builtin_memcpy(k.addr, e->raddr, 16);
+		}
+		c = bpf_map_lookup_elem(&td_label_peers, &k);
+		if (c)
+			qc = *c;
+	}
+	return pc * td_cfg.agg_peer_classes + qc;
+}
+
+/* Export mode: one counter per (label class, what happened). */
+static __always_inline void td_agg_count(const struct td_event *e)
+{
+	__u32 slot, idx;
+	__u64 *n;
+
+	switch (e->type) {
+	case TD_EV_STATE:
+		slot = TD_AGG_TRANS + (e->old_state & 15) * 16 + (e->new_state & 15);
+		break;
+	case TD_EV_RETRANS:
+		slot = TD_AGG_RETRANS +
+		       ((e->flags & TD_F_FAILED) ? TD_AGG_FAILED : (e->kind & 3)) * 16 +
+		       (e->old_state & 15);
+		break;
+	case TD_EV_RESET_SENT:
+	case TD_EV_RESET_RECV:
+		slot = TD_AGG_RESETS + (e->type == TD_EV_RESET_RECV ? 16 : 0) + (e->old_state & 15);
+		break;
+	default:
+		return;
+	}
+	idx = td_agg_class(e) * TD_AGG_SLOTS + slot;
+	n = bpf_map_lookup_elem(&td_agg, &idx);
+	if (n)
+		*n += 1; /* per-CPU slot: no atomics needed */
+}
+
 /*
  * Everything an event does leaves through here: the kernel-side filters,
  * the dwell histogram of the state it leaves, then the ring buffer (not in
@@ -297,6 +383,8 @@ static __always_inline void td_emit(struct td_event *e)
 	if (td_cfg.hist && e->type == TD_EV_STATE &&
 	    !(e->flags & (TD_F_NEW | TD_F_FIRST | TD_F_LATE)))
 		td_record_dwell(e->old_state, e->dwell_ns);
+	if (td_cfg.agg)
+		td_agg_count(e);
 	if (td_cfg.no_events || (td_cfg.tw_only && !(e->flags & TD_F_TW)) ||
 	    (td_cfg.type_mask && !(td_cfg.type_mask & (1 << e->type))))
 		return;

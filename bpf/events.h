@@ -193,6 +193,31 @@ struct td_config {
 	__u8 pad3[7];
 	__u64 cgroup_id;	/* 0: any; else this cgroup v2 id */
 	char comm[TD_COMM_LEN]; /* "": any; else this task name */
+	/* export: count every event into td_agg (see TD_AGG_*) */
+	__u8 agg;
+	__u8 label_ports;      /* td_label_ports gives the port class */
+	__u8 label_peers;      /* td_label_peers gives the peer class */
+	__u8 agg_peer_classes; /* peer classes (allow-listed + "other") */
+	__u8 pad4[4];
+};
+
+/*
+ * Export mode counts in the kernel what the scraper asks for, so nothing
+ * but the timewait transitions (for the census) crosses the ring: a
+ * per-CPU array of TD_AGG_SLOTS counters per label class, where the class
+ * is port_class * agg_peer_classes + peer_class (0: "other" for both).
+ */
+#define TD_AGG_TRANS   0			/* + from * 16 + to */
+#define TD_AGG_RETRANS 256			/* + kind * 16 + state */
+#define TD_AGG_FAILED  TD_RETRANS_KIND_MAX	/* failed attempt: kind slot 4 */
+#define TD_AGG_RESETS  (256 + 5 * 16)		/* + (received ? 16 : 0) + state */
+#define TD_AGG_SLOTS   (TD_AGG_RESETS + 2 * 16) /* 368 */
+#define TD_LABEL_MAX   15			/* allow-list entries per label */
+
+/* --label-peers: a prefix of an IPv6 address (IPv4 as ::ffff:a.b.c.d). */
+struct td_peer_key {
+	__u32 prefixlen;
+	__u8 addr[16];
 };
 
 #define TD_MAX_PIDS 64

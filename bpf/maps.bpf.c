@@ -16,6 +16,9 @@ td_tw_map td_tws SEC(".maps");
 td_tw_pending_map td_tw_pend SEC(".maps");
 td_hist_map td_hist SEC(".maps");
 td_hist_stat_map td_hist_stats SEC(".maps");
+td_agg_map td_agg SEC(".maps");
+td_label_port_map td_label_ports SEC(".maps");
+td_label_peer_map td_label_peers SEC(".maps");
 
 __u32 td_tw_npending;
 __u64 td_hist_gen;

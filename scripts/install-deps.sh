@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libcmocka-dev
-      iproute2 nftables python3 python3-pytest"
+      iproute2 nftables python3 python3-pytest prometheus"
 
 missing=""
 for p in $PKGS; do
@@ -22,3 +22,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# prometheus is a test tool here (test_export.py runs its own instance on a
+# free port): the packaged service on :9090 is not wanted
+case " $missing " in
+*" prometheus "*) systemctl disable --now prometheus >/dev/null 2>&1 || true ;;
+esac

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -47,6 +48,9 @@ enum {
 	OPT_RADDR,
 	OPT_FOLLOW,
 	OPT_MAX_FOLLOW,
+	OPT_LISTEN,
+	OPT_LABEL_PORTS,
+	OPT_LABEL_PEERS,
 };
 
 static const struct option long_opts[] = {
@@ -89,6 +93,9 @@ static const struct option long_opts[] = {
     {"raddr", required_argument, NULL, OPT_RADDR},
     {"follow", no_argument, NULL, OPT_FOLLOW},
     {"max-follow", required_argument, NULL, OPT_MAX_FOLLOW},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"label-ports", required_argument, NULL, OPT_LABEL_PORTS},
+    {"label-peers", required_argument, NULL, OPT_LABEL_PEERS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {0},
@@ -112,6 +119,8 @@ void td_usage(FILE *f)
 		"  doctor      what this kernel and host let tcpdwell do, one line per check\n"
 		"  run         run CMD in a cgroup of its own, trace only its connections,\n"
 		"              report and judge them when it exits (for CI)\n"
+		"  export      serve Prometheus metrics on --listen: transitions, dwell\n"
+		"              histograms, TIME_WAIT census, retransmits, resets, losses\n"
 		"\n"
 		"Filters (applied in the kernel):\n"
 		"  -4, --ipv4            IPv4 only\n"
@@ -176,6 +185,13 @@ void td_usage(FILE *f)
 		"      --fail-on-leak    fail when connections are left in CLOSE_WAIT or\n"
 		"                        FIN_WAIT2 when CMD exits (closed only by its exit)\n"
 		"      --max-lost N      fail above N events tcpdwell could not see (default 0)\n"
+		"export (GET /metrics, /healthz):\n"
+		"      --listen ADDR:PORT  where to serve (default 127.0.0.1:9466; [::1]:PORT)\n"
+		"      --label-ports LIST  a port=\"...\" label for these ports (the --lport\n"
+		"                        syntax, at most 15 entries; each entry one value),\n"
+		"                        every other port counts as port=\"other\"\n"
+		"      --label-peers LIST  a peer=\"...\" label for these remote addresses or\n"
+		"                        CIDR prefixes (at most 15), the rest peer=\"other\"\n"
 		"  -h, --help            this help\n"
 		"  -V, --version         version\n"
 		"\n"
@@ -278,7 +294,7 @@ bool td_opts_filtered(const struct td_opts *o)
 
 /* Options that only one subcommand understands, or not together. */
 static int check_combinations(const struct td_opts *o, bool tw_opt, bool rt_opt, bool top_opt,
-			      bool max_follow, bool run_opt)
+			      bool max_follow, bool run_opt, bool export_opt)
 {
 	bool owner = o->npids || o->comm[0] || o->cgroup_id;
 
@@ -324,6 +340,14 @@ static int check_combinations(const struct td_opts *o, bool tw_opt, bool rt_opt,
 		return usage_error("%s: --once, --all-netns, --verify, --sockets and --warn-pct "
 				   "are timewait options",
 				   "timewait");
+	if (export_opt && o->cmd != TD_CMD_EXPORT)
+		return usage_error("%s: --listen, --label-ports and --label-peers are export "
+				   "options",
+				   "export");
+	if (o->cmd == TD_CMD_EXPORT && (o->npids || o->comm[0] || o->cgroup_id))
+		return usage_error("%s: --pid, --comm and --cgroup select connections by owner; "
+				   "the TIME_WAIT census counts a whole namespace",
+				   "export");
 	if (o->all_netns && o->netns)
 		return usage_error("%s: use --netns or --all-netns, not both", "--all-netns");
 	if (o->once && o->duration_s)
@@ -445,6 +469,105 @@ bool td_port_in(const struct td_port_list *l, uint16_t port)
 	return false;
 }
 
+/* One address or prefix: "10.0.0.0/8", "192.168.1.5", "fd00::/8", "::1". */
+static int parse_peer(char *tok, struct td_peer *p, const char **err)
+{
+	char *slash = strchr(tok, '/');
+	unsigned long len = 0;
+	struct in_addr a4;
+	bool v4;
+
+	if (slash)
+		*slash = '\0';
+	memset(p, 0, sizeof(*p));
+	v4 = inet_pton(AF_INET, tok, &a4) == 1;
+	if (v4) {
+		p->addr[10] = p->addr[11] = 0xff;
+		memcpy(&p->addr[12], &a4, 4);
+	} else if (inet_pton(AF_INET6, tok, p->addr) != 1) {
+		*err = "not an IPv4 or IPv6 address";
+		return -1;
+	}
+	if (slash && parse_uint(slash + 1, 0, v4 ? 32 : 128, &len)) {
+		*err = "bad prefix length";
+		return -1;
+	}
+	if (!slash)
+		len = v4 ? 32 : 128;
+	p->prefix = len + (v4 ? 96 : 0);
+	/* the host bits must be zero: 10.1.0.0/8 is a typo, not a network */
+	for (unsigned bit = p->prefix; bit < 128; bit++)
+		if (p->addr[bit / 8] & (0x80 >> (bit % 8))) {
+			*err = "address has bits set beyond the prefix length";
+			return -1;
+		}
+	/* the label value in canonical form: 0:0::1 and ::1 are one peer */
+	inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? (void *)&p->addr[12] : (void *)p->addr, p->text,
+		  sizeof(p->text));
+	if (slash)
+		snprintf(p->text + strlen(p->text), sizeof(p->text) - strlen(p->text), "/%lu", len);
+	return 0;
+}
+
+int td_parse_peers(const char *s, struct td_peer_list *out, const char **err)
+{
+	char buf[1024], *tok, *save = NULL;
+
+	if (strlen(s) >= sizeof(buf)) {
+		*err = "list too long";
+		return -1;
+	}
+	strcpy(buf, s);
+	if (!*buf || buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,")) {
+		*err = "empty entry in list";
+		return -1;
+	}
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (out->n == TD_MAX_LABELS) {
+			*err = "at most 15 entries";
+			return -1;
+		}
+		if (parse_peer(tok, &out->p[out->n], err))
+			return -1;
+		out->n++;
+	}
+	return 0;
+}
+
+int td_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned *len)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	unsigned long port;
+	size_t hl;
+
+	if (!colon || parse_uint(colon + 1, 1, 65535, &port))
+		return -1;
+	hl = colon - s;
+	if (hl >= sizeof(host))
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			return -1;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+		return -1;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(port);
+	*len = sizeof(*s4);
+	return 0;
+}
+
 static void defaults(struct td_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -459,13 +582,16 @@ static void defaults(struct td_opts *o)
 	o->wakeup_pct = 25;
 	o->top = 10;
 	o->warn_pct = 50;
+	strcpy(o->listen, "127.0.0.1:9466");
 }
 
 int td_parse_args(int argc, char **argv, struct td_opts *o)
 {
 	const char *err = NULL;
 	bool tw_opt = false, rt_opt = false, top_opt = false, max_follow = false;
-	bool run_opt = false;
+	bool run_opt = false, export_opt = false;
+	struct sockaddr_storage ss;
+	unsigned sslen;
 	unsigned long v;
 	int c;
 
@@ -486,6 +612,8 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			o->cmd = TD_CMD_DOCTOR;
 		else if (!strcmp(argv[1], "run"))
 			o->cmd = TD_CMD_RUN;
+		else if (!strcmp(argv[1], "export"))
+			o->cmd = TD_CMD_EXPORT;
 		else
 			return usage_error("unknown command '%s'", argv[1]);
 		argv++;
@@ -612,6 +740,35 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 						: &o->max_lost) = v;
 			run_opt = true;
 			break;
+		case OPT_LISTEN:
+			if (strlen(optarg) >= sizeof(o->listen) ||
+			    td_parse_listen(optarg, &ss, &sslen))
+				return usage_error(
+				    "bad --listen '%s' (ADDR:PORT, e.g. 127.0.0.1:9466 "
+				    "or [::1]:9466)",
+				    optarg);
+			strcpy(o->listen, optarg);
+			export_opt = true;
+			break;
+		case OPT_LABEL_PORTS:
+			o->label_ports.n = 0;
+			if (td_parse_ports(optarg, &o->label_ports, &err) ||
+			    (o->label_ports.n > TD_MAX_LABELS && (err = "at most 15 entries"))) {
+				fprintf(stderr, "tcpdwell: bad --label-ports '%s': %s\n", optarg,
+					err);
+				return TD_EXIT_USAGE;
+			}
+			export_opt = true;
+			break;
+		case OPT_LABEL_PEERS:
+			o->label_peers.n = 0;
+			if (td_parse_peers(optarg, &o->label_peers, &err)) {
+				fprintf(stderr, "tcpdwell: bad --label-peers '%s': %s\n", optarg,
+					err);
+				return TD_EXIT_USAGE;
+			}
+			export_opt = true;
+			break;
 		case OPT_FAIL_ON_LEAK:
 			o->fail_on_leak = run_opt = true;
 			break;
@@ -699,5 +856,5 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 	}
 	if (o->cmd == TD_CMD_TIMEWAIT && !o->interval_s)
 		o->interval_s = 1;
-	return check_combinations(o, tw_opt, rt_opt, top_opt, max_follow, run_opt);
+	return check_combinations(o, tw_opt, rt_opt, top_opt, max_follow, run_opt, export_opt);
 }

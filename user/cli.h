@@ -25,6 +25,7 @@ enum td_cmd {
 	TD_CMD_RETRANS,
 	TD_CMD_DOCTOR,
 	TD_CMD_RUN,
+	TD_CMD_EXPORT,
 };
 
 enum td_format {
@@ -53,6 +54,21 @@ struct td_cidr {
 struct td_cidr_list {
 	int n;
 	struct td_cidr c[TD_MAX_CIDRS];
+};
+
+#define TD_MAX_LABELS 15 /* allow-list entries of --label-ports / --label-peers */
+
+/* A --label-peers entry: an address or a CIDR prefix. IPv4 is kept as an
+ * IPv4-mapped IPv6 address (prefix + 96), the way the kernel side matches. */
+struct td_peer {
+	uint8_t addr[16];
+	uint8_t prefix; /* 0..128 over the mapped form */
+	char text[56];	/* the label value: "10.0.0.0/8", "::1" */
+};
+
+struct td_peer_list {
+	int n;
+	struct td_peer p[TD_MAX_LABELS];
 };
 
 struct td_opts {
@@ -103,6 +119,10 @@ struct td_opts {
 	int64_t max_tw; /* --max-timewait */
 	int64_t max_lost;
 	bool fail_on_leak;
+	/* export */
+	char listen[64];		 /* --listen ADDR:PORT as given */
+	struct td_port_list label_ports; /* --label-ports: each entry a label value */
+	struct td_peer_list label_peers; /* --label-peers */
 };
 
 /* Parse argv into *o. Returns 0, or TD_EXIT_USAGE after printing one line
@@ -120,6 +140,14 @@ int td_parse_cidrs(const char *s, struct td_cidr_list *out, const char **err);
 
 /* Whether any kernel-side filter other than --netns is set. */
 bool td_opts_filtered(const struct td_opts *o);
+
+/* "10.0.0.0/8,192.168.1.5,::1" -> prefixes. Returns 0 or -1 with *err set. */
+int td_parse_peers(const char *s, struct td_peer_list *out, const char **err);
+
+/* "127.0.0.1:9466", "[::1]:9466" -> a socket address for bind(). Returns 0
+ * or -1. */
+struct sockaddr_storage;
+int td_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned *len);
 
 void td_usage(FILE *f);
 

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "doctor.h"
 #include "dwell.h"
+#include "export.h"
 #include "timeline.h"
 #include "retrans.h"
 #include "run.h"
@@ -31,6 +32,8 @@ int main(int argc, char **argv)
 		return td_doctor_main(&opts);
 	case TD_CMD_RUN:
 		return td_run_main(&opts);
+	case TD_CMD_EXPORT:
+		return td_export_main(&opts);
 	}
 	return TD_EXIT_USAGE;
 }

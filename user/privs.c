@@ -62,13 +62,17 @@ uint64_t td_caps_needed(const struct td_opts *o)
 
 	switch (o->cmd) {
 	case TD_CMD_TIMEWAIT:
-		/* every interval: a census iterator, and setns into other
-		 * namespaces (opening /proc/PID/ns/net of other users' tasks) */
+	case TD_CMD_EXPORT:
+		/* every interval (scrape): a census iterator, and setns into
+		 * other namespaces (opening /proc/PID/ns/net of other users'
+		 * tasks) */
 		keep |= BIT(CAP_PERFMON) | BIT(CAP_SYS_ADMIN) | BIT(CAP_SYS_PTRACE);
 		break;
 	case TD_CMD_RUN:
-		/* the command may change its uid: stopping it takes CAP_KILL */
-		keep |= BIT(CAP_KILL);
+		/* the command may change its uid: stopping it takes CAP_KILL;
+		 * removing its cgroup, CAP_DAC_OVERRIDE (the cgroup v2 root
+		 * directory is mode 0555) */
+		keep |= BIT(CAP_KILL) | BIT(CAP_DAC_OVERRIDE);
 		break;
 	default:
 		break;

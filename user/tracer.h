@@ -61,6 +61,19 @@ struct td_hist;
  * imax is given, imax[state] is the maximum within the current interval. */
 int td_tracer_read_hist(struct td_tracer *t, struct td_hist *h, uint64_t *imax);
 
+/* export: the kernel's event counters (td_agg, see TD_AGG_* in events.h),
+ * summed over the CPUs into out[n]; n must be td_agg_entries(). */
+size_t td_agg_entries(const struct td_opts *o);
+int td_tracer_read_agg(struct td_tracer *t, uint64_t *out, size_t n);
+
+/* The loss counters now, while the programs run (approximate, as on
+ * SIGUSR1). */
+void td_tracer_read_loss(struct td_tracer *t, struct td_loss *loss);
+
+/* Wake the run loop (a drain and a tick) whenever fd is readable: for a
+ * consumer with I/O of its own, e.g. an epoll fd of sockets. 0 or -errno. */
+int td_tracer_watch_fd(struct td_tracer *t, int fd);
+
 /* Start a new interval for the per-interval maximum. */
 void td_tracer_next_interval(struct td_tracer *t);
 
