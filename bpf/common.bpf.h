@@ -264,6 +264,10 @@ static __always_inline bool td_filter_pass(const struct td_event *e)
 		if (!bits || !(*bits & TD_PORT_REMOTE))
 			return false;
 	}
+	/* run: the command's sockets are all created under our eyes; a socket
+	 * first seen mid-life is older than it, whatever task was on the CPU */
+	if (td_cfg.known_owner && e->owner == TD_OWNER_INFERRED)
+		return false;
 	if (td_cfg.cgroup_id && e->cgroup_id != td_cfg.cgroup_id)
 		return false;
 	if (td_cfg.pid_filter && !bpf_map_lookup_elem(&td_pids, &e->pid))

@@ -189,8 +189,9 @@ struct td_config {
 	__u8 addr_filter;   /* TD_ADDR_* bits: td_laddrs / td_raddrs are active */
 	/* owner filters: the connection's owner (who created it), not the task
 	 * that happens to be on the CPU */
-	__u8 pid_filter; /* only owners in td_pids */
-	__u8 pad3[7];
+	__u8 pid_filter;  /* only owners in td_pids */
+	__u8 known_owner; /* run: not a guessed owner (TD_OWNER_INFERRED) */
+	__u8 pad3[6];
 	__u64 cgroup_id;	/* 0: any; else this cgroup v2 id */
 	char comm[TD_COMM_LEN]; /* "": any; else this task name */
 	/* export: count every event into td_agg (see TD_AGG_*) */

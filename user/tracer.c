@@ -291,6 +291,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	t->skel->rodata->td_cfg.no_events = o->cmd == TD_CMD_DWELL;
 	t->skel->rodata->td_cfg.hist = o->cmd == TD_CMD_DWELL || o->cmd == TD_CMD_RUN;
 	t->skel->rodata->td_cfg.mark_exit = o->cmd == TD_CMD_RUN;
+	t->skel->rodata->td_cfg.known_owner = o->cmd == TD_CMD_RUN;
 	t->skel->rodata->td_cfg.wakeup_bytes =
 	    o->wakeup_per_event ? 0 : (uint64_t)o->ringbuf_kb * 1024 * o->wakeup_pct / 100;
 	t->skel->rodata->td_cfg.tw_only = o->cmd == TD_CMD_TIMEWAIT || o->cmd == TD_CMD_EXPORT;

@@ -6,6 +6,7 @@ held to what each scenario did and to ss and nstat of that namespace."""
 import glob
 import json
 import signal
+import socket
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -134,6 +135,40 @@ def out_rsts(ns):
     out = ns.run("nstat", "-asz", "TcpOutRsts", capture_output=True, text=True,
                  check=True).stdout.split()
     return int(out[out.index("TcpOutRsts") + 1]) if "TcpOutRsts" in out else 0
+
+
+def test_a_connection_older_than_the_run_is_not_the_commands(bpf, tmp_path):
+    """A connection made before the run and handed to CMD (SCM_RIGHTS),
+    closed by CMD alone: tcpdwell first sees it in CMD's own close(), but
+    CMD did not create it. Only owners seen at creation count."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    c = socket.create_connection(srv.getsockname())
+    a, _ = srv.accept()
+    path = str(tmp_path / "fd.sock")
+    u = socket.socket(socket.AF_UNIX)
+    u.bind(path)
+    u.listen()
+    script = ("import os, socket, sys\n"
+              "u = socket.socket(socket.AF_UNIX); u.connect(sys.argv[1])\n"
+              "_, fds, _, _ = socket.recv_fds(u, 1, 1)\n"
+              "os.close(fds[0]); u.sendall(b'k'); u.recv(1)\n")
+    rep = str(tmp_path / "r.json")
+    p = subprocess.Popen([BIN, "run", "--report", rep, "--", PYTHON, "-c", script, path],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    conn, _ = u.accept()
+    socket.send_fds(conn, [b"x"], [c.fileno()])
+    c.close()  # CMD holds the only reference now
+    assert conn.recv(1) == b"k"  # CMD closed it: ESTABLISHED -> FIN_WAIT1 in its close()
+    a.close()
+    conn.sendall(b"g")
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    r = json.load(open(rep))
+    assert r["connections"]["total"] == 0 and r["loss"]["events"] == 0, r["loss"]
+    for s in (conn, u, srv):
+        s.close()
 
 
 def test_resets_cross_max_resets(netns, tmp_path):
