@@ -128,7 +128,7 @@ typedef struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, TD_LABEL_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct td_peer_key);
+	__type(key, struct td_lpm_key);
 	__type(value, __u8); /* peer class */
 } td_label_peer_map;
 
@@ -222,17 +222,25 @@ static __always_inline void td_fill_tuple_probe(struct td_event *e, const struct
 
 /* Whether addr (of an event of this family) is inside a CIDR of the trie.
  * IPv4 is looked up as ::ffff:a.b.c.d, the form the loader stores it in. */
+/* An event's address as a full-length key of the address tries (IPv4 as
+ * ::ffff:a.b.c.d, see struct td_lpm_key). */
+static __always_inline void td_lpm_key_of(struct td_lpm_key *k, __u8 family, const __u8 *addr)
+{
+	k->prefixlen = 128;
+	if (family == AF_INET) {
+		k->addr[10] = 0xff;
+		k->addr[11] = 0xff;
+		__builtin_memcpy(&k->addr[12], addr, 4);
+	} else {
+		__builtin_memcpy(k->addr, addr, 16);
+	}
+}
+
 static __always_inline bool td_addr_in(void *trie, __u8 family, const __u8 *addr)
 {
-	struct td_lpm_key k = {.prefixlen = 128};
+	struct td_lpm_key k = {};
 
-	if (family == AF_INET) {
-		k.addr[10] = 0xff;
-		k.addr[11] = 0xff;
-		__builtin_memcpy(&k.addr[12], addr, 4);
-	} else {
-		__builtin_memcpy(k.addr, addr, 16);
-	}
+	td_lpm_key_of(&k, family, addr);
 	return bpf_map_lookup_elem(trie, &k) != NULL;
 }
 
@@ -314,7 +322,7 @@ static __always_inline void td_record_dwell(__u32 state, __u64 ns)
  * else the remote one) and its peer address, each 0 when not listed. */
 static __always_inline __u32 td_agg_class(const struct td_event *e)
 {
-	struct td_peer_key k = {.prefixlen = 128};
+	struct td_lpm_key k = {};
 	__u32 port, pc = 0, qc = 0;
 	__u8 *c;
 
@@ -329,13 +337,7 @@ static __always_inline __u32 td_agg_class(const struct td_event *e)
 			pc = *c;
 	}
 	if (td_cfg.label_peers) {
-		if (e->family == AF_INET) {
-			k.addr[10] = 0xff;
-			k.addr[11] = 0xff;
-			__builtin_memcpy(&k.addr[12], e->raddr, 4);
-		} else {
-			__builtin_memcpy(k.addr, e->raddr, 16);
-		}
+		td_lpm_key_of(&k, e->family, e->raddr);
 		c = bpf_map_lookup_elem(&td_label_peers, &k);
 		if (c)
 			qc = *c;

@@ -215,12 +215,6 @@ struct td_config {
 #define TD_AGG_SLOTS   (TD_AGG_RESETS + 2 * 16) /* 368 */
 #define TD_LABEL_MAX   15			/* allow-list entries per label */
 
-/* --label-peers: a prefix of an IPv6 address (IPv4 as ::ffff:a.b.c.d). */
-struct td_peer_key {
-	__u32 prefixlen;
-	__u8 addr[16];
-};
-
 #define TD_MAX_PIDS 64
 /* --follow: room for the listed processes' children too (--max-follow). */
 #define TD_MAX_PIDS_FOLLOW 8192

@@ -398,7 +398,10 @@ int td_parse_ports(const char *s, struct td_port_list *out, const char **err)
 }
 
 /* One "ADDR[/LEN]", in the tries' form: IPv4 as ::ffff:a.b.c.d/LEN+96. */
-static int parse_cidr(char *tok, struct td_cidr *c, const char **err)
+/* ADDR or ADDR/LEN into the tries' form. Host bits are cleared (a filter:
+ * 10.1.2.3/8 means 10.0.0.0/8) or, when strict, refused (a label value
+ * that names another network than it says is a typo). */
+static int parse_cidr(char *tok, struct td_cidr *c, bool strict, const char **err)
 {
 	char *slash = strchr(tok, '/');
 	bool v4 = !strchr(tok, ':');
@@ -424,14 +427,15 @@ static int parse_cidr(char *tok, struct td_cidr *c, const char **err)
 		return -1;
 	}
 	c->prefix = len + (v4 ? 96 : 0);
-	/* clear the host bits: 10.1.2.3/8 is 10.0.0.0/8 */
 	for (int i = 0; i < 16; i++) {
 		int bits = c->prefix - 8 * i;
+		uint8_t host = bits <= 0 ? 0xff : bits < 8 ? (uint8_t)(0xff >> bits) : 0;
 
-		if (bits <= 0)
-			c->addr[i] = 0;
-		else if (bits < 8)
-			c->addr[i] &= (uint8_t)(0xff << (8 - bits));
+		if (strict && (c->addr[i] & host)) {
+			*err = "address has bits set beyond the prefix length";
+			return -1;
+		}
+		c->addr[i] &= (uint8_t)~host;
 	}
 	return 0;
 }
@@ -454,7 +458,7 @@ int td_parse_cidrs(const char *s, struct td_cidr_list *out, const char **err)
 			*err = "too many CIDRs (max 64 per --laddr/--raddr side)";
 			return -1;
 		}
-		if (parse_cidr(tok, &out->c[out->n], err))
+		if (parse_cidr(tok, &out->c[out->n], false, err))
 			return -1;
 		out->n++;
 	}
@@ -472,40 +476,21 @@ bool td_port_in(const struct td_port_list *l, uint16_t port)
 /* One address or prefix: "10.0.0.0/8", "192.168.1.5", "fd00::/8", "::1". */
 static int parse_peer(char *tok, struct td_peer *p, const char **err)
 {
-	char *slash = strchr(tok, '/');
-	unsigned long len = 0;
-	struct in_addr a4;
-	bool v4;
+	bool v4 = !strchr(tok, ':'), slash = strchr(tok, '/');
+	struct td_cidr c;
+	unsigned len;
 
-	if (slash)
-		*slash = '\0';
+	if (parse_cidr(tok, &c, true, err))
+		return -1;
 	memset(p, 0, sizeof(*p));
-	v4 = inet_pton(AF_INET, tok, &a4) == 1;
-	if (v4) {
-		p->addr[10] = p->addr[11] = 0xff;
-		memcpy(&p->addr[12], &a4, 4);
-	} else if (inet_pton(AF_INET6, tok, p->addr) != 1) {
-		*err = "not an IPv4 or IPv6 address";
-		return -1;
-	}
-	if (slash && parse_uint(slash + 1, 0, v4 ? 32 : 128, &len)) {
-		*err = "bad prefix length";
-		return -1;
-	}
-	if (!slash)
-		len = v4 ? 32 : 128;
-	p->prefix = len + (v4 ? 96 : 0);
-	/* the host bits must be zero: 10.1.0.0/8 is a typo, not a network */
-	for (unsigned bit = p->prefix; bit < 128; bit++)
-		if (p->addr[bit / 8] & (0x80 >> (bit % 8))) {
-			*err = "address has bits set beyond the prefix length";
-			return -1;
-		}
+	memcpy(p->addr, c.addr, sizeof(p->addr));
+	p->prefix = c.prefix;
+	len = c.prefix - (v4 ? 96 : 0);
 	/* the label value in canonical form: 0:0::1 and ::1 are one peer */
 	inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? (void *)&p->addr[12] : (void *)p->addr, p->text,
 		  sizeof(p->text));
 	if (slash)
-		snprintf(p->text + strlen(p->text), sizeof(p->text) - strlen(p->text), "/%lu", len);
+		snprintf(p->text + strlen(p->text), sizeof(p->text) - strlen(p->text), "/%u", len);
 	return 0;
 }
 

@@ -152,7 +152,7 @@ static int setup_labels(struct td_tracer *t)
 					    strerror(errno));
 	}
 	for (int i = 0; i < o->label_peers.n; i++) {
-		struct td_peer_key k = {.prefixlen = o->label_peers.p[i].prefix};
+		struct td_lpm_key k = {.prefixlen = o->label_peers.p[i].prefix};
 		__u8 cls = i + 1;
 
 		memcpy(k.addr, o->label_peers.p[i].addr, sizeof(k.addr));
