@@ -21,6 +21,7 @@
 #include "doctor.h"
 #include "format.h"
 #include "kconfig.h"
+#include "ksym.h"
 #include "privs.h"
 #include "tracer.h"
 
@@ -99,20 +100,6 @@ static void fact(struct doc *d, bool holds, const char *check, const char *yes, 
 	line(d, holds ? OK : DEGRADED, check, false, "%s", holds ? yes : no);
 }
 
-static bool in_kallsyms(const char *sym)
-{
-	char l[512], name[256];
-	FILE *f = fopen("/proc/kallsyms", "re");
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && fgets(l, sizeof(l), f))
-		found = sscanf(l, "%*s %*s %255s", name) == 1 && !strcmp(name, sym);
-	fclose(f);
-	return found;
-}
-
 /* fentry is not used (tracepoints first): say whether it would load. */
 static void fentry(struct doc *d, const struct btf *btf)
 {
@@ -154,6 +141,7 @@ int td_doctor_main(const struct td_opts *o)
 	struct rlimit rl;
 	struct stat st;
 	char why[256];
+	uint64_t addr;
 	long hz;
 
 	if (d.json)
@@ -205,8 +193,15 @@ int td_doctor_main(const struct td_opts *o)
 	tracepoint(&d, btf, "timer:timer_start", "TIME_WAIT entry", false);
 	tracepoint(&d, btf, "timer:timer_cancel", "TIME_WAIT end", false);
 	tracepoint(&d, btf, "timer:timer_expire_entry", "TIME_WAIT expiry", false);
-	fact(&d, in_kallsyms("tw_timer_handler"), "ksym tw_timer_handler",
-	     "timewait timers recognised", "not in /proc/kallsyms: no TIME_WAIT tracking");
+	if (td_ksym_lookup("tw_timer_handler", &addr))
+		line(&d, DEGRADED, "ksym tw_timer_handler", false,
+		     "not in /proc/kallsyms: no TIME_WAIT tracking");
+	else if (!addr)
+		line(&d, DEGRADED, "ksym tw_timer_handler", false,
+		     "address hidden (kernel.kptr_restrict): no TIME_WAIT tracking without "
+		     "CAP_SYSLOG or root");
+	else
+		line(&d, OK, "ksym tw_timer_handler", false, "timewait timers recognised");
 	fact(&d, has_field(btf, "inet_timewait_death_row", "tw_refcount"), "netns timewait count",
 	     "tcp_death_row.tw_refcount: TIME_WAIT overflow told apart",
 	     "no tw_refcount: a TIME_WAIT overflow looks like a reset");

@@ -20,6 +20,7 @@
 #include "filter.h"
 #include "hist.h"
 #include "loss.h"
+#include "ksym.h"
 #include "netns.h"
 #include "privs.h"
 #include "census.skel.h"
@@ -252,6 +253,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 {
 	struct td_tracer *t;
 	struct bpf_program *prog;
+	uint64_t ksym;
 	int err;
 
 	*out = NULL;
@@ -355,6 +357,14 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		if (err)
 			goto cleanup;
 	}
+
+	/* The timewait timers are told by tw_timer_handler's address, which a
+	 * kernel hiding addresses from us (kptr_restrict without CAP_SYSLOG)
+	 * gave libbpf as 0: every TIME_WAIT would go unseen, silently. */
+	if (bpf_program__autoload(t->skel->progs.td_timer_start) &&
+	    (td_ksym_lookup("tw_timer_handler", &ksym) || !ksym))
+		note_degraded(t, "kernel addresses hidden (kptr_restrict): TIME_WAIT entries and "
+				 "ends are not seen; run as root or with CAP_SYSLOG");
 
 	/* The clock starts before the first program can fire. */
 	t->start_ns = clock_ns(CLOCK_MONOTONIC);

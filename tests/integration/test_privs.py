@@ -2,6 +2,7 @@
 buffer open, tcpdwell keeps only the capabilities it still needs (and
 the bounding set shrinks with them, so nothing can regain the rest), and
 still works: events are traced and the loss counters read at exit."""
+import json
 import signal
 import subprocess
 import time
@@ -64,3 +65,23 @@ def test_run_keeps_cap_kill_and_the_command_keeps_its_own(bpf, tmp_path):
     finally:
         p.send_signal(signal.SIGTERM)
         p.communicate(timeout=20)
+
+
+def test_hidden_kernel_addresses_are_reported(netns):
+    """Without CAP_SYSLOG the kernel may hide addresses in /proc/kallsyms
+    (kptr_restrict, perf_event_paranoid): TIME_WAIT tracking then cannot
+    work, and tcpdwell and doctor must say so, not go silently blind."""
+    nosyslog = ["setpriv", "--bounding-set=-syslog", "--inh-caps=-all"]
+    ksyms = subprocess.run(nosyslog + ["grep", "-m1", " tw_timer_handler$", "/proc/kallsyms"],
+                           capture_output=True, text=True, check=True).stdout
+    hidden = int(ksyms.split()[0], 16) == 0  # the ground truth, seen the same way
+    p = subprocess.run(nosyslog + [BIN, "trace", "--netns", "/run/netns/" + netns.name,
+                                   "-o", "json", "-d", "0.3"],
+                       capture_output=True, text=True, timeout=30)
+    loss = json.loads(p.stdout.splitlines()[-1])
+    assert loss["type"] == "loss"
+    assert ("kernel addresses hidden" in (loss["degraded"] or "")) == hidden, loss["degraded"]
+    d = subprocess.run(nosyslog + [BIN, "doctor", "-o", "json"], capture_output=True,
+                       text=True, timeout=60)
+    check = [c for c in json.loads(d.stdout)["checks"] if c["check"] == "ksym tw_timer_handler"]
+    assert check and (check[0]["status"] == "degraded") == hidden, check
