@@ -25,6 +25,7 @@ enum td_cmd {
 	TD_CMD_RETRANS,
 	TD_CMD_DOCTOR,
 	TD_CMD_RUN,
+	TD_CMD_RECORD,
 };
 
 enum td_format {
@@ -103,6 +104,14 @@ struct td_opts {
 	int64_t max_tw; /* --max-timewait */
 	int64_t max_lost;
 	bool fail_on_leak;
+	/* record */
+	const char *write_path; /* -w FILE */
+	uint64_t rotate_bytes;	/* --rotate SIZE: 0 for one file */
+	bool force;		/* --force: overwrite FILE */
+	/* replay: cmd is the command replayed */
+	const char *replay_path; /* tcpdwell replay FILE ... */
+	int argc;		 /* the command line, for a recording's header */
+	char **argv;
 };
 
 /* Parse argv into *o. Returns 0, or TD_EXIT_USAGE after printing one line
@@ -117,6 +126,9 @@ bool td_port_in(const struct td_port_list *l, uint16_t port);
 /* "10.0.0.0/8,::1" -> CIDRs appended to *out (a bare address is /32 or
  * /128). Returns 0 or -1 with *err set to why. */
 int td_parse_cidrs(const char *s, struct td_cidr_list *out, const char **err);
+
+/* "64k", "10M", "1G", "4096" -> bytes. Returns 0 or -1. */
+int td_parse_size(const char *s, uint64_t *out);
 
 /* Whether any kernel-side filter other than --netns is set. */
 bool td_opts_filtered(const struct td_opts *o);

@@ -4,6 +4,7 @@
 #include "doctor.h"
 #include "dwell.h"
 #include "timeline.h"
+#include "record.h"
 #include "retrans.h"
 #include "run.h"
 #include "timewait.h"
@@ -31,6 +32,8 @@ int main(int argc, char **argv)
 		return td_doctor_main(&opts);
 	case TD_CMD_RUN:
 		return td_run_main(&opts);
+	case TD_CMD_RECORD:
+		return td_record_main(&opts);
 	}
 	return TD_EXIT_USAGE;
 }

@@ -514,9 +514,9 @@ static int read_ns_files_marked(struct tw_run *r, struct tw_ns *n)
 		return err;
 	}
 	c->since_mark[0] = c->since_mark[1] = 0;
-	c->mark_ns[0] = td_tracer_now_ns();
+	c->mark_ns[0] = td_tracer_now_ns(r->t);
 	err = read_ns_files(r, n);
-	c->mark_ns[1] = td_tracer_now_ns();
+	c->mark_ns[1] = td_tracer_now_ns(r->t);
 	usleep(2000);
 	td_tracer_drain(r->t);
 	a = td_census_count_at_mark(c, 0);
@@ -655,16 +655,16 @@ int td_timewait_main(const struct td_opts *o)
 	if (err)
 		goto cleanup;
 	if (r->o.once) {
-		err = report_all(r, td_tracer_now_ns()) ? TD_EXIT_ERROR : TD_EXIT_OK;
+		err = report_all(r, td_tracer_now_ns(r->t)) ? TD_EXIT_ERROR : TD_EXIT_OK;
 		goto cleanup;
 	}
 	r->interval_ns = (uint64_t)(r->o.interval_s * 1e9);
-	r->last_ns = td_tracer_now_ns();
+	r->last_ns = td_tracer_now_ns(r->t);
 	r->next_ns = r->last_ns + r->interval_ns;
 	err = td_tracer_run(r->t, &c);
 	td_tracer_finish(r->t, &loss);
 	/* the last word: the set after the final drain */
-	if ((r->gone || report_all(r, td_tracer_now_ns())) && !err)
+	if ((r->gone || report_all(r, td_tracer_now_ns(r->t))) && !err)
 		err = TD_EXIT_ERROR;
 	td_loss_report(stdout, json(r), &loss, td_tracer_degraded(r->t));
 	if (!err)
