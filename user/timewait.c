@@ -20,6 +20,7 @@
 #include "kconfig.h"
 #include "loss.h"
 #include "netns.h"
+#include "recfmt.h"
 #include "timewait.h"
 #include "tracer.h"
 
@@ -92,12 +93,27 @@ static long sockstat_tw(void)
 	return tw;
 }
 
+/* A replay: the sysctls the recorder read in the snapshot's namespace. */
+static int recorded_ns_files(const struct td_rec_header *h, struct tw_ns *n)
+{
+	n->sockstat_tw = -1;
+	if (n->ns.inum != h->snap_netns)
+		return 0; /* unknown: not the namespace the recorder walked */
+	n->range_lo = h->range_lo;
+	n->range_hi = h->range_hi;
+	n->tw_reuse = h->tw_reuse;
+	n->fin_timeout = h->fin_timeout;
+	return 0;
+}
+
 /* Sysctls and sockstat are per namespace: read them from inside. */
 static int read_ns_files(struct tw_run *r, struct tw_ns *n)
 {
 	int old = -1;
 	long hi = -1, lo, v;
 
+	if (td_tracer_recording(r->t))
+		return recorded_ns_files(td_tracer_recording(r->t), n);
 	if (n->ns.inum != r->self) {
 		old = td_netns_enter(n->ns.path, n->ns.inum);
 		if (old < 0)
@@ -622,6 +638,27 @@ static int start(struct tw_run *r)
 	return 0;
 }
 
+/* A replay: the namespace and CONFIG_HZ are the recorder's. The tracer
+ * reads r->o as it replays, so the default --netns set here still counts. */
+static int open_replay(struct tw_run *r)
+{
+	const struct td_rec_header *h;
+	int err = td_tracer_open(&r->t, &r->o);
+
+	if (err)
+		return err;
+	h = td_tracer_recording(r->t);
+	r->self = h->snap_netns;
+	r->hz = h->hz;
+	if (!r->o.netns)
+		r->o.netns = h->snap_netns;
+	r->single.inum = r->o.netns;
+	snprintf(r->single.name, sizeof(r->single.name), "%s",
+		 r->o.netns == h->snap_netns && h->snap_netns_name[0] ? h->snap_netns_name
+								      : "recorded");
+	return 0;
+}
+
 int td_timewait_main(const struct td_opts *o)
 {
 	struct tw_run *r = calloc(1, sizeof(*r));
@@ -632,6 +669,12 @@ int td_timewait_main(const struct td_opts *o)
 	if (!r)
 		return TD_EXIT_ERROR;
 	r->o = *o;
+	if (o->replay_path) {
+		err = open_replay(r);
+		if (err)
+			goto cleanup;
+		goto run;
+	}
 	r->self = td_netns_self();
 	if (!r->o.all_netns && !r->o.netns)
 		r->o.netns = r->self; /* the kernel filter, too */
@@ -651,6 +694,7 @@ int td_timewait_main(const struct td_opts *o)
 	err = td_tracer_open(&r->t, &r->o);
 	if (err)
 		goto cleanup;
+run:
 	err = start(r);
 	if (err)
 		goto cleanup;
