@@ -116,21 +116,30 @@ static int write_out(struct td_rec_writer *w, const uint8_t *p, size_t n)
 	return 0;
 }
 
-static int write_frame(struct td_rec_writer *w, uint8_t kind, bool compress, const void *raw,
-		       size_t raw_len);
-
 static int write_start(struct td_rec_writer *w)
 {
 	char json[TD_REC_HEADER_MAX];
 	uint8_t fh[TD_REC_FILE_HDR];
 	size_t n = td_rec_header_json(&w->hdr, json, sizeof(json));
+	uint8_t *fr;
 	int err;
 
 	if (n >= sizeof(json))
 		return -EOVERFLOW;
+	/* a buffer of its own: at a rotation w->buf holds the frame waiting */
+	fr = malloc(TD_REC_FRAME_HDR + n);
+	if (!fr)
+		return -ENOMEM;
+	memcpy(fr + TD_REC_FRAME_HDR, json, n);
+	td_rec_put_frame_header(fr, TD_FR_HEADER, TD_CODEC_NONE, n, fr + TD_REC_FRAME_HDR, n);
 	td_rec_put_file_header(fh);
 	err = write_out(w, fh, sizeof(fh));
-	return err ? err : write_frame(w, TD_FR_HEADER, false, json, n);
+	if (!err)
+		err = write_out(w, fr, TD_REC_FRAME_HDR + n);
+	if (!err)
+		w->st.frames++;
+	free(fr);
+	return err;
 }
 
 /* Close this part with the loss counters so far, start FILE.n+1. */
@@ -182,8 +191,7 @@ static int write_frame(struct td_rec_writer *w, uint8_t kind, bool compress, con
 	td_rec_put_frame_header(w->buf, kind, compress ? TD_CODEC_ZLIB : TD_CODEC_NONE, raw_len,
 				w->buf + TD_REC_FRAME_HDR, stored);
 	/* room for this frame and the loss frame that would close the part */
-	if (w->rotate && w->data && kind != TD_FR_HEADER &&
-	    w->size + TD_REC_FRAME_HDR + stored + LOSS_FRAME > w->rotate) {
+	if (w->rotate && w->data && w->size + TD_REC_FRAME_HDR + stored + LOSS_FRAME > w->rotate) {
 		err = next_part(w);
 		if (err)
 			return err;
@@ -192,8 +200,7 @@ static int write_frame(struct td_rec_writer *w, uint8_t kind, bool compress, con
 	if (err)
 		return err;
 	w->st.frames++;
-	if (kind != TD_FR_HEADER)
-		w->data = true;
+	w->data = true;
 	return 0;
 }
 
