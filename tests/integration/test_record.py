@@ -129,19 +129,27 @@ def traffic(netns):
     netns.scenario("drop_data", 2, 0.2)
 
 
-def test_live_and_replay_agree(netns, tracer, workdir):
+# Two halves, four tracers and a recorder each: eight tracers at once on
+# two CPUs made the suite's host-wide expiry tracer see recursion misses.
+LIVE = {
+    "trace": lambda ns, port: ["trace", *ns],
+    "timeline": lambda ns, port: ["timeline", *ns],
+    "dwell": lambda ns, port: ["dwell", *ns],
+    "retrans": lambda ns, port: ["retrans", "--resets", *ns],
+    "count": lambda ns, port: ["retrans", "-c", "--resets", *ns],
+    "filtered": lambda ns, port: ["trace", *ns, "--lport", str(port)],
+    "timewait": lambda ns, port: ["timewait", "--netns", ns[1], "-i", "1"],
+}
+
+
+@pytest.mark.parametrize("views", [("trace", "timeline", "dwell", "timewait"),
+                                   ("retrans", "count", "filtered")])
+def test_live_and_replay_agree(netns, tracer, workdir, views):
     path = os.path.join(workdir, "rec.tdw")
     ns = ["--netns", str(netns.inum)]
     port = random.randint(20000, 29999)
-    live = {
-        "trace": tracer("trace", *ns),
-        "timeline": tracer("timeline", *ns),
-        "dwell": tracer("dwell", *ns),
-        "retrans": tracer("retrans", "--resets", *ns),
-        "count": tracer("retrans", "-c", "--resets", *ns),
-        "filtered": tracer("trace", *ns, "--lport", str(port)),
-        "timewait": tracer("timewait", "--netns", "/run/netns/" + netns.name, "-i", "1"),
-    }
+    live = {v: tracer(*LIVE[v](["--netns", "/run/netns/" + netns.name] if v == "timewait"
+                               else ns, port)) for v in views}
     rec = tracer("record", "-w", path, *ns, fmt="text")
     traffic(netns)
     netns.scenario("client_close", 0.05, 0.05, env={"TD_PORT": str(port)})
@@ -152,6 +160,16 @@ def test_live_and_replay_agree(netns, tracer, workdir):
     assert os.stat(path).st_mode & 0o777 == 0o600
     assert "recorded" in rec.stderr
 
+    if "trace" in views:
+        check_trace(path, live)
+        check_timeline(path, live)
+        check_dwell(path, live)
+        check_timewait(path, live)
+    else:
+        check_retrans(path, live, port)
+
+
+def check_trace(path, live):
     # trace: every record, in order, the same
     r = replay(path, "trace", "-o", "json")
     assert r.returncode == 0, r.stderr
@@ -164,6 +182,9 @@ def test_live_and_replay_agree(netns, tracer, workdir):
     rt = replay(path, "trace")
     assert len(rt.stdout.splitlines()) == len(want) + 1
 
+
+
+def check_timeline(path, live):
     # timeline: the same connections (printed at drains: order by cookie)
     r = replay(path, "timeline", "-o", "json")
     assert r.returncode == 0, r.stderr
@@ -174,6 +195,9 @@ def test_live_and_replay_agree(netns, tracer, workdir):
     assert any(c["retransmits"] for c in want)
     same_loss(wl, gl)
 
+
+
+def check_dwell(path, live):
     # dwell: the in-kernel histograms, rebuilt from the records
     r = replay(path, "dwell", "-o", "json")
     assert r.returncode == 0, r.stderr
@@ -183,6 +207,9 @@ def test_live_and_replay_agree(netns, tracer, workdir):
     same_hist(got["states"], want["states"])
     assert want["states"]["ESTABLISHED"]["count"] >= 6
 
+
+
+def check_retrans(path, live, port):
     # retrans --resets, one line per event
     r = replay(path, "retrans", "--resets", "-o", "json")
     assert r.returncode == 0, r.stderr
@@ -207,6 +234,9 @@ def test_live_and_replay_agree(netns, tracer, workdir):
     same_events(got, want)
     same_loss(wl, gl)
 
+
+
+def check_timewait(path, live):
     # timewait: the census from the recorded snapshot and the transitions
     r = replay(path, "timewait", "-o", "json")
     assert r.returncode == 0, r.stderr
@@ -370,12 +400,12 @@ def test_rotate(netns, tracer, workdir):
 def test_full_disk(netns, tracer, workdir):
     mnt = os.path.join(workdir, "small")
     os.mkdir(mnt)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24k", "tmpfs", mnt], check=True)
     try:
         path = os.path.join(mnt, "full.tdw")
         rec = tracer("record", "-w", path, "--netns", str(netns.inum), fmt="text")
-        for _ in range(6):
-            netns.scenario("churn", 500)
+        for _ in range(8):
+            netns.scenario("churn", 200)
             time.sleep(1.1)
             if rec.proc.poll() is not None:
                 break
@@ -385,6 +415,6 @@ def test_full_disk(netns, tracer, workdir):
         assert "the recording ends at byte %d" % os.path.getsize(path) in rec.stderr
         p = replay(path, "-o", "json")
         assert p.returncode == 4 and "cut at byte" in p.stderr, p.stderr
-        assert len(split_loss(jlines(p.stdout))[0]) > 1000
+        assert len(split_loss(jlines(p.stdout))[0]) > 500
     finally:
         subprocess.run(["umount", "-l", mnt])
