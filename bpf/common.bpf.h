@@ -386,8 +386,7 @@ static __always_inline void td_emit(struct td_event *e)
 
 	if (!td_filter_pass(e))
 		return;
-	if (td_cfg.hist && e->type == TD_EV_STATE &&
-	    !(e->flags & (TD_F_NEW | TD_F_FIRST | TD_F_LATE)))
+	if (td_cfg.hist && td_dwell_counts(e))
 		td_record_dwell(e->old_state, e->dwell_ns);
 	if (td_cfg.agg)
 		td_agg_count(e);

@@ -329,6 +329,17 @@ static inline __u64 td_hist_bucket_low(__u32 b)
 	return (__u64)(TD_HIST_SUB + b % TD_HIST_SUB) << (msb - TD_HIST_SUB_BITS);
 }
 
+/* Whether a record's dwell time enters the per-state histograms: a
+ * transition out of a state the socket was seen entering (not a creation,
+ * not a first sight, not a timewait end whose substate switch was silent).
+ * One definition for the kernel (td_emit) and for a replay, which builds
+ * the histograms from a recording's records in userspace. */
+static inline int td_dwell_counts(const struct td_event *e)
+{
+	return e->type == TD_EV_STATE && !(e->flags & (TD_F_NEW | TD_F_FIRST | TD_F_LATE)) &&
+	       e->old_state < TD_TCP_MAX_STATES;
+}
+
 /* Count, sum and maximum of the dwell times per state. imax_ns is the
  * maximum within interval `gen` (td_hist_gen, bumped by the reader). */
 struct td_hist_stat {

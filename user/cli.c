@@ -51,6 +51,9 @@ enum {
 	OPT_LISTEN,
 	OPT_LABEL_PORTS,
 	OPT_LABEL_PEERS,
+	OPT_WRITE,
+	OPT_ROTATE,
+	OPT_FORCE,
 };
 
 static const struct option long_opts[] = {
@@ -96,6 +99,9 @@ static const struct option long_opts[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"label-ports", required_argument, NULL, OPT_LABEL_PORTS},
     {"label-peers", required_argument, NULL, OPT_LABEL_PEERS},
+    {"write", required_argument, NULL, OPT_WRITE},
+    {"rotate", required_argument, NULL, OPT_ROTATE},
+    {"force", no_argument, NULL, OPT_FORCE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {0},
@@ -106,6 +112,8 @@ void td_usage(FILE *f)
 	fprintf(f,
 		"Usage: tcpdwell [COMMAND] [OPTIONS]\n"
 		"       tcpdwell run [OPTIONS] [--] CMD [ARGS...]\n"
+		"       tcpdwell record -w FILE [OPTIONS]\n"
+		"       tcpdwell replay FILE [trace|timeline|dwell|timewait|retrans] [OPTIONS]\n"
 		"TCP connection states and the time spent in each, TIME_WAIT included.\n"
 		"\n"
 		"Commands:\n"
@@ -121,6 +129,10 @@ void td_usage(FILE *f)
 		"              report and judge them when it exits (for CI)\n"
 		"  export      serve Prometheus metrics on --listen: transitions, dwell\n"
 		"              histograms, TIME_WAIT census, retransmits, resets, losses\n"
+		"  record      write every event (and the timewait census at start) to a\n"
+		"              compressed, checksummed file: -w FILE\n"
+		"  replay      FILE [COMMAND]: what COMMAND (default trace) would have shown\n"
+		"              live, from a recording; filters and output options apply\n"
 		"\n"
 		"Filters (applied in the kernel):\n"
 		"  -4, --ipv4            IPv4 only\n"
@@ -192,12 +204,21 @@ void td_usage(FILE *f)
 		"                        every other port counts as port=\"other\"\n"
 		"      --label-peers LIST  a peer=\"...\" label for these remote addresses or\n"
 		"                        CIDR prefixes (at most 15), the rest peer=\"other\"\n"
+		"record (filters apply in the kernel, as for any command):\n"
+		"  -w, --write FILE      the recording (created 0600; never overwritten ...)\n"
+		"      --force           ... unless --force)\n"
+		"      --rotate SIZE     start FILE.1, FILE.2 ... before a file exceeds SIZE\n"
+		"                        (k, M, G suffixes; at least 4k); each is a whole\n"
+		"                        recording with its own header\n"
+		"replay: --netns and --cgroup take numbers (inode, cgroup id): paths name\n"
+		"  this machine's; -d SEC stops at SEC seconds into the recording.\n"
 		"  -h, --help            this help\n"
 		"  -V, --version         version\n"
 		"\n"
 		"SIGUSR1 prints the loss counters. Exit codes: 0 ok, 1 runtime error,\n"
-		"2 bad usage or environment, 3 run: a threshold was crossed, 4 events were\n"
-		"lost (see the summary).\n");
+		"2 bad usage or environment (or a corrupt recording), 3 run: a threshold was\n"
+		"crossed, 4 events were lost (see the summary; replay: also a recording cut\n"
+		"short).\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -286,6 +307,44 @@ static int parse_cgroup(const char *s, uint64_t *out)
 	return 0;
 }
 
+int td_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (*end && !end[1]) {
+		switch (*end) {
+		case 'k':
+		case 'K':
+			shift = 10;
+			break;
+		case 'm':
+		case 'M':
+			shift = 20;
+			break;
+		case 'g':
+		case 'G':
+			shift = 30;
+			break;
+		default:
+			return -1;
+		}
+	} else if (*end) {
+		return -1;
+	}
+	if (v > (UINT64_MAX >> 1) >> shift)
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
 bool td_opts_filtered(const struct td_opts *o)
 {
 	return o->family || o->lports.n || o->rports.n || o->laddrs.n || o->raddrs.n || o->npids ||
@@ -293,6 +352,39 @@ bool td_opts_filtered(const struct td_opts *o)
 }
 
 /* Options that only one subcommand understands, or not together. */
+/* record writes a file: output options make no sense; replay has no
+ * kernel: its options make none there. */
+static int check_record_replay(const struct td_opts *o, bool out_opt, bool kernel_opt, bool rec_opt,
+			       bool tw_opt, bool rt_opt, bool top_opt, bool run_opt)
+{
+	if (rec_opt && o->cmd != TD_CMD_RECORD)
+		return usage_error("%s: -w FILE, --rotate and --force are record options",
+				   "record");
+	if (o->cmd == TD_CMD_RECORD) {
+		if (!o->write_path)
+			return usage_error("%s: -w FILE names the recording", "record");
+		if (out_opt || tw_opt || rt_opt || top_opt || run_opt || o->interval_s)
+			return usage_error(
+			    "%s: writes every event to FILE; output options (-o, -T, "
+			    "-i, -c, --top, ...) belong to replay",
+			    "record");
+	}
+	if (o->replay_path) {
+		if (kernel_opt || o->follow)
+			return usage_error(
+			    "%s: reads a file; --ringbuf-kb, --timewait-map, "
+			    "--wakeup-*, --no-accept-tracepoint and --follow are for "
+			    "live tracing (the recording's own filters already apply)",
+			    "replay");
+		if (o->once || o->all_netns || o->verify)
+			return usage_error("%s: --once, --all-netns and --verify need the live "
+					   "kernel; a replayed timewait starts from the recorded "
+					   "census",
+					   "replay");
+	}
+	return 0;
+}
+
 static int check_combinations(const struct td_opts *o, bool tw_opt, bool rt_opt, bool top_opt,
 			      bool max_follow, bool run_opt, bool export_opt)
 {
@@ -574,13 +666,30 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 {
 	const char *err = NULL;
 	bool tw_opt = false, rt_opt = false, top_opt = false, max_follow = false;
-	bool run_opt = false, export_opt = false;
+	bool run_opt = false, export_opt = false, out_opt = false, kernel_opt = false;
+	bool rec_opt = false;
 	struct sockaddr_storage ss;
 	unsigned sslen;
 	unsigned long v;
 	int c;
 
 	defaults(o);
+	o->argc = argc;
+	o->argv = argv;
+	/* replay FILE [COMMAND]: then the options, as for COMMAND */
+	if (argc > 1 && !strcmp(argv[1], "replay")) {
+		if (argc < 3 || argv[2][0] == '-' || !argv[2][0])
+			return usage_error("%s: which recording? (tcpdwell replay FILE [COMMAND])",
+					   "replay");
+		o->replay_path = argv[2];
+		argv += 2;
+		argc -= 2;
+		if (argc > 1 && argv[1][0] != '-' && strcmp(argv[1], "trace") &&
+		    strcmp(argv[1], "timeline") && strcmp(argv[1], "dwell") &&
+		    strcmp(argv[1], "timewait") && strcmp(argv[1], "retrans"))
+			return usage_error(
+			    "%s: replays trace, timeline, dwell, timewait or retrans", "replay");
+	}
 	/* The subcommand comes first; `trace` is the default. */
 	if (argc > 1 && argv[1][0] != '-') {
 		if (!strcmp(argv[1], "trace"))
@@ -599,6 +708,8 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			o->cmd = TD_CMD_RUN;
 		else if (!strcmp(argv[1], "export"))
 			o->cmd = TD_CMD_EXPORT;
+		else if (!strcmp(argv[1], "record"))
+			o->cmd = TD_CMD_RECORD;
 		else
 			return usage_error("unknown command '%s'", argv[1]);
 		argv++;
@@ -608,7 +719,9 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 	opterr = 0;
 	/* run: the first non-option is the command; its options are its own */
 	while ((c = getopt_long(argc, argv,
-				o->cmd == TD_CMD_RUN ? "+:46o:Twd:i:chV" : ":46o:Twd:i:chV",
+				o->cmd == TD_CMD_RUN	  ? "+:46o:Twd:i:chV"
+				: o->cmd == TD_CMD_RECORD ? ":46o:Tw:d:i:chV"
+							  : ":46o:Twd:i:chV",
 				long_opts, NULL)) != -1) {
 		switch (c) {
 		case '4':
@@ -645,6 +758,12 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			max_follow = true;
 			break;
 		case OPT_NETNS:
+			/* a recording is replayed anywhere: a path names this machine's */
+			if (o->replay_path && parse_uint(optarg, 1, UINT32_MAX, &v))
+				return usage_error(
+				    "bad --netns '%s' (replay: the namespace's inode "
+				    "number, as the recording shows it)",
+				    optarg);
 			if (parse_netns(optarg, &o->netns))
 				return usage_error(
 				    "bad --netns '%s' (a netns path or inode number)", optarg);
@@ -653,6 +772,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 				strcpy(o->netns_path, optarg);
 			break;
 		case 'o':
+			out_opt = true;
 			if (!strcmp(optarg, "text"))
 				o->format = TD_FMT_TEXT;
 			else if (!strcmp(optarg, "json"))
@@ -662,10 +782,34 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 						   optarg);
 			break;
 		case 'T':
-			o->wall_time = true;
+			o->wall_time = out_opt = true;
 			break;
 		case 'w':
-			o->wide = true;
+			if (o->cmd != TD_CMD_RECORD) {
+				o->wide = out_opt = true;
+				break;
+			}
+			if (!optarg) /* --wide */
+				return usage_error("%s: -w FILE names the recording; --wide is a "
+						   "replay option",
+						   "record");
+			/* fall through */
+		case OPT_WRITE:
+			if (!*optarg)
+				return usage_error("%s needs a file name", "-w");
+			o->write_path = optarg;
+			rec_opt = true;
+			break;
+		case OPT_ROTATE:
+			if (td_parse_size(optarg, &o->rotate_bytes) || o->rotate_bytes < 4096)
+				return usage_error(
+				    "bad --rotate '%s' (a size of at least 4k: 4096, "
+				    "64k, 10M, 1G)",
+				    optarg);
+			rec_opt = true;
+			break;
+		case OPT_FORCE:
+			o->force = rec_opt = true;
 			break;
 		case 'd':
 			if (parse_seconds(optarg, &o->duration_s))
@@ -681,6 +825,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			o->flush_ms = v;
 			break;
 		case OPT_RINGBUF_KB:
+			kernel_opt = true;
 			if (parse_uint(optarg, 4, 1 << 20, &v) || (v & (v - 1)))
 				return usage_error("bad --ringbuf-kb '%s' (power of 2, 4..1048576)",
 						   optarg);
@@ -692,6 +837,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			o->max_sockets = v;
 			break;
 		case OPT_TIMEWAIT_MAP:
+			kernel_opt = true;
 			if (parse_uint(optarg, 16, 1 << 24, &v))
 				return usage_error("bad --timewait-map '%s' (16..16777216)",
 						   optarg);
@@ -758,15 +904,16 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			o->fail_on_leak = run_opt = true;
 			break;
 		case OPT_WAKEUP_PCT:
+			kernel_opt = true;
 			if (parse_uint(optarg, 1, 100, &v))
 				return usage_error("bad --wakeup-pct '%s' (1..100)", optarg);
 			o->wakeup_pct = v;
 			break;
 		case OPT_WAKEUP_PER_EVENT:
-			o->wakeup_per_event = true;
+			o->wakeup_per_event = kernel_opt = true;
 			break;
 		case OPT_NO_ACCEPT:
-			o->no_accept = true;
+			o->no_accept = kernel_opt = true;
 			break;
 		case OPT_ALL_NETNS:
 			o->all_netns = tw_opt = true;
@@ -804,6 +951,20 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			strcpy(o->comm, optarg);
 			break;
 		case OPT_CGROUP:
+			if (o->replay_path) {
+				unsigned long long id;
+				char *end;
+
+				errno = 0;
+				id = strtoull(optarg, &end, 10);
+				if (errno || *end || !id || optarg[0] < '0' || optarg[0] > '9')
+					return usage_error(
+					    "bad --cgroup '%s' (replay: the cgroup id, "
+					    "as the recording shows it)",
+					    optarg);
+				o->cgroup_id = id;
+				break;
+			}
 			if (parse_cgroup(optarg, &o->cgroup_id))
 				return usage_error("bad --cgroup '%s' (a cgroup v2 directory)",
 						   optarg);
@@ -841,5 +1002,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 	}
 	if (o->cmd == TD_CMD_TIMEWAIT && !o->interval_s)
 		o->interval_s = 1;
-	return check_combinations(o, tw_opt, rt_opt, top_opt, max_follow, run_opt, export_opt);
+	c = check_record_replay(o, out_opt, kernel_opt, rec_opt, tw_opt, rt_opt, top_opt, run_opt);
+	return c ? c
+		 : check_combinations(o, tw_opt, rt_opt, top_opt, max_follow, run_opt, export_opt);
 }

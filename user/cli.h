@@ -26,6 +26,7 @@ enum td_cmd {
 	TD_CMD_DOCTOR,
 	TD_CMD_RUN,
 	TD_CMD_EXPORT,
+	TD_CMD_RECORD,
 };
 
 enum td_format {
@@ -123,6 +124,14 @@ struct td_opts {
 	char listen[64];		 /* --listen ADDR:PORT as given */
 	struct td_port_list label_ports; /* --label-ports: each entry a label value */
 	struct td_peer_list label_peers; /* --label-peers */
+	/* record */
+	const char *write_path; /* -w FILE */
+	uint64_t rotate_bytes;	/* --rotate SIZE: 0 for one file */
+	bool force;		/* --force: overwrite FILE */
+	/* replay: cmd is the command replayed */
+	const char *replay_path; /* tcpdwell replay FILE ... */
+	int argc;		 /* the command line, for a recording's header */
+	char **argv;
 };
 
 /* Parse argv into *o. Returns 0, or TD_EXIT_USAGE after printing one line
@@ -137,6 +146,9 @@ bool td_port_in(const struct td_port_list *l, uint16_t port);
 /* "10.0.0.0/8,::1" -> CIDRs appended to *out (a bare address is /32 or
  * /128). Returns 0 or -1 with *err set to why. */
 int td_parse_cidrs(const char *s, struct td_cidr_list *out, const char **err);
+
+/* "64k", "10M", "1G", "4096" -> bytes. Returns 0 or -1. */
+int td_parse_size(const char *s, uint64_t *out);
 
 /* Whether any kernel-side filter other than --netns is set. */
 bool td_opts_filtered(const struct td_opts *o);

@@ -12,6 +12,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -133,6 +137,76 @@ static void fentry(struct doc *d, const struct btf *btf)
 	close(fd);
 }
 
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+/* The effective capabilities that matter to tcpdwell, listed. */
+static void capabilities(struct doc *d)
+{
+	static const struct {
+		int cap;
+		const char *name;
+	} caps[] = {{CAP_BPF, "CAP_BPF"},
+		    {CAP_PERFMON, "CAP_PERFMON"},
+		    {CAP_SYS_ADMIN, "CAP_SYS_ADMIN"},
+		    {CAP_NET_ADMIN, "CAP_NET_ADMIN"},
+		    {CAP_SYS_RESOURCE, "CAP_SYS_RESOURCE"}};
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct c[2] = {};
+	char have[160] = "", lack[160] = "";
+
+	if (syscall(SYS_capget, &h, c)) {
+		line(d, INFO, "capabilities", false, "unreadable (%s)", strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		char *to = c[caps[i].cap / 32].effective & (1u << (caps[i].cap % 32)) ? have : lack;
+
+		snprintf(to + strlen(to), 160 - strlen(to), "%s%s", *to ? " " : "", caps[i].name);
+	}
+	line(d, INFO, "capabilities", false,
+	     "effective: %s; not: %s (CAP_NET_ADMIN: setns for "
+	     "--netns paths; CAP_SYS_ADMIN implies CAP_BPF and CAP_PERFMON)",
+	     *have ? have : "none", *lack ? lack : "none");
+}
+
+/* The program and map types tcpdwell loads. A tracing program (tp_btf,
+ * iter/tcp) cannot be probed without a target: the load of tcpdwell's own
+ * programs (`loaded`) is the probe for those. */
+static void bpf_features(struct doc *d, bool can, bool loaded)
+{
+	int rb = can ? libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) : -1;
+	int tp = can ? libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, NULL) : -1;
+	int tr = loaded ? 1 : -1;
+
+	if (!can) {
+		line(d, MISSING, "ring buffer", true, "not probed (privileges or BTF missing)");
+		return;
+	}
+	line(d, rb == 1 ? OK : MISSING, "ring buffer", true, "%s",
+	     rb == 1 ? "BPF_MAP_TYPE_RINGBUF (5.8+): every event crosses it"
+		     : "no BPF_MAP_TYPE_RINGBUF: needs Linux 5.8 or newer");
+	line(d, tp == 1 ? OK : DEGRADED, "program type tracepoint", false, "%s",
+	     tp == 1 ? "syscalls:sys_exit_accept* (accept() attribution)"
+		     : "refused: accepted sockets keep their listener's owner");
+	line(d, tr == 1 ? OK : MISSING, "program type tracing", true, "%s",
+	     tr == 1 ? "tp_btf (every tracepoint program) and iter/tcp (the census); fentry "
+		       "below"
+		     : "refused: tp_btf and iter/tcp programs cannot load");
+}
+
+/* A filesystem mounted at path, by its magic. */
+static bool mounted(const char *path, long magic)
+{
+	struct statfs fs;
+
+	return !statfs(path, &fs) && fs.f_type == magic;
+}
+
 int td_doctor_main(const struct td_opts *o)
 {
 	struct doc d = {.json = o->format == TD_FMT_JSON, .first = true};
@@ -142,6 +216,9 @@ int td_doctor_main(const struct td_opts *o)
 	struct stat st;
 	char why[256];
 	uint64_t addr;
+	char src[300];
+	bool loaded = false;
+	bool proc_cfg = !access("/proc/config.gz", R_OK);
 	long hz;
 
 	if (d.json)
@@ -151,6 +228,7 @@ int td_doctor_main(const struct td_opts *o)
 	line(&d, td_privileged() ? OK : MISSING, "privileges", true,
 	     td_privileged() ? "root, or CAP_BPF and CAP_PERFMON"
 			     : "needs root, or CAP_BPF and CAP_PERFMON (try: sudo tcpdwell ...)");
+	capabilities(&d);
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		line(&d, MISSING, "btf", true,
 		     "/sys/kernel/btf/vmlinux missing: needs a kernel built with "
@@ -160,10 +238,11 @@ int td_doctor_main(const struct td_opts *o)
 		line(&d, btf ? OK : MISSING, "btf", true, "%s",
 		     btf ? "/sys/kernel/btf/vmlinux" : "kernel BTF unreadable");
 	}
-	hz = td_kconfig_long("CONFIG_HZ");
+	hz = td_kconfig_long_src("CONFIG_HZ", src, sizeof(src));
 	if (hz > 0)
 		line(&d, OK, "kernel config", false,
-		     "CONFIG_HZ=%ld (timewait: remaining time and age of older sockets)", hz);
+		     "CONFIG_HZ=%ld from %s%s (timewait: remaining time and age of older sockets)",
+		     hz, src, proc_cfg ? "" : " (no /proc/config.gz: CONFIG_IKCONFIG_PROC is off)");
 	else
 		line(&d, DEGRADED, "kernel config", false,
 		     "no /proc/config.gz or /boot/config-%s: timewait cannot date sockets older "
@@ -176,8 +255,11 @@ int td_doctor_main(const struct td_opts *o)
 	else if (td_tracer_probe(why, sizeof(why)))
 		line(&d, MISSING, "bpf programs", true, "%s (TCPDWELL_DEBUG=1 for the log)", why);
 	else
+		loaded = true;
+	if (loaded)
 		line(&d, OK, "bpf programs", true,
 		     "tp_btf, tracepoint and iter/tcp programs and the ring buffer load");
+	bpf_features(&d, td_privileged() && btf, loaded);
 
 	tracepoint(&d, btf, "sock:inet_sock_set_state", "state transitions", true);
 	tracepoint(&d, btf, "tcp:tcp_retransmit_skb", "retransmits", false);
@@ -209,8 +291,13 @@ int td_doctor_main(const struct td_opts *o)
 		line(&d, OK, "tracefs", false, "mounted (accept() attribution)");
 	else
 		line(&d, INFO, "tracefs", false, "not mounted: tcpdwell mounts it at start");
-	if (!stat("/sys/fs/bpf", &st))
-		line(&d, INFO, "bpffs", false, "not needed (nothing is pinned)");
+	if (mounted("/sys/fs/bpf", BPF_FS_MAGIC))
+		line(&d, INFO, "bpffs", false,
+		     "mounted at /sys/fs/bpf; not needed (nothing is "
+		     "pinned)");
+	else
+		line(&d, INFO, "bpffs", false, "%s; not needed (nothing is pinned)",
+		     stat("/sys/fs/bpf", &st) ? "no /sys/fs/bpf" : "not mounted at /sys/fs/bpf");
 	if (!getrlimit(RLIMIT_MEMLOCK, &rl))
 		line(&d, INFO, "memlock", false,
 		     "%s (BPF memory is charged to the cgroup since 5.11)",

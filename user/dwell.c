@@ -140,7 +140,7 @@ int td_dwell_main(const struct td_opts *o)
 	err = td_tracer_run(d->t, &c);
 	td_tracer_finish(d->t, &loss);
 	if (!td_tracer_read_hist(d->t, d->now, NULL))
-		report(d, d->now, "total", 0.0, rel_s(d, td_tracer_now_ns()));
+		report(d, d->now, "total", 0.0, rel_s(d, td_tracer_now_ns(d->t)));
 	td_loss_report(stdout, o->format == TD_FMT_JSON, &loss, td_tracer_degraded(d->t));
 	if (!err)
 		err = td_loss_total(&loss) ? TD_EXIT_LOST : TD_EXIT_OK;

@@ -331,7 +331,7 @@ static int render(void *ctx, const struct td_http_req *req, int route, struct td
 {
 	struct ex_run *r = ctx;
 	struct td_expo x = {.b = b};
-	uint64_t t0 = td_tracer_now_ns();
+	uint64_t t0 = td_tracer_now_ns(r->t);
 
 	if (route == TD_ROUTE_HEALTHZ) {
 		td_buf_str(b, "ok\n");
@@ -351,7 +351,7 @@ static int render(void *ctx, const struct td_http_req *req, int route, struct td
 	write_loss(r, &x);
 	write_self(r, &x);
 	td_expo_end(&x);
-	r->last_render_s = (double)(td_tracer_now_ns() - t0) / 1e9;
+	r->last_render_s = (double)(td_tracer_now_ns(r->t) - t0) / 1e9;
 	return 200;
 }
 

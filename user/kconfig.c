@@ -9,18 +9,17 @@
 
 long td_kconfig_long(const char *name)
 {
-	char path[300], line[512];
+	return td_kconfig_long_src(name, NULL, 0);
+}
+
+/* name's value in one file (gzip or plain), -1 when absent. */
+static long from_file(const char *path, const char *name)
+{
 	size_t len = strlen(name);
-	struct utsname u;
-	gzFile f = NULL;
+	char line[512];
+	gzFile f = gzopen(path, "r"); /* reads plain files too */
 	long v = -1;
 
-	if (!uname(&u)) {
-		snprintf(path, sizeof(path), "/boot/config-%s", u.release);
-		f = gzopen(path, "r"); /* reads plain files too */
-	}
-	if (!f)
-		f = gzopen("/proc/config.gz", "r");
 	if (!f)
 		return -1;
 	while (gzgets(f, line, sizeof(line))) {
@@ -34,5 +33,23 @@ long td_kconfig_long(const char *name)
 		break;
 	}
 	gzclose(f);
+	return v;
+}
+
+long td_kconfig_long_src(const char *name, char *src, size_t srcsz)
+{
+	char path[300];
+	struct utsname u;
+	long v;
+
+	/* the running kernel's own first; the installed file as a fallback */
+	snprintf(path, sizeof(path), "/proc/config.gz");
+	v = from_file(path, name);
+	if (v < 0 && !uname(&u)) {
+		snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+		v = from_file(path, name);
+	}
+	if (v >= 0 && src)
+		snprintf(src, srcsz, "%s", path);
 	return v;
 }

@@ -10,8 +10,9 @@
 uint64_t td_loss_total(const struct td_loss *l)
 {
 	/* a followed child the pid map refused: its connections never pass */
+	/* a cut recording: what came after the cut is unknown, so not nothing */
 	return l->rb_drops + l->recursion_misses + l->evictions + l->insert_fail + l->bad_records +
-	       l->pid_full;
+	       l->pid_full + (l->recording_cut != 0);
 }
 
 void td_loss_derive(struct td_loss *l)
@@ -38,6 +39,9 @@ void td_loss_print_text(FILE *f, const struct td_loss *l, const char *degraded)
 		l->recursion_misses, l->evictions, l->insert_fail, l->tw_evictions,
 		l->tw_insert_fail, l->pid_full, l->bad_records,
 		l->exact ? "" : " (live, approximate)");
+	if (l->recording_cut)
+		fprintf(f, "tcpdwell: the recording was cut at byte %" PRIu64 "\n",
+			l->recording_cut);
 	if (degraded)
 		fprintf(f, "tcpdwell: degraded: %s\n", degraded);
 }
@@ -68,7 +72,10 @@ void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded)
 			",\"run_time_ns\":%" PRIu64 "}",
 			i ? "," : "", l->prog[i].name, l->prog[i].misses, l->prog[i].run_cnt,
 			l->prog[i].run_time_ns);
-	fprintf(f, "],\"degraded\":");
+	fprintf(f, "]");
+	if (l->recording_cut)
+		fprintf(f, ",\"recording_cut_at\":%" PRIu64, l->recording_cut);
+	fprintf(f, ",\"degraded\":");
 	if (degraded) {
 		char esc[1024];
 

@@ -38,6 +38,7 @@ struct td_loss {
 	uint64_t tw_unseen_end;	 /* ended timewait sockets that began before us */
 	uint64_t tw_rearm;	 /* timer re-arms without a substate change */
 	uint64_t pid_full;	 /* --follow: children the pid map refused */
+	uint64_t recording_cut;	 /* replay: the file ends here, before its final loss frame */
 	bool exact;		 /* read after detaching: nothing in flight */
 	int nprogs;
 	struct {

@@ -5,6 +5,7 @@
 #include "dwell.h"
 #include "export.h"
 #include "timeline.h"
+#include "record.h"
 #include "retrans.h"
 #include "run.h"
 #include "timewait.h"
@@ -34,6 +35,8 @@ int main(int argc, char **argv)
 		return td_run_main(&opts);
 	case TD_CMD_EXPORT:
 		return td_export_main(&opts);
+	case TD_CMD_RECORD:
+		return td_record_main(&opts);
 	}
 	return TD_EXIT_USAGE;
 }

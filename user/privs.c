@@ -60,6 +60,9 @@ uint64_t td_caps_needed(const struct td_opts *o)
 	/* bpf() on the maps: CAP_BPF, or CAP_SYS_ADMIN before CAP_BPF existed */
 	uint64_t keep = last_cap() >= CAP_BPF ? BIT(CAP_BPF) : BIT(CAP_SYS_ADMIN);
 
+	/* a replay reads a file that may come from anywhere: nothing at all */
+	if (o->replay_path)
+		return 0;
 	switch (o->cmd) {
 	case TD_CMD_TIMEWAIT:
 	case TD_CMD_EXPORT:
@@ -67,6 +70,12 @@ uint64_t td_caps_needed(const struct td_opts *o)
 		 * other namespaces (opening /proc/PID/ns/net of other users'
 		 * tasks) */
 		keep |= BIT(CAP_PERFMON) | BIT(CAP_SYS_ADMIN) | BIT(CAP_SYS_PTRACE);
+		break;
+	case TD_CMD_RECORD:
+		/* --rotate creates the next file later, maybe in a directory
+		 * root does not own */
+		if (o->rotate_bytes)
+			keep |= BIT(CAP_DAC_OVERRIDE);
 		break;
 	case TD_CMD_RUN:
 		/* the command may change its uid: stopping it takes CAP_KILL;

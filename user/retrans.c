@@ -311,7 +311,7 @@ static int count_main(const struct td_opts *o)
 	r.next_ns = r.start_ns + r.interval_ns;
 	err = td_tracer_run(r.t, &c);
 	td_tracer_finish(r.t, &loss);
-	if (roll_interval(&r) || report(&r, &r.total, "total", r.start_ns, td_tracer_now_ns()) ||
+	if (roll_interval(&r) || report(&r, &r.total, "total", r.start_ns, td_tracer_now_ns(r.t)) ||
 	    r.err)
 		err = err ? err : TD_EXIT_ERROR;
 	td_loss_report(stdout, o->format == TD_FMT_JSON, &loss, td_tracer_degraded(r.t));

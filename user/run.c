@@ -206,7 +206,7 @@ static void stop_child(struct run *r)
 	waitpid(r->child, &r->wstatus, 0);
 gone:
 	r->exited = true;
-	r->exit_ns = r->judge_ns = td_tracer_now_ns();
+	r->exit_ns = r->judge_ns = td_tracer_now_ns(r->t);
 }
 
 /*
@@ -350,7 +350,7 @@ int td_run_main(const struct td_opts *o)
 	err = td_tracer_open(&r.t, &to);
 	if (err)
 		goto cleanup;
-	start_ns = td_tracer_now_ns();
+	start_ns = td_tracer_now_ns(r.t);
 	if (write(gate, "g", 1) != 1 ||
 	    read(errfd, &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno)) {
 		fprintf(stderr, "tcpdwell: cannot run '%s': %s\n", o->run_argv[0],

@@ -20,6 +20,7 @@
 #include "kconfig.h"
 #include "loss.h"
 #include "netns.h"
+#include "recfmt.h"
 #include "timewait.h"
 #include "tracer.h"
 
@@ -92,12 +93,27 @@ static long sockstat_tw(void)
 	return tw;
 }
 
+/* A replay: the sysctls the recorder read in the snapshot's namespace. */
+static int recorded_ns_files(const struct td_rec_header *h, struct tw_ns *n)
+{
+	n->sockstat_tw = -1;
+	if (n->ns.inum != h->snap_netns)
+		return 0; /* unknown: not the namespace the recorder walked */
+	n->range_lo = h->range_lo;
+	n->range_hi = h->range_hi;
+	n->tw_reuse = h->tw_reuse;
+	n->fin_timeout = h->fin_timeout;
+	return 0;
+}
+
 /* Sysctls and sockstat are per namespace: read them from inside. */
 static int read_ns_files(struct tw_run *r, struct tw_ns *n)
 {
 	int old = -1;
 	long hi = -1, lo, v;
 
+	if (td_tracer_recording(r->t))
+		return recorded_ns_files(td_tracer_recording(r->t), n);
 	if (n->ns.inum != r->self) {
 		old = td_netns_enter(n->ns.path, n->ns.inum);
 		if (old < 0)
@@ -514,9 +530,9 @@ static int read_ns_files_marked(struct tw_run *r, struct tw_ns *n)
 		return err;
 	}
 	c->since_mark[0] = c->since_mark[1] = 0;
-	c->mark_ns[0] = td_tracer_now_ns();
+	c->mark_ns[0] = td_tracer_now_ns(r->t);
 	err = read_ns_files(r, n);
-	c->mark_ns[1] = td_tracer_now_ns();
+	c->mark_ns[1] = td_tracer_now_ns(r->t);
 	usleep(2000);
 	td_tracer_drain(r->t);
 	a = td_census_count_at_mark(c, 0);
@@ -622,6 +638,27 @@ static int start(struct tw_run *r)
 	return 0;
 }
 
+/* A replay: the namespace and CONFIG_HZ are the recorder's. The tracer
+ * reads r->o as it replays, so the default --netns set here still counts. */
+static int open_replay(struct tw_run *r)
+{
+	const struct td_rec_header *h;
+	int err = td_tracer_open(&r->t, &r->o);
+
+	if (err)
+		return err;
+	h = td_tracer_recording(r->t);
+	r->self = h->snap_netns;
+	r->hz = h->hz;
+	if (!r->o.netns)
+		r->o.netns = h->snap_netns;
+	r->single.inum = r->o.netns;
+	snprintf(r->single.name, sizeof(r->single.name), "%s",
+		 r->o.netns == h->snap_netns && h->snap_netns_name[0] ? h->snap_netns_name
+								      : "recorded");
+	return 0;
+}
+
 int td_timewait_main(const struct td_opts *o)
 {
 	struct tw_run *r = calloc(1, sizeof(*r));
@@ -632,6 +669,12 @@ int td_timewait_main(const struct td_opts *o)
 	if (!r)
 		return TD_EXIT_ERROR;
 	r->o = *o;
+	if (o->replay_path) {
+		err = open_replay(r);
+		if (err)
+			goto cleanup;
+		goto run;
+	}
 	r->self = td_netns_self();
 	if (!r->o.all_netns && !r->o.netns)
 		r->o.netns = r->self; /* the kernel filter, too */
@@ -651,20 +694,21 @@ int td_timewait_main(const struct td_opts *o)
 	err = td_tracer_open(&r->t, &r->o);
 	if (err)
 		goto cleanup;
+run:
 	err = start(r);
 	if (err)
 		goto cleanup;
 	if (r->o.once) {
-		err = report_all(r, td_tracer_now_ns()) ? TD_EXIT_ERROR : TD_EXIT_OK;
+		err = report_all(r, td_tracer_now_ns(r->t)) ? TD_EXIT_ERROR : TD_EXIT_OK;
 		goto cleanup;
 	}
 	r->interval_ns = (uint64_t)(r->o.interval_s * 1e9);
-	r->last_ns = td_tracer_now_ns();
+	r->last_ns = td_tracer_now_ns(r->t);
 	r->next_ns = r->last_ns + r->interval_ns;
 	err = td_tracer_run(r->t, &c);
 	td_tracer_finish(r->t, &loss);
 	/* the last word: the set after the final drain */
-	if ((r->gone || report_all(r, td_tracer_now_ns())) && !err)
+	if ((r->gone || report_all(r, td_tracer_now_ns(r->t))) && !err)
 		err = TD_EXIT_ERROR;
 	td_loss_report(stdout, json(r), &loss, td_tracer_degraded(r->t));
 	if (!err)

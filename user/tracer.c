@@ -23,6 +23,7 @@
 #include "ksym.h"
 #include "netns.h"
 #include "privs.h"
+#include "replay.h"
 #include "census.skel.h"
 #include "tcpdwell.skel.h"
 #include "tracer.h"
@@ -33,6 +34,7 @@
 
 struct td_tracer {
 	const struct td_opts *opts;
+	struct td_replay *replay; /* replaying a recording: no BPF at all */
 	struct tcpdwell_bpf *skel;
 	struct ring_buffer *rb;
 	struct bpf_link *links[TD_MAX_PROGS];
@@ -257,6 +259,23 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	int err;
 
 	*out = NULL;
+	if (o->replay_path) {
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return fail(TD_EXIT_ERROR, "out of memory");
+		t->opts = o;
+		t->sigfd = t->epfd = -1;
+		err = td_replay_open(&t->replay, o);
+		if (err) {
+			free(t);
+			return err;
+		}
+		t->start_ns = td_replay_header(t->replay)->start_ns;
+		t->wall_off_ns = td_replay_header(t->replay)->wall_offset_ns;
+		drop_caps(o); /* the frames are parsed from here on: with no privilege */
+		*out = t;
+		return 0;
+	}
 	if (!td_privileged())
 		return fail(TD_EXIT_USAGE, "needs root, or CAP_BPF and CAP_PERFMON "
 					   "(try: sudo tcpdwell ...)");
@@ -391,7 +410,8 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		err = 0;
 	}
 
-	if (o->cmd == TD_CMD_TIMEWAIT || o->cmd == TD_CMD_EXPORT) {
+	/* record: the census at start leads the recording (timewait replays) */
+	if (o->cmd == TD_CMD_TIMEWAIT || o->cmd == TD_CMD_EXPORT || o->cmd == TD_CMD_RECORD) {
 		err = open_census(t);
 		if (err)
 			goto cleanup;
@@ -498,6 +518,7 @@ static void drain(struct td_tracer *t)
 
 void td_tracer_drain(struct td_tracer *t)
 {
+	/* a replay is always current: it hands on records as it reads them */
 	if (t->rb && !t->consumer_done)
 		drain(t);
 }
@@ -620,6 +641,8 @@ int td_tracer_run(struct td_tracer *t, const struct td_consumer *c)
 	int timeout, n;
 
 	t->c = c;
+	if (t->replay)
+		return td_replay_run(t->replay, c);
 	if (t->opts->duration_s > 0)
 		deadline = t->start_ns + (uint64_t)(t->opts->duration_s * 1e9);
 	while (!t->stop) {
@@ -645,6 +668,10 @@ int td_tracer_run(struct td_tracer *t, const struct td_consumer *c)
 
 void td_tracer_finish(struct td_tracer *t, struct td_loss *loss)
 {
+	if (t->replay) {
+		td_replay_finish(t->replay, loss);
+		return;
+	}
 	/* Detach first: after this no program runs and the counters are final. */
 	for (int i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
@@ -658,6 +685,7 @@ void td_tracer_close(struct td_tracer *t)
 {
 	if (!t)
 		return;
+	td_replay_close(t->replay);
 	for (int i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	bpf_link__destroy(t->iter);
@@ -678,13 +706,18 @@ static int read_percpu_sum(int fd, uint64_t *out, size_t n);
 int td_tracer_read_hist(struct td_tracer *t, struct td_hist *h, uint64_t *imax)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	int hfd = bpf_map__fd(t->skel->maps.td_hist);
-	int sfd = bpf_map__fd(t->skel->maps.td_hist_stats);
-	uint64_t gen = t->skel->bss->td_hist_gen;
+	int hfd, sfd;
+	uint64_t gen;
 	struct td_hist_stat *st = NULL;
 	uint64_t *vals = NULL;
 	int err = -1;
 	const size_t nb = (size_t)TD_TCP_MAX_STATES * TD_HIST_BUCKETS;
+
+	if (t->replay)
+		return td_replay_read_hist(t->replay, h, imax);
+	hfd = bpf_map__fd(t->skel->maps.td_hist);
+	sfd = bpf_map__fd(t->skel->maps.td_hist_stats);
+	gen = t->skel->bss->td_hist_gen;
 
 	memset(h, 0, sizeof(*h) * TD_TCP_MAX_STATES);
 	if (imax)
@@ -783,13 +816,22 @@ int td_tracer_watch_fd(struct td_tracer *t, int fd)
 
 void td_tracer_next_interval(struct td_tracer *t)
 {
+	if (t->replay) {
+		td_replay_next_interval(t->replay);
+		return;
+	}
 	/* .bss is memory-mapped: the programs see the new value at once */
 	__atomic_add_fetch(&t->skel->bss->td_hist_gen, 1, __ATOMIC_RELAXED);
 }
 
-uint64_t td_tracer_now_ns(void)
+uint64_t td_tracer_now_ns(const struct td_tracer *t)
 {
-	return clock_ns(CLOCK_MONOTONIC);
+	return t && t->replay ? td_replay_now_ns(t->replay) : clock_ns(CLOCK_MONOTONIC);
+}
+
+const struct td_rec_header *td_tracer_recording(const struct td_tracer *t)
+{
+	return t->replay ? td_replay_header(t->replay) : NULL;
 }
 
 uint64_t td_tracer_start_ns(const struct td_tracer *t)
@@ -816,6 +858,10 @@ int td_tracer_snapshot(struct td_tracer *t, const struct td_netns *ns,
 	uint64_t now;
 	ssize_t n;
 
+	if (t->replay)
+		return td_replay_snapshot(t->replay,
+					  ns ? ns->inum : td_replay_header(t->replay)->snap_netns,
+					  cfg, fn, ctx);
 	if (!t->iter)
 		return -ENOTSUP;
 	t->census->bss->td_iter = *cfg;

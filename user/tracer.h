@@ -40,7 +40,8 @@ bool td_tracefs_mounted(void);
 int td_tracer_probe(char *why, size_t sz);
 
 /* Check privileges and BTF, load and attach. Returns 0 or a TD_EXIT_*
- * code after printing one line to stderr. */
+ * code after printing one line to stderr. With o->replay_path: open that
+ * recording instead, and answer every call below from it (replay.h). */
 int td_tracer_open(struct td_tracer **out, const struct td_opts *o);
 
 /* Run until SIGINT/SIGTERM/SIGHUP, the -d duration, or a consumer stop. */
@@ -85,8 +86,14 @@ struct td_netns;
 int td_tracer_snapshot(struct td_tracer *t, const struct td_netns *ns,
 		       const struct td_iter_cfg *cfg, td_event_fn fn, void *ctx);
 
-/* CLOCK_MONOTONIC now, the clock of every event timestamp. */
-uint64_t td_tracer_now_ns(void);
+/* CLOCK_MONOTONIC now, the clock of every event timestamp (a replay: the
+ * recording's clock, where the replay has got to). */
+uint64_t td_tracer_now_ns(const struct td_tracer *t);
+
+struct td_rec_header;
+
+/* A replay's recording header; NULL when tracing live. */
+const struct td_rec_header *td_tracer_recording(const struct td_tracer *t);
 
 /* Monotonic time the tracer started, and realtime - monotonic offset. */
 uint64_t td_tracer_start_ns(const struct td_tracer *t);

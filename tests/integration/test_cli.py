@@ -114,3 +114,18 @@ def test_sigusr1_prints_loss_counters(netns, tracer):
     lines = [l for l in t.stderr.splitlines() if "events delivered" in l]
     assert len(lines) == 2, t.stderr
     assert "approximate" in lines[0] and "approximate" not in lines[1]
+
+
+def test_readme_flags_are_in_help():
+    """Every flag the README's Flags table shows exists in --help."""
+    import re
+    readme = open(os.path.join(os.path.dirname(BIN), "README.md")).read()
+    table = readme.split("\n## Flags", 1)[1].split("\n## ", 1)[0]
+    flags = set()
+    for row in table.splitlines():
+        if row.startswith("| `"):
+            flags.update(re.findall(r"`(--?[A-Za-z0-9][-A-Za-z0-9]*)", row.split("|")[1]))
+    help_text = run("--help").stdout
+    assert {"--rotate", "--force", "--write", "-w"} <= flags
+    missing = sorted(f for f in flags if f not in help_text)
+    assert not missing, missing

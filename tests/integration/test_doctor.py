@@ -2,6 +2,7 @@
 tests and the BPF side's CO-RE probes make), on this host and in the 6.1
 guest of make vmtest."""
 import json
+import os
 import subprocess
 
 from conftest import BIN, kernel_has_field, retrans_err, rst_reasons
@@ -41,3 +42,53 @@ def test_doctor_text_and_an_unprivileged_user(bpf):
     lines = p.stdout.splitlines()
     assert any(l.startswith("missing") and "privileges" in l and "CAP_BPF" in l for l in lines)
     assert lines[-1] == "tcpdwell cannot run here: see the missing checks above"
+
+
+def cap_eff():
+    for line in open("/proc/self/status"):
+        if line.startswith("CapEff:"):
+            return int(line.split()[1], 16)
+
+
+def test_doctor_capabilities_features_and_mounts(bpf):
+    d = json.loads(doctor("-o", "json").stdout)
+    checks = {c["check"]: c for c in d["checks"]}
+    # the capabilities it lists are this process's effective set
+    caps = checks["capabilities"]["detail"]
+    eff = cap_eff()
+    have = caps.split("effective: ")[1].split(";")[0].split()
+    for bit, name in ((39, "CAP_BPF"), (38, "CAP_PERFMON"), (21, "CAP_SYS_ADMIN"),
+                      (12, "CAP_NET_ADMIN"), (24, "CAP_SYS_RESOURCE")):
+        assert (name in have) == bool(eff >> bit & 1), (name, caps)
+    for check in ("ring buffer", "program type tracing", "program type tracepoint"):
+        assert checks[check]["status"] == "ok", checks[check]
+    assert checks["ring buffer"]["essential"] and checks["program type tracing"]["essential"]
+    bpffs = subprocess.run(["findmnt", "-n", "-t", "bpf", "/sys/fs/bpf"],
+                           capture_output=True).returncode == 0
+    assert checks["bpffs"]["detail"].startswith("mounted") == bpffs, checks["bpffs"]
+    assert checks["tracefs"]["status"] == "ok"
+    cfg = checks["kernel config"]
+    if os.path.exists("/proc/config.gz"):
+        assert cfg["status"] == "ok" and "from /proc/config.gz" in cfg["detail"], cfg
+
+
+def test_doctor_kernel_config_from_boot(bpf, tmp_path):
+    """Without /proc/config.gz the installed /boot/config-RELEASE is read:
+    both hidden and replaced in a mount namespace of the test's own."""
+    release = os.uname().release
+    (tmp_path / ("config-" + release)).write_text("# test\nCONFIG_HZ=300\n")
+    script = ("mount --bind /dev/null /proc/config.gz 2>/dev/null; "
+              "mount --bind %s /boot && exec %s doctor -o json" % (tmp_path, BIN))
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    cfg = {c["check"]: c for c in json.loads(p.stdout)["checks"]}["kernel config"]
+    assert cfg["status"] == "ok", cfg
+    assert "CONFIG_HZ=300 from /boot/config-%s" % release in cfg["detail"], cfg
+    # and neither: degraded, saying what is missing
+    script = ("mount --bind /dev/null /proc/config.gz 2>/dev/null; mount -t tmpfs none /boot "
+              "&& exec %s doctor -o json" % BIN)
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=60)
+    cfg = {c["check"]: c for c in json.loads(p.stdout)["checks"]}["kernel config"]
+    assert cfg["status"] == "degraded" and "/boot/config-" + release in cfg["detail"], cfg

@@ -3,8 +3,11 @@ buffer open, tcpdwell keeps only the capabilities it still needs (and
 the bounding set shrinks with them, so nothing can regain the rest), and
 still works: events are traced and the loss counters read at exit."""
 import json
+import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 from conftest import BIN
@@ -85,3 +88,28 @@ def test_hidden_kernel_addresses_are_reported(netns):
                        text=True, timeout=60)
     check = [c for c in json.loads(d.stdout)["checks"] if c["check"] == "ksym tw_timer_handler"]
     assert check and (check[0]["status"] == "degraded") == hidden, check
+
+
+def test_replay_needs_no_privilege(netns, tmp_path):
+    """A recording may come from another machine: replay parses it with no
+    capability at all, and works as nobody."""
+    rec = str(tmp_path / "r.tdrec")
+    p = subprocess.Popen([BIN, "record", "-w", rec, "--netns", "/run/netns/" + netns.name],
+                         stderr=subprocess.PIPE, text=True)
+    assert "tcpdwell: tracing" in p.stderr.readline()
+    r = netns.scenario("client_close", 0, 0)
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=20)
+    d = tempfile.mkdtemp()  # pytest's own directories are root's alone
+    try:
+        os.chmod(d, 0o755)
+        shutil.copy(rec, d)
+        os.chmod(os.path.join(d, "r.tdrec"), 0o644)
+        q = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                            "--inh-caps=-all", BIN, "replay", os.path.join(d, "r.tdrec"),
+                            "trace", "-o", "json"], capture_output=True, text=True, timeout=30)
+    finally:
+        shutil.rmtree(d)
+    assert q.returncode == 0, q.stderr
+    ports = {json.loads(l)["lport"] for l in q.stdout.splitlines()[:-1]}
+    assert r["client"]["lport"] in ports and r["server"]["port"] in ports

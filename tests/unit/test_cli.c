@@ -1024,15 +1024,73 @@ static void test_args_missing_value(void **state)
 	assert_non_null(strstr(c.err, "'--ringbuf-kb'"));
 }
 
+/* record -w FILE and replay FILE [COMMAND]: what each takes and refuses. */
+static void test_args_record_replay(void **state)
+{
+	struct td_opts o;
+	struct cap c;
+
+	(void)state;
+	PARSE(&o, &c, "record", "-w", "/tmp/x", "--rotate", "64k", "--force", "-4", "-d", "2");
+	assert_ok_quiet(&c);
+	assert_int_equal(o.cmd, TD_CMD_RECORD);
+	assert_non_null(o.write_path); /* points into argv, gone after PARSE */
+	assert_int_equal(o.rotate_bytes, 65536);
+	assert_true(o.force);
+	PARSE(&o, &c, "record", "--write", "/tmp/x", "--rotate", "2M");
+	assert_ok_quiet(&c);
+	assert_int_equal(o.rotate_bytes, 2 << 20);
+	PARSE(&o, &c, "record");
+	assert_usage_error(&c);
+	assert_non_null(strstr(c.err, "-w FILE"));
+	PARSE(&o, &c, "record", "-w", "/tmp/x", "-o", "json");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "record", "-w", "/tmp/x", "--wide");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "record", "-w", "/tmp/x", "--rotate", "1k");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "record", "-w", "/tmp/x", "--rotate", "5X");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "trace", "--force");
+	assert_usage_error(&c);
+
+	PARSE(&o, &c, "replay", "/tmp/x", "dwell", "-i", "1", "-o", "json", "--lport", "80");
+	assert_ok_quiet(&c);
+	assert_int_equal(o.cmd, TD_CMD_DWELL);
+	assert_non_null(o.replay_path);
+	PARSE(&o, &c, "replay", "/tmp/x", "-w", "--netns", "4026531840", "--cgroup", "77");
+	assert_ok_quiet(&c);
+	assert_int_equal(o.cmd, TD_CMD_TRACE);
+	assert_int_equal(o.netns, 4026531840u);
+	assert_int_equal(o.cgroup_id, 77);
+	PARSE(&o, &c, "replay");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "replay", "-4");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "replay", "/tmp/x", "run");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "replay", "/tmp/x", "doctor");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "replay", "/tmp/x", "--netns", "/proc/self/ns/net");
+	assert_usage_error(&c);
+	assert_non_null(strstr(c.err, "inode number"));
+	PARSE(&o, &c, "replay", "/tmp/x", "--ringbuf-kb", "64");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "replay", "/tmp/x", "--pid", "1", "--follow");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "replay", "/tmp/x", "timewait", "--once");
+	assert_usage_error(&c);
+}
+
 static void test_args_unknown_command(void **state)
 {
 	struct td_opts o;
 	struct cap c;
 
 	(void)state;
-	PARSE(&o, &c, "record");
+	PARSE(&o, &c, "recrod");
 	assert_usage_error(&c);
-	assert_non_null(strstr(c.err, "unknown command 'record'"));
+	assert_non_null(strstr(c.err, "unknown command 'recrod'"));
 
 	PARSE(&o, &c, "Trace");
 	assert_usage_error(&c);
@@ -1158,6 +1216,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_args_unknown_option_in_cluster_named, reset_getopt),
 	    cmocka_unit_test_setup(test_args_missing_value, reset_getopt),
 	    cmocka_unit_test_setup(test_args_unknown_command, reset_getopt),
+	    cmocka_unit_test_setup(test_args_record_replay, reset_getopt),
 	    cmocka_unit_test_setup(test_args_unexpected_argument, reset_getopt),
 	    cmocka_unit_test_setup(test_args_help_version, reset_getopt),
 	    cmocka_unit_test_setup(test_args_reentrant_after_error_in_cluster, reset_getopt),

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * `tcpdwell record -w FILE`: the tracer with every event type on the ring
+ * (the kernel-side filters still apply), the census iterator's snapshot of
+ * one namespace first (so a replayed timewait starts from the same set),
+ * then the records as they are drained, in frames of up to 4096 records
+ * written at least every second, a loss frame every 10 s and a final one.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/utsname.h>
+
+#include "kconfig.h"
+#include "loss.h"
+#include "netns.h"
+#include "record.h"
+#include "recwrite.h"
+#include "tracer.h"
+
+#define FLUSH_NS   1000000000ull  /* a SIGKILL loses at most this much */
+#define LOSS_NS	   10000000000ull /* periodic loss frames */
+#define ZLIB_LEVEL 1		  /* see README: Recordings (ratio vs. speed) */
+
+struct rec {
+	const struct td_opts *o;
+	struct td_tracer *t;
+	struct td_rec_writer *w;
+	uint64_t last_flush, last_loss;
+	int err; /* the writer's, -errno */
+};
+
+/* btime: the boot time in seconds since the epoch. */
+static uint64_t boot_time(void)
+{
+	char line[256];
+	unsigned long long v = 0;
+	FILE *f = fopen("/proc/stat", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "btime %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static long read_sysctl(const char *path, long *second)
+{
+	char buf[128];
+	long a = -1, b = -1;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%ld %ld", &a, &b) < 1)
+		a = -1;
+	fclose(f);
+	if (second)
+		*second = b;
+	return a;
+}
+
+/* The snapshot namespace's sysctls, as timewait reads them live. */
+static void ns_sysctls(const struct td_netns *ns, struct td_rec_header *h)
+{
+	int old = -1;
+	long lo, hi = -1, v;
+
+	if (ns->inum != td_netns_self()) {
+		old = td_netns_enter(ns->path, ns->inum);
+		if (old < 0)
+			return;
+	}
+	lo = read_sysctl("/proc/sys/net/ipv4/ip_local_port_range", &hi);
+	h->tw_reuse = read_sysctl("/proc/sys/net/ipv4/tcp_tw_reuse", NULL);
+	v = read_sysctl("/proc/sys/net/ipv4/tcp_fin_timeout", NULL);
+	h->fin_timeout = v > 0 ? v : 0;
+	td_netns_leave(old);
+	if (lo > 0 && hi >= lo && hi <= 65535) {
+		h->range_lo = lo;
+		h->range_hi = hi;
+	}
+}
+
+static void fill_header(const struct rec *r, const struct td_netns *ns, struct td_rec_header *h)
+{
+	const char *deg = td_tracer_degraded(r->t);
+	struct utsname u;
+	size_t len = 0;
+
+	memset(h, 0, sizeof(*h));
+	h->format = TD_REC_VERSION;
+	h->event_version = TD_EVENT_VERSION;
+	h->event_size = sizeof(struct td_event);
+	if (gethostname(h->host, sizeof(h->host) - 1))
+		h->host[0] = '\0';
+	if (!uname(&u))
+		snprintf(h->kernel, sizeof(h->kernel), "%s", u.release);
+	for (int i = 0; i < r->o->argc && len + 1 < sizeof(h->argv); i++)
+		len += snprintf(h->argv + len, sizeof(h->argv) - len, "%s%s", i ? " " : "",
+				r->o->argv[i]);
+	snprintf(h->degraded, sizeof(h->degraded), "%s", deg ? deg : "");
+	h->boot_time = boot_time();
+	h->hz = td_kconfig_long("CONFIG_HZ");
+	h->start_ns = td_tracer_start_ns(r->t);
+	h->wall_offset_ns = td_tracer_wall_offset_ns(r->t);
+	h->snap_netns = ns->inum;
+	snprintf(h->snap_netns_name, sizeof(h->snap_netns_name), "%s", ns->name);
+	h->tw_reuse = -1;
+	ns_sysctls(ns, h);
+}
+
+static int on_event(void *ctx, const struct td_event *e)
+{
+	struct rec *r = ctx;
+
+	r->err = td_recw_event(r->w, e);
+	return r->err ? -1 : 0;
+}
+
+static int on_tick(void *ctx, uint64_t now)
+{
+	struct rec *r = ctx;
+	struct td_loss l;
+
+	if (now - r->last_flush >= FLUSH_NS) {
+		r->last_flush = now;
+		r->err = td_recw_flush(r->w);
+	}
+	if (!r->err && now - r->last_loss >= LOSS_NS) {
+		r->last_loss = now;
+		td_tracer_read_loss(r->t, &l);
+		r->err = td_recw_loss(r->w, &l, now, 0);
+	}
+	return r->err ? -1 : 0;
+}
+
+static void on_report(void *ctx, const struct td_loss *loss)
+{
+	(void)ctx;
+	td_loss_print_text(stderr, loss, NULL);
+}
+
+/* For the loss frame that closes a --rotate part. */
+static void part_loss(void *ctx, struct td_loss *l, uint64_t *now)
+{
+	struct rec *r = ctx;
+
+	td_tracer_read_loss(r->t, l);
+	*now = td_tracer_now_ns(r->t);
+}
+
+static int snapshot_ns(const struct td_opts *o, struct td_netns *ns)
+{
+	if (o->netns && o->netns != td_netns_self())
+		return td_netns_find(o->netns, ns);
+	memset(ns, 0, sizeof(*ns));
+	ns->inum = td_netns_self();
+	strcpy(ns->path, "/proc/self/ns/net");
+	strcpy(ns->name, "self");
+	return 0;
+}
+
+static int write_failed(const struct rec *r)
+{
+	const char *path;
+	uint64_t at;
+	int err = td_recw_error(r->w, &path, &at);
+
+	fprintf(stderr,
+		"tcpdwell: %s: %s: the recording ends at byte %" PRIu64
+		" with the whole frames written before it\n",
+		path, strerror(-err), at);
+	return TD_EXIT_ERROR;
+}
+
+static void summary(const struct rec *r)
+{
+	struct td_recw_stats s;
+
+	td_recw_stats(r->w, &s);
+	fprintf(stderr,
+		"tcpdwell: recorded %" PRIu64 " events in %" PRIu64 " frames, %" PRIu64
+		" file%s ending with %s, %" PRIu64 " bytes (%.1fx smaller than the records)\n",
+		s.events, s.frames, s.files, s.files == 1 ? "" : "s", td_recw_path(r->w),
+		s.stored_bytes, s.stored_bytes ? (double)s.raw_bytes / s.stored_bytes : 0.0);
+}
+
+int td_record_main(const struct td_opts *o)
+{
+	struct rec r = {.o = o};
+	struct td_consumer c = {on_event, on_tick, on_report, &r};
+	struct td_iter_cfg cfg = {.seed = 1, .in_use = 1};
+	struct td_rec_header h;
+	struct td_netns ns;
+	struct td_loss loss;
+	int err;
+
+	if (snapshot_ns(o, &ns)) {
+		fprintf(stderr, "tcpdwell: network namespace %u not found\n", o->netns);
+		return TD_EXIT_USAGE;
+	}
+	err = td_recw_create(&r.w, o->write_path, o->force, o->rotate_bytes, ZLIB_LEVEL);
+	if (err) {
+		fprintf(stderr, "tcpdwell: %s: %s%s\n", o->write_path, strerror(-err),
+			err == -EEXIST ? " (--force overwrites it)" : "");
+		return TD_EXIT_USAGE;
+	}
+	err = td_tracer_open(&r.t, o);
+	if (err) {
+		td_recw_close(r.w, true); /* nothing recorded: leave nothing behind */
+		return err;
+	}
+	fill_header(&r, &ns, &h);
+	r.err = td_recw_start(r.w, &h, part_loss, &r);
+	/* the census leads: a replayed timewait starts from the same set */
+	if (!r.err) {
+		err = td_tracer_snapshot(r.t, &ns, &cfg, on_event, &r);
+		if (err && !r.err)
+			fprintf(stderr,
+				"tcpdwell: the census snapshot failed (%s): replayed "
+				"timewait will not know the sockets older than the "
+				"recording\n",
+				strerror(-err));
+		if (!r.err)
+			r.err = td_recw_flush(r.w);
+	}
+	r.last_flush = r.last_loss = td_tracer_now_ns(r.t);
+	err = r.err ? 0 : td_tracer_run(r.t, &c);
+	td_tracer_finish(r.t, &loss);
+	if (!r.err)
+		r.err = td_recw_flush(r.w);
+	if (!r.err)
+		r.err = td_recw_loss(r.w, &loss, td_tracer_now_ns(r.t), TD_REC_LOSS_FINAL);
+	summary(&r);
+	td_loss_print_text(stderr, &loss, td_tracer_degraded(r.t));
+	if (r.err)
+		err = write_failed(&r);
+	if (!err)
+		err = td_loss_total(&loss) ? TD_EXIT_LOST : TD_EXIT_OK;
+	td_tracer_close(r.t);
+	td_recw_close(r.w, false);
+	return err;
+}

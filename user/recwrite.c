@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "recwrite.h"
+
+/* The loss frame, uncompressed: its size is known before it is written. */
+#define LOSS_FRAME (TD_REC_FRAME_HDR + sizeof(struct td_rec_loss))
+
+struct td_rec_writer {
+	char base[PATH_MAX - 16];
+	char path[PATH_MAX];
+	int fd;
+	bool force;
+	int level;
+	uint64_t rotate;
+	uint64_t size; /* of the current file: where its last whole frame ends */
+	bool data;     /* the current part holds more than its header */
+	struct td_rec_header hdr;
+	td_recw_loss_fn loss_fn;
+	void *loss_ctx;
+	struct td_event *pend;
+	size_t npend;
+	uint8_t *buf; /* frame header + stored payload */
+	size_t bufcap;
+	int err;
+	struct td_recw_stats st;
+};
+
+static int open_file(struct td_rec_writer *w)
+{
+	/* O_EXCL: never overwrite, nor follow a symlink planted at the name */
+	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (w->force ? O_TRUNC | O_NOFOLLOW : O_EXCL);
+
+	w->fd = open(w->path, flags, 0600);
+	if (w->fd < 0)
+		return -errno;
+	/* --force on an existing file: its old mode is not ours */
+	if (w->force && fchmod(w->fd, 0600)) {
+		int err = -errno;
+
+		close(w->fd);
+		w->fd = -1;
+		return err;
+	}
+	w->size = 0;
+	w->data = false;
+	w->st.files++;
+	return 0;
+}
+
+int td_recw_create(struct td_rec_writer **out, const char *path, bool force, uint64_t rotate,
+		   int level)
+{
+	struct td_rec_writer *w = calloc(1, sizeof(*w));
+	int err;
+
+	*out = NULL;
+	if (!w)
+		return -ENOMEM;
+	w->fd = -1;
+	if (strlen(path) >= sizeof(w->base)) {
+		free(w);
+		return -ENAMETOOLONG;
+	}
+	strcpy(w->base, path);
+	strcpy(w->path, path);
+	w->force = force;
+	w->rotate = rotate;
+	w->level = level;
+	w->pend = calloc(TD_RECW_FRAME_EVENTS, sizeof(*w->pend));
+	w->bufcap = TD_REC_FRAME_HDR + td_rec_bound(TD_RECW_FRAME_EVENTS * sizeof(*w->pend));
+	w->buf = malloc(w->bufcap);
+	if (!w->pend || !w->buf) {
+		td_recw_close(w, false);
+		return -ENOMEM;
+	}
+	err = open_file(w);
+	if (err) {
+		td_recw_close(w, false);
+		return err;
+	}
+	*out = w;
+	return 0;
+}
+
+/* One whole frame with one write(2); a short one is cut back. */
+static int write_out(struct td_rec_writer *w, const uint8_t *p, size_t n)
+{
+	size_t done = 0;
+	ssize_t k;
+
+	if (w->err)
+		return w->err;
+	while (done < n) {
+		k = write(w->fd, p + done, n - done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			w->err = k < 0 ? -errno : -ENOSPC;
+			/* the reader sees whole frames only: drop the partial one */
+			if (ftruncate(w->fd, w->size))
+				w->err = -errno;
+			return w->err;
+		}
+		done += k;
+	}
+	w->size += n;
+	w->st.stored_bytes += n;
+	return 0;
+}
+
+static int write_start(struct td_rec_writer *w)
+{
+	char json[TD_REC_HEADER_MAX];
+	uint8_t fh[TD_REC_FILE_HDR];
+	size_t n = td_rec_header_json(&w->hdr, json, sizeof(json));
+	uint8_t *fr;
+	int err;
+
+	if (n >= sizeof(json))
+		return -EOVERFLOW;
+	/* a buffer of its own: at a rotation w->buf holds the frame waiting */
+	fr = malloc(TD_REC_FRAME_HDR + n);
+	if (!fr)
+		return -ENOMEM;
+	memcpy(fr + TD_REC_FRAME_HDR, json, n);
+	td_rec_put_frame_header(fr, TD_FR_HEADER, TD_CODEC_NONE, n, fr + TD_REC_FRAME_HDR, n);
+	td_rec_put_file_header(fh);
+	err = write_out(w, fh, sizeof(fh));
+	if (!err)
+		err = write_out(w, fr, TD_REC_FRAME_HDR + n);
+	if (!err)
+		w->st.frames++;
+	free(fr);
+	return err;
+}
+
+/* Close this part with the loss counters so far, start FILE.n+1. */
+static int next_part(struct td_rec_writer *w)
+{
+	struct td_loss l;
+	uint64_t now = 0;
+	int err;
+
+	memset(&l, 0, sizeof(l));
+	if (w->loss_fn)
+		w->loss_fn(w->loss_ctx, &l, &now);
+	err = td_recw_loss(w, &l, now, TD_REC_LOSS_PART);
+	if (err)
+		return err;
+	close(w->fd);
+	w->hdr.part++;
+	snprintf(w->path, sizeof(w->path), "%s.%u", w->base, w->hdr.part);
+	err = open_file(w);
+	if (err)
+		return w->err = err;
+	return write_start(w);
+}
+
+static int write_frame(struct td_rec_writer *w, uint8_t kind, bool compress, const void *raw,
+		       size_t raw_len)
+{
+	size_t stored = raw_len;
+	int err;
+
+	if (w->err)
+		return w->err;
+	if (TD_REC_FRAME_HDR + td_rec_bound(raw_len) > w->bufcap) {
+		uint8_t *grown = realloc(w->buf, TD_REC_FRAME_HDR + td_rec_bound(raw_len));
+
+		if (!grown)
+			return -ENOMEM;
+		w->buf = grown;
+		w->bufcap = TD_REC_FRAME_HDR + td_rec_bound(raw_len);
+	}
+	if (compress) {
+		stored = td_rec_compress(raw, raw_len, w->buf + TD_REC_FRAME_HDR,
+					 w->bufcap - TD_REC_FRAME_HDR, w->level);
+		if (!stored)
+			return -EIO;
+	} else {
+		memcpy(w->buf + TD_REC_FRAME_HDR, raw, raw_len);
+	}
+	td_rec_put_frame_header(w->buf, kind, compress ? TD_CODEC_ZLIB : TD_CODEC_NONE, raw_len,
+				w->buf + TD_REC_FRAME_HDR, stored);
+	/* room for this frame and the loss frame that would close the part */
+	if (w->rotate && w->data && w->size + TD_REC_FRAME_HDR + stored + LOSS_FRAME > w->rotate) {
+		err = next_part(w);
+		if (err)
+			return err;
+	}
+	err = write_out(w, w->buf, TD_REC_FRAME_HDR + stored);
+	if (err)
+		return err;
+	w->st.frames++;
+	w->data = true;
+	return 0;
+}
+
+int td_recw_start(struct td_rec_writer *w, const struct td_rec_header *h, td_recw_loss_fn fn,
+		  void *ctx)
+{
+	w->hdr = *h;
+	w->hdr.part = 0;
+	w->loss_fn = fn;
+	w->loss_ctx = ctx;
+	return write_start(w);
+}
+
+int td_recw_flush(struct td_rec_writer *w)
+{
+	size_t n = w->npend;
+	int err;
+
+	if (!n)
+		return w->err;
+	w->npend = 0;
+	err = write_frame(w, TD_FR_EVENTS, true, w->pend, n * sizeof(*w->pend));
+	if (!err) {
+		w->st.events += n;
+		w->st.raw_bytes += n * sizeof(*w->pend);
+	}
+	return err;
+}
+
+int td_recw_event(struct td_rec_writer *w, const struct td_event *e)
+{
+	if (w->err)
+		return w->err;
+	w->pend[w->npend++] = *e;
+	return w->npend == TD_RECW_FRAME_EVENTS ? td_recw_flush(w) : 0;
+}
+
+int td_recw_loss(struct td_rec_writer *w, const struct td_loss *l, uint64_t at_ns, uint64_t flags)
+{
+	struct td_rec_loss r;
+
+	td_rec_loss_from(&r, l, at_ns, flags);
+	/* a part's closing frame is accounted for in the rotate check */
+	if (flags & TD_REC_LOSS_PART) {
+		uint8_t buf[LOSS_FRAME];
+		int err;
+
+		memcpy(buf + TD_REC_FRAME_HDR, &r, sizeof(r));
+		td_rec_put_frame_header(buf, TD_FR_LOSS, TD_CODEC_NONE, sizeof(r),
+					buf + TD_REC_FRAME_HDR, sizeof(r));
+		err = write_out(w, buf, sizeof(buf));
+		if (!err)
+			w->st.frames++;
+		return err;
+	}
+	return write_frame(w, TD_FR_LOSS, false, &r, sizeof(r));
+}
+
+int td_recw_error(const struct td_rec_writer *w, const char **path, uint64_t *at)
+{
+	*path = w->path;
+	*at = w->size;
+	return w->err;
+}
+
+const char *td_recw_path(const struct td_rec_writer *w)
+{
+	return w->path;
+}
+
+void td_recw_stats(const struct td_rec_writer *w, struct td_recw_stats *s)
+{
+	*s = w->st;
+}
+
+void td_recw_close(struct td_rec_writer *w, bool unlink_it)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0) {
+		close(w->fd);
+		if (unlink_it)
+			unlink(w->path);
+	}
+	free(w->pend);
+	free(w->buf);
+	free(w);
+}
