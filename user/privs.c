@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
@@ -112,4 +113,13 @@ int td_caps_limit(uint64_t keep)
 	if (syscall(SYS_capset, &h, d))
 		return -errno;
 	return err == -EPERM ? 0 : err;
+}
+
+void td_caps_drop(const struct td_opts *o)
+{
+	int err = td_caps_limit(td_caps_needed(o));
+
+	if (err)
+		fprintf(stderr, "tcpdwell: warning: cannot drop capabilities: %s\n",
+			strerror(-err));
 }

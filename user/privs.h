@@ -25,4 +25,8 @@ uint64_t td_caps_needed(const struct td_opts *o);
  */
 int td_caps_limit(uint64_t keep);
 
+/* td_caps_limit(td_caps_needed(o)) once attached; a failure is a warning
+ * on stderr (tcpdwell works on, with more privilege than it needs). */
+void td_caps_drop(const struct td_opts *o);
+
 #endif /* TCPDWELL_PRIVS_H */

@@ -19,6 +19,7 @@
 #include "netns.h"
 #include "record.h"
 #include "recwrite.h"
+#include "privs.h"
 #include "tracer.h"
 
 #define FLUSH_NS   1000000000ull  /* a SIGKILL loses at most this much */
@@ -230,6 +231,7 @@ int td_record_main(const struct td_opts *o)
 		if (!r.err)
 			r.err = td_recw_flush(r.w);
 	}
+	td_caps_drop(o); /* the census done: only what recording needs from here */
 	r.last_flush = r.last_loss = td_tracer_now_ns(r.t);
 	err = r.err ? 0 : td_tracer_run(r.t, &c);
 	td_tracer_finish(r.t, &loss);

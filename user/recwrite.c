@@ -20,6 +20,7 @@ struct td_rec_writer {
 	bool force;
 	int level;
 	uint64_t rotate;
+	size_t frame_events; /* records per frame: fewer with --rotate */
 	uint64_t size; /* of the current file: where its last whole frame ends */
 	bool data;     /* the current part holds more than its header */
 	struct td_rec_header hdr;
@@ -73,6 +74,12 @@ int td_recw_create(struct td_rec_writer **out, const char *path, bool force, uin
 	strcpy(w->path, path);
 	w->force = force;
 	w->rotate = rotate;
+	/* with --rotate, a frame holds at most half a part's worth of raw
+	 * records, so that no frame (compressed: at most a little above its
+	 * raw size) can push a part past SIZE however busy the second was */
+	w->frame_events = TD_RECW_FRAME_EVENTS;
+	if (rotate && rotate / 2 / sizeof(struct td_event) < w->frame_events)
+		w->frame_events = rotate / 2 / sizeof(struct td_event) ?: 1;
 	w->level = level;
 	w->pend = calloc(TD_RECW_FRAME_EVENTS, sizeof(*w->pend));
 	w->bufcap = TD_REC_FRAME_HDR + td_rec_bound(TD_RECW_FRAME_EVENTS * sizeof(*w->pend));
@@ -235,7 +242,7 @@ int td_recw_event(struct td_rec_writer *w, const struct td_event *e)
 	if (w->err)
 		return w->err;
 	w->pend[w->npend++] = *e;
-	return w->npend == TD_RECW_FRAME_EVENTS ? td_recw_flush(w) : 0;
+	return w->npend >= w->frame_events ? td_recw_flush(w) : 0;
 }
 
 int td_recw_loss(struct td_rec_writer *w, const struct td_loss *l, uint64_t at_ns, uint64_t flags)

@@ -78,18 +78,6 @@ static int fail(int code, const char *fmt, ...)
 	return code;
 }
 
-/* Attached, maps and ring buffer open: keep only what reading them and the
- * command's own work need (see privs.c). Not fatal: tcpdwell works as
- * before, with more privilege than it needs, and says so. */
-static void drop_caps(const struct td_opts *o)
-{
-	int err = td_caps_limit(td_caps_needed(o));
-
-	if (err)
-		fprintf(stderr, "tcpdwell: warning: cannot drop capabilities: %s\n",
-			strerror(-err));
-}
-
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	(void)level;
@@ -272,7 +260,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		}
 		t->start_ns = td_replay_header(t->replay)->start_ns;
 		t->wall_off_ns = td_replay_header(t->replay)->wall_offset_ns;
-		drop_caps(o); /* the frames are parsed from here on: with no privilege */
+		td_caps_drop(o); /* the frames are parsed from here on: with no privilege */
 		*out = t;
 		return 0;
 	}
@@ -296,7 +284,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		err = open_census(t);
 		if (err)
 			goto cleanup;
-		drop_caps(o);
+		td_caps_drop(o);
 		*out = t;
 		return 0;
 	}
@@ -422,7 +410,9 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 			   strerror(errno));
 		goto cleanup;
 	}
-	drop_caps(o);
+	/* record drops them itself, after the census it starts with */
+	if (o->cmd != TD_CMD_RECORD)
+		td_caps_drop(o);
 	*out = t;
 	/* Attached: anything that happens from now on is seen (tests wait for
 	 * this). run's stderr is shared with the command: it keeps quiet. */

@@ -113,3 +113,19 @@ def test_replay_needs_no_privilege(netns, tmp_path):
     assert q.returncode == 0, q.stderr
     ports = {json.loads(l)["lport"] for l in q.stdout.splitlines()[:-1]}
     assert r["client"]["lport"] in ports and r["server"]["port"] in ports
+
+
+def test_record_keeps_cap_bpf_after_its_census(netns, tmp_path):
+    p = subprocess.Popen([BIN, "record", "-w", str(tmp_path / "r.tdrec"), "--netns",
+                          str(netns.inum)], stderr=subprocess.PIPE, text=True)
+    try:
+        assert "tcpdwell: tracing" in p.stderr.readline()
+        for _ in range(50):  # the census at start runs with everything, then the drop
+            if caps(p.pid)["CapEff"] == bits(CAP_BPF):
+                break
+            time.sleep(0.1)
+        assert caps(p.pid)["CapEff"] == bits(CAP_BPF) == caps(p.pid)["CapBnd"]
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.communicate(timeout=20)
+    assert p.returncode == 0
