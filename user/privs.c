@@ -81,8 +81,10 @@ uint64_t td_caps_needed(const struct td_opts *o)
 	case TD_CMD_RUN:
 		/* the command may change its uid: stopping it takes CAP_KILL;
 		 * removing its cgroup, CAP_DAC_OVERRIDE (the cgroup v2 root
-		 * directory is mode 0555) */
-		keep |= BIT(CAP_KILL) | BIT(CAP_DAC_OVERRIDE);
+		 * directory is mode 0555); asking the census about its timewait
+		 * sockets in their namespaces, what timewait keeps */
+		keep |= BIT(CAP_KILL) | BIT(CAP_DAC_OVERRIDE) | BIT(CAP_PERFMON) |
+			BIT(CAP_SYS_ADMIN) | BIT(CAP_SYS_PTRACE);
 		break;
 	default:
 		break;

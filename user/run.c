@@ -19,6 +19,7 @@
 
 #include "cgroup.h"
 #include "conn.h"
+#include "netns.h"
 #include "run.h"
 #include "privs.h"
 #include "tracer.h"
@@ -31,7 +32,18 @@ struct run {
 	pid_t child;
 	bool exited;
 	int wstatus;
-	uint64_t exit_ns;  /* when the command was seen gone */
+	uint64_t exit_ns; /* when the command was seen gone */
+	/* the census's view of timewait sockets, per namespace asked */
+	uint32_t asked[8];
+	int nasked;
+	struct tw_now {
+		uint64_t cookie;
+		uint8_t state;
+	} * tw;
+	size_t ntw, captw;
+	/* connections settled at the end, and the ends the exit closed */
+	struct td_run_conn *fw2, *by_exit;
+	size_t nfw2, capfw2, nby_exit, capby_exit;
 	uint64_t judge_ns; /* the moment states are judged at; UINT64_MAX before */
 };
 
@@ -67,6 +79,78 @@ static uint8_t state_at_exit(const struct td_conn *c, uint64_t judge_ns, bool *b
 		st = e->new_state;
 	}
 	return st;
+}
+
+static int on_snapshot(void *ctx, const struct td_event *e)
+{
+	struct run *r = ctx;
+
+	if (e->new_state != TD_TCP_TIME_WAIT && e->new_state != TD_TCP_FIN_WAIT2_TW)
+		return 0;
+	if (r->ntw == r->captw) {
+		size_t cap = r->captw ? 2 * r->captw : 256;
+		struct tw_now *grown = realloc(r->tw, cap * sizeof(*grown));
+
+		if (!grown)
+			return -1;
+		r->tw = grown;
+		r->captw = cap;
+	}
+	r->tw[r->ntw++] = (struct tw_now){e->cookie, e->new_state};
+	return 0;
+}
+
+/*
+ * A FIN_WAIT2(tw) socket's substate now, from the census iterator: the
+ * peer's FIN turns it into TIME_WAIT by re-arming its timer, which the
+ * kernel does silently when the new expiry lands in the same timer-wheel
+ * bucket (tcp_fin_timeout = 60 s = TIME_WAIT). The events alone would call
+ * a closed connection a leak. A socket the census no longer has has ended.
+ */
+static uint8_t tw_substate(struct run *r, const struct td_event *id, uint8_t st)
+{
+	struct td_iter_cfg cfg = {0};
+	struct td_netns ns;
+	int i;
+
+	if (st != TD_TCP_FIN_WAIT2_TW)
+		return st;
+	for (i = 0; i < r->nasked && r->asked[i] != id->netns; i++)
+		;
+	if (i == r->nasked) {
+		if (r->nasked == (int)(sizeof(r->asked) / sizeof(r->asked[0])) ||
+		    td_netns_find(id->netns, &ns) ||
+		    td_tracer_snapshot(r->t, &ns, &cfg, on_snapshot, r))
+			return st; /* cannot ask: the events' word stands */
+		r->asked[r->nasked++] = id->netns;
+	}
+	for (size_t j = 0; j < r->ntw; j++)
+		if (r->tw[j].cookie == id->cookie)
+			return r->tw[j].state;
+	return TD_TCP_CLOSE;
+}
+
+/* b is a's other end: the same namespace, the tuple reversed. */
+static bool peers(const struct td_event *a, const struct td_event *b)
+{
+	return a->netns == b->netns && a->family == b->family && a->lport == b->rport &&
+	       a->rport == b->lport && !memcmp(a->laddr, b->raddr, sizeof(a->laddr)) &&
+	       !memcmp(a->raddr, b->laddr, sizeof(a->raddr));
+}
+
+/* Keep a connection for later: grows v (of n, cap), silently bounded. */
+static void keep(struct td_run_conn **v, size_t *n, size_t *cap, const struct td_run_conn *c)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 64;
+		struct td_run_conn *grown;
+
+		if (ncap > (1u << 20) || !(grown = realloc(*v, ncap * sizeof(*grown))))
+			return;
+		*v = grown;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = *c;
 }
 
 static void count_outcome(struct td_run_report *rep, const char *name)
@@ -111,24 +195,19 @@ static int by_retrans(const void *a, const void *b)
 	return x->retrans < y->retrans ? 1 : x->retrans > y->retrans ? -1 : 0;
 }
 
-static void account(void *ctx, const struct td_conn *c)
+/* One connection into the report. */
+static void tally(struct run *r, const struct td_run_conn *c)
 {
-	struct run *r = ctx;
 	struct td_run_report *rep = r->rep;
-	struct td_run_conn rc = {.id = c->id};
-	struct td_conn_summary s;
+	struct td_run_conn rc = *c;
 
-	td_conn_summarize(c, &s);
-	rc.state = state_at_exit(c, r->judge_ns, &rc.by_exit);
-	rc.retrans = s.retrans;
-	rc.resets = s.rst_sent + s.rst_recv;
 	rep->conns++;
-	rep->retrans += s.retrans;
-	rep->retrans_failed += s.retrans_failed;
-	rep->rst_sent += s.rst_sent;
-	rep->rst_recv += s.rst_recv;
-	if (s.end != TD_END_OPEN)
-		count_outcome(rep, td_end_name(s.end));
+	rep->retrans += rc.retrans;
+	rep->retrans_failed += rc.retrans_failed;
+	rep->rst_sent += rc.rst_sent;
+	rep->rst_recv += rc.rst_recv;
+	if (rc.end != TD_END_OPEN)
+		count_outcome(rep, td_end_name(rc.end));
 	else
 		count_outcome(rep, rc.state == TD_TCP_TIME_WAIT ? "timewait" : "open");
 
@@ -156,6 +235,54 @@ static void account(void *ctx, const struct td_conn *c)
 		list_add(rep, TD_RL_RETRANS, &rc);
 	if (rc.resets)
 		list_add(rep, TD_RL_RESET, &rc);
+}
+
+static void account(void *ctx, const struct td_conn *c)
+{
+	struct run *r = ctx;
+	struct td_run_conn rc = {.id = c->id};
+	struct td_conn_summary s;
+
+	td_conn_summarize(c, &s);
+	rc.state = state_at_exit(c, r->judge_ns, &rc.by_exit);
+	rc.end = s.end;
+	rc.retrans = s.retrans;
+	rc.retrans_failed = s.retrans_failed;
+	rc.rst_sent = s.rst_sent;
+	rc.rst_recv = s.rst_recv;
+	rc.resets = s.rst_sent + s.rst_recv;
+	/* a FIN_WAIT2(tw) is settled at the end (see settle()); the ends
+	 * closed by the exit are what it is settled against */
+	if (rc.state == TD_TCP_FIN_WAIT2_TW) {
+		keep(&r->fw2, &r->nfw2, &r->capfw2, &rc);
+		return;
+	}
+	if (rc.by_exit)
+		keep(&r->by_exit, &r->nby_exit, &r->capby_exit, &rc);
+	tally(r, &rc);
+}
+
+/*
+ * The FIN_WAIT2(tw) connections, once everything is in: the census says
+ * whether the peer's FIN has come (TIME_WAIT; or the socket has gone) and
+ * the switch was only silent. But a FIN sent by the exit itself, closing
+ * a peer end the command had left in CLOSE_WAIT, does not count: that
+ * connection was still waiting on the command when it exited.
+ */
+static void settle(struct run *r)
+{
+	for (size_t i = 0; i < r->nfw2; i++) {
+		struct td_run_conn *c = &r->fw2[i];
+		uint8_t now = tw_substate(r, &c->id, c->state);
+		bool exit_fin = false;
+
+		for (size_t j = 0; j < r->nby_exit && !exit_fin; j++)
+			exit_fin = peers(&c->id, &r->by_exit[j].id);
+		if (!exit_fin)
+			c->state = now;
+		tally(r, c);
+	}
+	r->nfw2 = 0;
 }
 
 static int on_event(void *ctx, const struct td_event *e)
@@ -366,6 +493,7 @@ int td_run_main(const struct td_opts *o)
 		stop_child(&r);
 	td_tracer_finish(r.t, &rep->loss);
 	td_conns_flush(r.conns, account, &r, true);
+	settle(&r);
 	qsort(rep->list[TD_RL_RETRANS].v, rep->list[TD_RL_RETRANS].n,
 	      sizeof(rep->list[TD_RL_RETRANS].v[0]), by_retrans);
 	rep->conns_not_kept = td_conns_overflowed(r.conns);
@@ -408,6 +536,9 @@ cleanup:
 		err = TD_EXIT_ERROR;
 	td_tracer_close(r.t);
 	td_conns_free(r.conns);
+	free(r.tw);
+	free(r.fw2);
+	free(r.by_exit);
 	free(rep);
 	return err;
 }

@@ -34,6 +34,9 @@ struct td_run_conn {
 	uint8_t state;	    /* at the command's exit; TD_TCP_MAX_STATES: unknown */
 	bool by_exit;	    /* its close was done by the exit of its process */
 	uint32_t retrans, resets;
+	/* run.c's own bookkeeping */
+	int end; /* enum td_end (conn.h) */
+	uint32_t retrans_failed, rst_sent, rst_recv;
 };
 
 struct td_run_threshold {

@@ -209,6 +209,13 @@ static int open_census(struct td_tracer *t)
 	if (!t->census)
 		return fail(TD_EXIT_ERROR, "cannot open the census object: %s", strerror(errno));
 	td_filter_config(t->opts, &t->census->rodata->td_cfg);
+	if (t->opts->cmd == TD_CMD_RUN) {
+		/* run asks the census about its own sockets by cookie: a
+		 * snapshot knows no owners, so no owner filter there */
+		t->census->rodata->td_cfg.cgroup_id = 0;
+		t->census->rodata->td_cfg.pid_filter = 0;
+		t->census->rodata->td_cfg.known_owner = 0;
+	}
 	if (t->skel) {
 		err = share_census_maps(t);
 		if (err)
@@ -399,7 +406,8 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	}
 
 	/* record: the census at start leads the recording (timewait replays) */
-	if (o->cmd == TD_CMD_TIMEWAIT || o->cmd == TD_CMD_EXPORT || o->cmd == TD_CMD_RECORD) {
+	if (o->cmd == TD_CMD_TIMEWAIT || o->cmd == TD_CMD_EXPORT || o->cmd == TD_CMD_RECORD ||
+	    o->cmd == TD_CMD_RUN) {
 		err = open_census(t);
 		if (err)
 			goto cleanup;

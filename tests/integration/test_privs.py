@@ -62,7 +62,8 @@ def test_run_keeps_cap_kill_and_the_command_keeps_its_own(bpf, tmp_path):
     child = int(subprocess.run(["pgrep", "-P", str(p.pid), "-x", "sleep"],
                                capture_output=True, text=True).stdout.split()[0])
     try:
-        assert caps(p.pid)["CapEff"] == bits(CAP_BPF, CAP_KILL, CAP_DAC_OVERRIDE)
+        assert caps(p.pid)["CapEff"] == bits(CAP_BPF, CAP_KILL, CAP_DAC_OVERRIDE, CAP_PERFMON,
+                                             CAP_SYS_ADMIN, CAP_SYS_PTRACE)
         # forked before the drop and exec'd as root: the command is not limited
         assert caps(child)["CapEff"] & bits(CAP_SYS_ADMIN)
     finally:
