@@ -48,12 +48,17 @@ def unseen(t):
 def check_against_mib(evs, d, t):
     ok = [e for e in evs if not e["failed"]]
     failed = [e for e in evs if e["failed"]]
-    # what tcpdwell missed it must have counted and shown (once seen in
-    # ~100 CI runs: 3 traced, TcpRetransSegs 4; the loss record tells why)
-    assert len(ok) + unseen(t) == d["TcpRetransSegs"] - d["TcpExtTCPRetransFail"], \
-        (evs, d, t.loss())
+    # what tcpdwell missed it must have counted and shown (seen under load:
+    # 3 traced against TcpRetransSegs 4); a missed event may have been a
+    # retransmit or a failed attempt, so each count may fall short by the
+    # unseen ones, and all of them together match exactly
+    lost = unseen(t)
+    want_ok = d["TcpRetransSegs"] - d["TcpExtTCPRetransFail"]
     # a kernel without err (6.1) does not trace failed attempts at all
-    assert len(failed) == (d["TcpExtTCPRetransFail"] if retrans_err() else 0), (evs, d)
+    want_failed = d["TcpExtTCPRetransFail"] if retrans_err() else 0
+    assert want_ok - lost <= len(ok) <= want_ok, (evs, d, t.loss())
+    assert want_failed - lost <= len(failed) <= want_failed, (evs, d, t.loss())
+    assert len(ok) + len(failed) + lost == want_ok + want_failed, (evs, d, t.loss())
     assert sum(e["kind"] in ("syn", "synack") for e in ok) == d["TcpExtTCPSynRetrans"]
     assert sum(e["kind"] == "tlp" for e in ok) == d["TcpExtTCPLossProbes"]
 
