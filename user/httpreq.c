@@ -247,9 +247,12 @@ static size_t trim(const char **p, size_t n)
 
 bool td_http_wants_openmetrics(const char *accept, size_t len)
 {
-	const char *p = accept, *end = accept + len;
+	const char *p = accept, *end;
 
-	while (accept && p < end) {
+	if (!accept) /* no header; NULL + 0 is undefined behaviour too */
+		return false;
+	end = accept + len;
+	while (p < end) {
 		const char *comma = memchr(p, ',', end - p);
 		const char *seg_end = comma ? comma : end, *type = p, *semi;
 		bool refused = false;

@@ -46,9 +46,11 @@ size_t td_tally_merge(void *rows, size_t n, size_t size, size_t key_len)
 
 	qsort_r(rows, n, size, by_key, &s);
 	for (size_t i = 0; i < n; i++) {
-		unsigned char *cur = r + i * size, *last = r + (out - 1) * size;
+		/* last only once there is one: r - size is undefined behaviour
+		 * even unread (UBSan: pointer overflow) */
+		unsigned char *cur = r + i * size, *last = out ? r + (out - 1) * size : NULL;
 
-		if (out && !memcmp(last, cur, key_len)) {
+		if (last && !memcmp(last, cur, key_len)) {
 			for (size_t off = key_len; off + sizeof(uint32_t) <= size;
 			     off += sizeof(uint32_t)) {
 				uint32_t a, b;
