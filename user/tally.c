@@ -44,6 +44,8 @@ size_t td_tally_merge(void *rows, size_t n, size_t size, size_t key_len)
 	unsigned char *r = rows;
 	size_t out = 0;
 
+	if (!n) /* rows may be NULL then, and qsort_r's is declared nonnull */
+		return 0;
 	qsort_r(rows, n, size, by_key, &s);
 	for (size_t i = 0; i < n; i++) {
 		/* last only once there is one: r - size is undefined behaviour
@@ -73,5 +75,6 @@ void td_tally_by_count(void *rows, size_t n, size_t size, size_t key_len)
 {
 	struct shape s = {size, key_len};
 
-	qsort_r(rows, n, size, by_count, &s);
+	if (n)
+		qsort_r(rows, n, size, by_count, &s);
 }
