@@ -18,6 +18,8 @@ build=$here/../build/vg
 logs=$build/logs
 rm -rf "$logs"
 mkdir -p "$logs"
+# world-writable (sticky): tests run tcpdwell as nobody too (the refusals)
+chmod 1777 "$logs"
 
 SUBSET="test_cli.py test_doctor.py test_faults.py
 	test_trace.py::test_client_active_close test_trace.py::test_connection_refused

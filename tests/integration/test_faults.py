@@ -3,6 +3,7 @@ the reader stopped. (A ring buffer too small under churn:
 test_filters_loss.py::test_ringbuf_too_small_counts_drops; SIGINT, SIGTERM
 and SIGHUP detaching: test_cli.py.)"""
 import os
+import re
 import signal
 import socket
 import sys
@@ -88,8 +89,15 @@ def test_socket_map_full_under_syn_flood(netns, tracer):
     assert loss["evictions"] > 0 and loss["lost"] >= loss["evictions"]
     assert "socket-map evictions" in small.stderr  # the summary says which loss
     cs = connections(small, port)
+    # the userspace table has --max-sockets entries too: a connection it
+    # had no room for is counted, not shown
+    kept = re.search(r"(\d+) connections not kept", small.stderr)
+    assert len(cs) + (int(kept.group(1)) if kept else 0) >= 2 * n, (len(cs), small.stderr)
+    # those the kernel forgot mid-life say so (their stories all arrive,
+    # a dwell is unknown): marked incomplete
     incomplete = [c for c in cs if not c["complete"]]
-    assert len(incomplete) > 10, "evicted connections must not claim a complete story"
+    assert len(incomplete) > 10, ("evicted connections must not claim a complete story",
+                                  len(cs), loss)
     # what is marked complete still is: created and ended under our eyes
     for c in cs:
         if c["complete"]:
