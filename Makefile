@@ -2,7 +2,9 @@
 #
 #   make          build ./tcpdwell (static, BPF object embedded via skeleton)
 #   make run      install build deps, build, start `tcpdwell trace`
-#   make test     install build deps, build, run the whole suite
+#   make test     install build deps, build, run the whole suite (unit, ASan
+#                 unit + smoke, fuzz smoke, integration, valgrind subset,
+#                 bench smoke, vmtest)
 #   make bench    overhead and loss, side by side with the reference tools
 #   make vmtest   the integration suite on Debian's 6.1 kernel, in qemu
 #   make check-asan  unit tests (and a tcpdwell smoke) built with ASan+UBSan

@@ -29,6 +29,9 @@ nice -n 10 "$here/run-fuzz.sh" "${TCPDWELL_FUZZ_SECONDS:-5}" $fuzz_bins | tee -a
 
 "$here/run-integration.sh" | tee -a "$log"
 
+# part of the integration suite again, tcpdwell under valgrind's memcheck
+"$here/run-valgrind.sh" | tee -a "$log"
+
 echo "bench smoke: scripts/bench.py --smoke"
 if "$here/../scripts/bench.py" --smoke -o "$here/../build/bench-smoke.json"; then
 	echo "bench-smoke: 1 passed, 0 failed" | tee -a "$log"

@@ -22,18 +22,21 @@ mkdir -p "$logs"
 chmod 1777 "$logs"
 
 SUBSET="test_cli.py test_doctor.py test_faults.py
-	test_trace.py::test_client_active_close test_trace.py::test_connection_refused
+	test_trace.py::test_connection_refused test_trace.py::test_abortive_close
 	test_timeline.py::test_timeline_server_close test_timeline.py::test_timeline_text_block
 	test_flags.py::test_dwell_interval_reports test_flags.py::test_wall_clock_and_wide_text
 	test_timewait.py::test_simultaneous_close
 	test_census.py::test_census_live_snapshot_then_entries test_census.py::test_census_bad_input
 	test_retrans.py::test_resets_sent_and_received test_retrans.py::test_retrans_text_lines
-	test_run.py::test_clean_command_passes_and_its_status_is_forwarded
+	test_run.py::test_exit_status_forwarded
 	test_run.py::test_resets_cross_max_resets test_run.py::test_run_bad_input
 	test_export.py::test_metrics_exact_and_promtool_lint test_export.py::test_http_robustness
 	test_export.py::test_export_bad_input
 	test_filters_loss.py::test_ringbuf_too_small_counts_drops
 	test_filters_owner.py::test_pid_filter test_filters_owner.py::test_owner_filter_bad_input"
+# test_pipe_to_head finds the tracer by its name (pgrep -x tcpdwell): under
+# valgrind the process is memcheck-amd64-linux
+SUBSET="$SUBSET --deselect test_cli.py::test_pipe_to_head"
 [ "${TCPDWELL_VALGRIND_ALL:-0}" = 1 ] && SUBSET=""
 
 export TCPDWELL_BIN="$build/tcpdwell"
