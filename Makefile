@@ -2,9 +2,14 @@
 #
 #   make          build ./tcpdwell (static, BPF object embedded via skeleton)
 #   make run      install build deps, build, start `tcpdwell trace`
-#   make test     install build deps, build, run the whole suite
+#   make test     install build deps, build, run the whole suite (unit, ASan
+#                 unit + smoke, fuzz smoke, integration, valgrind subset,
+#                 bench smoke, vmtest)
 #   make bench    overhead and loss, side by side with the reference tools
 #   make vmtest   the integration suite on Debian's 6.1 kernel, in qemu
+#   make check-asan  unit tests (and a tcpdwell smoke) built with ASan+UBSan
+#   make fuzz     each libFuzzer harness in tests/fuzz for FUZZ_SECONDS (60)
+#   make valgrind the integration suite's valgrind subset (build/vg/tcpdwell)
 
 ARCH        ?= x86
 CLANG       ?= clang
@@ -35,7 +40,26 @@ SKEL        := $(BUILD)/tcpdwell.skel.h $(BUILD)/census.skel.h
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test unit integration clean format vmlinux bench vmtest
+.PHONY: all deps run test unit integration clean format vmlinux bench vmtest check-asan \
+        fuzz fuzz-build valgrind
+
+# --- Sanitizer, fuzzing and valgrind builds -------------------------------
+# The same user code, built again in build/<variant>/ and linked dynamically
+# (the sanitizer runtimes and valgrind's malloc replacement need a dynamic
+# libc): build/asan (ASan+UBSan, unit tests too), build/fuzz (libFuzzer
+# harnesses, tests/fuzz/<name>.c with seeds in tests/fuzz/corpus/<name>/),
+# build/vg (plain -O1 -g, for valgrind).
+SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_CFLAGS  := -O1 -g $(SAN_FLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Ibpf -Iuser
+DYN_LIBS    := -lbpf -lelf -lz -lm
+ASAN_OBJS   := $(patsubst user/%.c,$(BUILD)/asan/user/%.o,$(USER_SRCS))
+ASAN_LIB    := $(filter-out $(BUILD)/asan/user/main.o,$(ASAN_OBJS))
+ASAN_UNITS  := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/%,$(UNIT_SRCS))
+FUZZ_OBJS   := $(patsubst user/%.c,$(BUILD)/fuzz/user/%.o,$(filter-out user/main.c,$(USER_SRCS)))
+FUZZ_NAMES  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/*.c))
+FUZZ_BINS   := $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
+FUZZ_SECONDS ?= 60
+VG_OBJS     := $(patsubst user/%.c,$(BUILD)/vg/user/%.o,$(USER_SRCS))
 
 all: tcpdwell
 
@@ -76,6 +100,49 @@ $(BUILD)/loadgen: tests/bench/loadgen.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -o $@ $<
 
+$(BUILD)/asan/user/%.o: user/%.c $(wildcard user/*.h) bpf/events.h $(SKEL)
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/tcpdwell: $(ASAN_OBJS)
+	$(CLANG) $(SAN_FLAGS) -o $@ $^ $(DYN_LIBS)
+
+$(BUILD)/asan/tests/test_%: tests/unit/test_%.c $(ASAN_LIB)
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_CFLAGS) -o $@ $^ -lcmocka $(DYN_LIBS)
+
+# the unit tests and a tcpdwell smoke (usage errors, --help, doctor) under
+# ASan+UBSan; any report aborts the binary, which fails its count
+check-asan: $(ASAN_UNITS) $(BUILD)/asan/tcpdwell
+	@tests/run-asan.sh $(BUILD)/asan/tcpdwell $(ASAN_UNITS)
+
+$(BUILD)/fuzz/user/%.o: user/%.c $(wildcard user/*.h) bpf/events.h $(SKEL)
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/libtd.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/libtd.a
+	$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libtd.a $(DYN_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# every harness for FUZZ_SECONDS, new inputs kept in build/fuzz/corpus/
+fuzz: $(FUZZ_BINS)
+	@tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+$(BUILD)/vg/user/%.o: user/%.c $(wildcard user/*.h) bpf/events.h $(SKEL)
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Ibpf -Iuser -c $< -o $@
+
+$(BUILD)/vg/tcpdwell: $(VG_OBJS)
+	$(CC) -o $@ $^ $(DYN_LIBS)
+
+# the integration tests chosen for valgrind (see tests/run-valgrind.sh)
+valgrind: $(BUILD)/vg/tcpdwell tcpdwell
+	@tests/run-valgrind.sh
+
 # Overhead and loss side by side with the reference tools (minutes; not in
 # `make test`, which runs a smoke of it). BENCH_ARGS e.g. "-n 50000 -r 3".
 bench: deps tcpdwell $(BUILD)/loadgen
@@ -95,14 +162,15 @@ vmtest: tcpdwell
 	@scripts/vmtest.sh
 
 test: deps
-	@$(MAKE) --no-print-directory tcpdwell $(UNIT_BINS) $(BUILD)/loadgen
+	@$(MAKE) --no-print-directory tcpdwell $(UNIT_BINS) $(BUILD)/loadgen $(ASAN_UNITS) \
+		$(BUILD)/asan/tcpdwell $(FUZZ_BINS) $(BUILD)/vg/tcpdwell
 	@tests/run-all.sh $(UNIT_BINS)
 
 vmlinux:
 	scripts/gen-vmlinux.sh $(VMLINUX)/vmlinux.h
 
 format:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h
 
 clean:
 	rm -rf $(BUILD) tcpdwell

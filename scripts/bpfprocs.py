@@ -30,3 +30,39 @@ def still_loaded(ids, timeout=3.0):
         if not left or time.time() >= deadline:
             return left
         time.sleep(0.1)
+
+
+def _fdinfo_values(pid, key):
+    """The values of `key:` lines across the fdinfo of process pid."""
+    vals = []
+    for fd in os.listdir("/proc/%d/fdinfo" % pid):
+        try:
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                vals += [int(line.split()[1]) for line in f if line.startswith(key + ":")]
+        except (OSError, ValueError, IndexError):
+            pass
+    return vals
+
+
+def link_ids(pid):
+    """Ids of the BPF links process pid holds (its fds own them)."""
+    return set(_fdinfo_values(pid, "link_id"))
+
+
+def map_memlock(pid):
+    """Bytes the BPF maps process pid holds are charged for: fixed at
+    creation (the ring buffer included), whatever the reader does."""
+    return sum(_fdinfo_values(pid, "memlock"))
+
+
+def links_left(ids, timeout=3.0):
+    """Those of link ids `bpftool link show` still lists, after waiting up
+    to timeout for them to go."""
+    deadline = time.time() + timeout
+    while True:
+        left = {i for i in ids
+                if subprocess.run(["bpftool", "link", "show", "id", str(i)],
+                                  capture_output=True).returncode == 0}
+        if not left or time.time() >= deadline:
+            return left
+        time.sleep(0.1)

@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libcmocka-dev
-      iproute2 nftables python3 python3-pytest prometheus"
+      iproute2 nftables python3 python3-pytest prometheus valgrind libclang-rt-dev"
 
 missing=""
 for p in $PKGS; do

@@ -1,15 +1,36 @@
 #!/bin/sh
-# The whole suite: unit tests (cmocka), integration tests (pytest, real
-# BPF), a smoke run of the benchmark so it cannot rot, then the integration
-# tests again on a second kernel (scripts/vmtest.sh: Debian 6.1 in qemu). Prints one
-# closing line "N passed, N failed[, N skipped]" over all of them.
+# The whole suite: unit tests (cmocka), the same under ASan+UBSan with a
+# sanitized tcpdwell smoke (make check-asan), a short run of each fuzz
+# harness (replaying its committed corpus), integration tests (pytest, real
+# BPF), the valgrind subset of them, a smoke run of the benchmark so it
+# cannot rot, then the integration tests again on a second kernel
+# (scripts/vmtest.sh: Debian 6.1 in qemu). Prints one closing line
+# "N passed, N failed[, N skipped]" over all of them.
 set -u
 here=$(dirname "$0")
 log=$(mktemp)
 trap 'rm -f "$log" "$log.vm"' EXIT
 
+build=$here/../build
 "$here/run-unit.sh" "$@" | tee "$log"
+
+# the same unit tests, built with ASan+UBSan (the Makefile's check-asan)
+asan_units=""
+for t in "$@"; do asan_units="$asan_units $build/asan/tests/$(basename "$t")"; done
+# shellcheck disable=SC2086
+"$here/run-asan.sh" "$build/asan/tcpdwell" $asan_units | tee -a "$log"
+
+# each fuzz harness briefly: its committed corpus (regressions included)
+# replays first, then new inputs for TCPDWELL_FUZZ_SECONDS
+fuzz_bins=""
+for f in "$here"/fuzz/*.c; do fuzz_bins="$fuzz_bins $build/fuzz/$(basename "$f" .c)"; done
+# shellcheck disable=SC2086
+nice -n 10 "$here/run-fuzz.sh" "${TCPDWELL_FUZZ_SECONDS:-5}" $fuzz_bins | tee -a "$log"
+
 "$here/run-integration.sh" | tee -a "$log"
+
+# part of the integration suite again, tcpdwell under valgrind's memcheck
+"$here/run-valgrind.sh" | tee -a "$log"
 
 echo "bench smoke: scripts/bench.py --smoke"
 if "$here/../scripts/bench.py" --smoke -o "$here/../build/bench-smoke.json"; then
@@ -29,7 +50,7 @@ else
 fi
 
 count() { # sum "N word" over the summary lines
-	grep -E "^(unit: |bench-smoke: |vmtest: )?[0-9]+ passed|^=+ .*(passed|failed|error)|^[0-9]+ (passed|failed)" "$log" |
+	grep -E "^(unit: |asan-unit: |asan-smoke: |fuzz: |bench-smoke: |vmtest: )?[0-9]+ passed|^=+ .*(passed|failed|error)|^[0-9]+ (passed|failed)" "$log" |
 		grep -oE "[0-9]+ $1" | awk '{s += $1} END {print s + 0}'
 }
 pass=$(count passed)

@@ -18,5 +18,5 @@ for t in "$@"; do
 	pass=$((pass + p))
 	fail=$((fail + f))
 done
-echo "unit: $pass passed, $fail failed"
+echo "${TD_UNIT_LABEL:-unit}: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -218,6 +218,8 @@ void td_conn_summarize(const struct td_conn *c, struct td_conn_summary *s)
 		}
 		if (!first)
 			first = e;
+		else if (e->flags & TD_F_FIRST)
+			s->forgotten = true;
 		/* a transition from a state we did not see it enter: events lost */
 		/* (a silent FIN_WAIT2(tw) -> TIME_WAIT switch is known, not lost) */
 		if (expect && e->old_state != expect &&
@@ -259,9 +261,10 @@ void td_conn_summarize(const struct td_conn *c, struct td_conn_summary *s)
 		if (last->old_state == TD_TCP_SYN_SENT)
 			s->closer = TD_CLOSER_NEVER_OPENED;
 	}
-	/* complete: every transition seen (retransmits over the cap do not count) */
-	s->complete =
-	    s->opened != TD_OPEN_UNKNOWN && c->finished && !s->gaps && !(first->flags & TD_F_FIRST);
+	/* complete: every transition seen and timed (retransmits over the cap do
+	 * not count) */
+	s->complete = s->opened != TD_OPEN_UNKNOWN && c->finished && !s->gaps && !s->forgotten &&
+		      !(first->flags & TD_F_FIRST);
 	if (s->complete)
 		s->lifetime_ns = last->ts_ns - first->ts_ns;
 }

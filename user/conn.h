@@ -64,6 +64,9 @@ struct td_conn_summary {
 	uint64_t handshake_ns; /* SYN_SENT dwell (active opener) */
 	uint64_t lifetime_ns;  /* only when complete */
 	uint32_t retrans, retrans_failed, rst_sent, rst_recv, gaps;
+	/* the kernel forgot the socket mid-life (its socket-map entry evicted):
+	 * a later transition came as a first sight, the dwell before it unknown */
+	bool forgotten;
 };
 
 struct td_conns;

@@ -167,18 +167,27 @@ int td_http_parse(const char *buf, size_t len, size_t max, struct td_http_req *r
 	memset(req, 0, sizeof(*req));
 	if (len > max)
 		len = max; /* what lies beyond the limit does not count */
-	if (memchr(buf, '\0', len))
-		return 400;
+	/* A NUL is refused in the head only: bytes after a complete head must
+	 * not change the answer, or it would depend on how reads coalesce. */
 	if (!next_line(buf, len, 0, &n, &next)) {
+		if (memchr(buf, '\0', len))
+			return 400;
 		st = check_partial_line(buf, len);
 		return st ? st : len >= max ? 414 : TD_HTTP_INCOMPLETE;
 	}
+	if (memchr(buf, '\0', n))
+		return 400;
 	st = parse_request_line(buf, n, req);
 	if (st)
 		return st;
 	for (pos = next;; pos = next) {
-		if (!next_line(buf, len, pos, &n, &next))
+		if (!next_line(buf, len, pos, &n, &next)) {
+			if (memchr(buf + pos, '\0', len - pos))
+				return 400; /* a header line that can no longer be one */
 			return len >= max ? 431 : TD_HTTP_INCOMPLETE;
+		}
+		if (memchr(buf + pos, '\0', n))
+			return 400;
 		if (!n)
 			break;
 		if (buf[pos] == ' ' || buf[pos] == '\t')
@@ -238,9 +247,12 @@ static size_t trim(const char **p, size_t n)
 
 bool td_http_wants_openmetrics(const char *accept, size_t len)
 {
-	const char *p = accept, *end = accept + len;
+	const char *p = accept, *end;
 
-	while (accept && p < end) {
+	if (!accept) /* no header; NULL + 0 is undefined behaviour too */
+		return false;
+	end = accept + len;
+	while (p < end) {
 		const char *comma = memchr(p, ',', end - p);
 		const char *seg_end = comma ? comma : end, *type = p, *semi;
 		bool refused = false;

@@ -44,11 +44,15 @@ size_t td_tally_merge(void *rows, size_t n, size_t size, size_t key_len)
 	unsigned char *r = rows;
 	size_t out = 0;
 
+	if (!n) /* rows may be NULL then, and qsort_r's is declared nonnull */
+		return 0;
 	qsort_r(rows, n, size, by_key, &s);
 	for (size_t i = 0; i < n; i++) {
-		unsigned char *cur = r + i * size, *last = r + (out - 1) * size;
+		/* last only once there is one: r - size is undefined behaviour
+		 * even unread (UBSan: pointer overflow) */
+		unsigned char *cur = r + i * size, *last = out ? r + (out - 1) * size : NULL;
 
-		if (out && !memcmp(last, cur, key_len)) {
+		if (last && !memcmp(last, cur, key_len)) {
 			for (size_t off = key_len; off + sizeof(uint32_t) <= size;
 			     off += sizeof(uint32_t)) {
 				uint32_t a, b;
@@ -71,5 +75,6 @@ void td_tally_by_count(void *rows, size_t n, size_t size, size_t key_len)
 {
 	struct shape s = {size, key_len};
 
-	qsort_r(rows, n, size, by_count, &s);
+	if (n)
+		qsort_r(rows, n, size, by_count, &s);
 }

@@ -65,6 +65,7 @@ static void print_text(FILE *f, const struct td_conn *c, const struct td_conn_su
 		fprintf(f, ", INCOMPLETE (%s)\n",
 			s->end == TD_END_OPEN ? "still open"
 			: s->gaps	      ? "transitions missing"
+			: s->forgotten	      ? "evicted from the socket map: a dwell unknown"
 					      : "not seen from its start");
 	for (uint32_t i = 0; i < c->n; i++) {
 		const struct td_conn_ev *e = &c->ev[i];

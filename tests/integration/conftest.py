@@ -5,9 +5,13 @@ BPF tests need root and kernel BTF. Where they are missing the tests skip
 and say why, except with TCPDWELL_REQUIRE_BPF=1 (CI), where that is a
 failure.
 """
+import atexit
+import glob
 import itertools
 import json
 import os
+import re
+import shlex
 import signal
 import subprocess
 import tempfile
@@ -16,10 +20,36 @@ import time
 import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.path.join(REPO, "tcpdwell")
 SCENARIO = os.path.join(os.path.dirname(__file__), "scenario.py")
 PYTHON = "/usr/bin/python3"
 _names = itertools.count()
+
+# The binary under test: ./tcpdwell, or TCPDWELL_BIN. TCPDWELL_WRAP is a
+# command prefix run in front of it (tests/run-valgrind.sh: valgrind); a
+# small script holds both, so every test that runs BIN runs it wrapped.
+# Wrapped, a failing check of the wrapper exits TCPDWELL_WRAP_ERROR_CODE and
+# writes its reports to TCPDWELL_WRAP_LOGDIR; start-up takes longer (BTF
+# parsing under valgrind), so "tracing" is waited for TCPDWELL_READY_S.
+REAL_BIN = os.environ.get("TCPDWELL_BIN") or os.path.join(REPO, "tcpdwell")
+WRAP = shlex.split(os.environ.get("TCPDWELL_WRAP", ""))
+WRAP_ERROR_CODE = int(os.environ.get("TCPDWELL_WRAP_ERROR_CODE", "0")) or None
+WRAP_LOGDIR = os.environ.get("TCPDWELL_WRAP_LOGDIR")
+READY_S = float(os.environ.get("TCPDWELL_READY_S", "90" if WRAP else "20"))
+
+
+def _wrapped_bin():
+    if not WRAP:
+        return REAL_BIN
+    fd, path = tempfile.mkstemp(prefix="tcpdwell-wrap-", suffix=".sh")
+    with os.fdopen(fd, "w") as f:
+        f.write("#!/bin/sh\nexec %s %s \"$@\"\n" % (" ".join(shlex.quote(w) for w in WRAP),
+                                                  shlex.quote(REAL_BIN)))
+    os.chmod(path, 0o755)
+    atexit.register(os.unlink, path)
+    return path
+
+
+BIN = _wrapped_bin()
 
 
 def bpf_unavailable():
@@ -27,7 +57,7 @@ def bpf_unavailable():
         return "not root"
     if not os.access("/sys/kernel/btf/vmlinux", os.R_OK):
         return "kernel has no BTF (/sys/kernel/btf/vmlinux)"
-    if not os.access(BIN, os.X_OK):
+    if not os.access(REAL_BIN, os.X_OK):
         return "tcpdwell not built (run make)"
     return None
 
@@ -66,6 +96,35 @@ class Netns:
         subprocess.run(["ip", "netns", "delete", self.name], check=False)
 
 
+def wrap_reports(pid=None):
+    """The wrapper's logs (all, or one process's) that report errors."""
+    if not WRAP_LOGDIR:
+        return []
+    bad = []
+    for path in glob.glob(os.path.join(WRAP_LOGDIR, "*.log")):
+        if pid is not None and not path.endswith(".%d.log" % pid):
+            continue
+        with open(path, errors="replace") as f:
+            text = f.read()
+        # valgrind: "ERROR SUMMARY: 0 errors from 0 contexts" when clean
+        if re.search(r"ERROR SUMMARY: [1-9]", text):
+            bad.append(path)
+    return bad
+
+
+@pytest.fixture(autouse=True)
+def wrap_clean():
+    """Wrapped, any process of this test whose wrapper found errors fails
+    it, whatever the test itself checked (a usage error's exit 2 included).
+    Set up first, torn down last: after the tracers are stopped."""
+    before = set(wrap_reports())
+    yield
+    new = sorted(set(wrap_reports()) - before)
+    if new:
+        with open(new[0], errors="replace") as f:
+            pytest.fail("%s found errors in %s:\n%s" % (WRAP[0], new, f.read()[-6000:]))
+
+
 @pytest.fixture
 def netns(bpf):
     ns = Netns()
@@ -87,7 +146,7 @@ class Tracer:
         self._wait_ready()
         self.returncode = None
 
-    def _wait_ready(self, timeout=20):
+    def _wait_ready(self, timeout=READY_S):
         deadline = time.time() + timeout
         while time.time() < deadline:
             self.err.seek(0)
@@ -105,11 +164,13 @@ class Tracer:
         time.sleep(0.1)
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
-        self.returncode = self.proc.wait(timeout=30)
+        self.returncode = self.proc.wait(timeout=30 + (READY_S if WRAP else 0))
         self.out.seek(0)
         self.stdout = self.out.read()
         self.err.seek(0)
         self.stderr = self.err.read()
+        assert WRAP_ERROR_CODE is None or self.returncode != WRAP_ERROR_CODE, \
+            "%s found errors: %s" % (WRAP[0], wrap_reports(self.proc.pid))
         return self
 
     def records(self):

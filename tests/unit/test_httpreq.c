@@ -127,6 +127,26 @@ static void test_garbage_refused_early(void **state)
 	assert_int_equal(parse("GET /metr", &req), TD_HTTP_INCOMPLETE);
 }
 
+/* Found by tests/fuzz/httpreq: a NUL after a complete head made the answer
+ * 400, while the same head read alone was 200. Only the head counts. */
+static void test_nul_after_head_ignored(void **state)
+{
+	static const char s[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n\xff\0POST";
+	static const char in_head[] = "GET /m HTTP/1.1\r\nHo\0st: x\r\n\r\n";
+	static const char in_line[] = "GET /m HTTP/1\0";
+	size_t head = strlen("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+	struct td_http_req req;
+
+	(void)state;
+	assert_int_equal(td_http_parse(s, head, MAX, &req), 200);
+	assert_int_equal(td_http_parse(s, sizeof(s) - 1, MAX, &req), 200);
+	assert_int_equal(req.head_len, head);
+	/* in the head it is still refused, complete or not */
+	assert_int_equal(td_http_parse(in_head, sizeof(in_head) - 1, MAX, &req), 400);
+	assert_int_equal(td_http_parse(in_head, 22, MAX, &req), 400); /* "...Ho\0st" */
+	assert_int_equal(td_http_parse(in_line, sizeof(in_line) - 1, MAX, &req), 400);
+}
+
 static void test_limits(void **state)
 {
 	char *buf = malloc(MAX + 1);
@@ -225,7 +245,7 @@ int main(void)
 	    cmocka_unit_test(test_routes),	 cmocka_unit_test(test_incomplete),
 	    cmocka_unit_test(test_malformed),	 cmocka_unit_test(test_garbage_refused_early),
 	    cmocka_unit_test(test_limits),	 cmocka_unit_test(test_openmetrics_accept),
-	    cmocka_unit_test(test_random_input),
+	    cmocka_unit_test(test_random_input), cmocka_unit_test(test_nul_after_head_ignored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

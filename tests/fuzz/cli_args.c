@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * td_parse_args on an argv made of the input split at NUL and newline:
+ * whatever a user (or a script building a command line) can type. The
+ * parser must return, never exit, and leave *opts within its documented
+ * bounds.
+ */
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cli.h"
+#include "fuzz.h"
+
+#define MAX_ARGS 64
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_ports(const struct td_port_list *l, int max)
+{
+	FUZZ_CHECK(l->n >= 0 && l->n <= max);
+	for (int i = 0; i < l->n; i++)
+		FUZZ_CHECK(l->r[i].lo >= 1 && l->r[i].lo <= l->r[i].hi);
+}
+
+static void check_opts(const struct td_opts *o, int rc)
+{
+	FUZZ_CHECK(rc == 0 || rc == -1 || rc == TD_EXIT_USAGE);
+	if (rc)
+		return;
+	FUZZ_CHECK(o->cmd >= TD_CMD_TRACE && o->cmd <= TD_CMD_EXPORT);
+	FUZZ_CHECK(o->family == 0 || o->family == AF_INET || o->family == AF_INET6);
+	check_ports(&o->lports, TD_MAX_PORT_RANGES);
+	check_ports(&o->rports, TD_MAX_PORT_RANGES);
+	check_ports(&o->label_ports, TD_MAX_LABELS);
+	FUZZ_CHECK(o->laddrs.n >= 0 && o->laddrs.n <= TD_MAX_CIDRS);
+	FUZZ_CHECK(o->raddrs.n >= 0 && o->raddrs.n <= TD_MAX_CIDRS);
+	FUZZ_CHECK(o->label_peers.n >= 0 && o->label_peers.n <= TD_MAX_LABELS);
+	for (int i = 0; i < o->label_peers.n; i++)
+		FUZZ_CHECK(
+		    memchr(o->label_peers.p[i].text, '\0', sizeof(o->label_peers.p[i].text)));
+	FUZZ_CHECK(o->npids >= 0 && o->npids <= (int)(sizeof(o->pids) / sizeof(o->pids[0])));
+	FUZZ_CHECK(memchr(o->comm, '\0', sizeof(o->comm)));
+	FUZZ_CHECK(memchr(o->netns_path, '\0', sizeof(o->netns_path)));
+	FUZZ_CHECK(memchr(o->listen, '\0', sizeof(o->listen)));
+	FUZZ_CHECK(o->ringbuf_kb >= 4 && !(o->ringbuf_kb & (o->ringbuf_kb - 1)));
+	FUZZ_CHECK(o->flush_ms >= 1 && o->flush_ms <= 10000);
+	FUZZ_CHECK(o->max_sockets >= 16);
+	FUZZ_CHECK(o->duration_s >= 0 && o->interval_s >= 0);
+	if (o->cmd == TD_CMD_RUN)
+		FUZZ_CHECK(o->run_argv && o->run_argv[0]);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *argv[MAX_ARGS + 2], *buf;
+	struct td_opts opts;
+	int argc = 1, rc;
+
+	fuzz_quiet();
+	buf = malloc(size + 1);
+	if (!buf)
+		abort();
+	memcpy(buf, data, size);
+	buf[size] = '\0';
+	argv[0] = "tcpdwell";
+	/* each argument its own allocation: a read past one is seen */
+	for (size_t i = 0, start = 0; i <= size && argc <= MAX_ARGS; i++) {
+		if (i < size && buf[i] != '\0' && buf[i] != '\n')
+			continue;
+		argv[argc] = malloc(i - start + 1);
+		if (!argv[argc])
+			abort();
+		memcpy(argv[argc], buf + start, i - start);
+		argv[argc][i - start] = '\0';
+		argc++;
+		start = i + 1;
+	}
+	argv[argc] = NULL;
+	rc = td_parse_args(argc, argv, &opts);
+	check_opts(&opts, rc);
+	if (!rc)
+		(void)td_opts_filtered(&opts);
+	for (int i = 1; i < argc; i++)
+		free(argv[i]);
+	free(buf);
+	return 0;
+}
