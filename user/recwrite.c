@@ -21,8 +21,8 @@ struct td_rec_writer {
 	int level;
 	uint64_t rotate;
 	size_t frame_events; /* records per frame: fewer with --rotate */
-	uint64_t size; /* of the current file: where its last whole frame ends */
-	bool data;     /* the current part holds more than its header */
+	uint64_t size;	     /* of the current file: where its last whole frame ends */
+	bool data;	     /* the current part holds more than its header */
 	struct td_rec_header hdr;
 	td_recw_loss_fn loss_fn;
 	void *loss_ctx;
