@@ -414,7 +414,10 @@ def test_rotate(netns, tracer, workdir):
         assert os.path.getsize(f) <= 8192
         assert os.stat(f).st_mode & 0o777 == 0o600
         p = replay(f, "-o", "json")
-        assert p.returncode == 0, (f, p.stderr)
+        # 4: the recorder itself lost events in this part (recursion misses
+        # under the TCG guest's churn): counted, shown, and said by the code
+        lost = split_loss(jlines(p.stdout))[1]["lost"]
+        assert p.returncode == (4 if lost else 0), (f, p.stderr)
         assert ("continues it" in p.stderr) == (i < len(parts) - 1)
         total += len(split_loss(jlines(p.stdout))[0])
     assert total >= 400 * 8
