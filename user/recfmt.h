@@ -95,7 +95,7 @@ struct td_rec_header {
 	unsigned part; /* --rotate: 0 for FILE, n for FILE.n */
 	/* the namespace the census snapshot walked, and its sysctls */
 	uint32_t snap_netns;
-	char snap_netns_name[40]; /* as struct td_netns.name */
+	char snap_netns_name[260]; /* as struct td_netns.name */
 	unsigned range_lo, range_hi;
 	int tw_reuse;
 	unsigned fin_timeout;
