@@ -26,7 +26,7 @@ enum td_cmd {
 	TD_CMD_DOCTOR,
 	TD_CMD_RUN,
 	TD_CMD_EXPORT,
-	TD_CMD_RECORD,
+	TD_CMD_RECORD, /* the last: tests/fuzz/cli_args.c checks the range */
 };
 
 enum td_format {

@@ -27,7 +27,7 @@ static void check_opts(const struct td_opts *o, int rc)
 	FUZZ_CHECK(rc == 0 || rc == -1 || rc == TD_EXIT_USAGE);
 	if (rc)
 		return;
-	FUZZ_CHECK(o->cmd >= TD_CMD_TRACE && o->cmd <= TD_CMD_EXPORT);
+	FUZZ_CHECK(o->cmd >= TD_CMD_TRACE && o->cmd <= TD_CMD_RECORD);
 	FUZZ_CHECK(o->family == 0 || o->family == AF_INET || o->family == AF_INET6);
 	check_ports(&o->lports, TD_MAX_PORT_RANGES);
 	check_ports(&o->rports, TD_MAX_PORT_RANGES);
