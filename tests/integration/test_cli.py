@@ -119,7 +119,7 @@ def test_sigusr1_prints_loss_counters(netns, tracer):
 def test_readme_flags_are_in_help():
     """Every flag the README's Flags table shows exists in --help."""
     import re
-    readme = open(os.path.join(os.path.dirname(BIN), "README.md")).read()
+    readme = open(os.path.join(REPO, "README.md")).read()
     table = readme.split("\n## Flags", 1)[1].split("\n## ", 1)[0]
     flags = set()
     for row in table.splitlines():
