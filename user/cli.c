@@ -447,46 +447,73 @@ static int check_combinations(const struct td_opts *o, bool tw_opt, bool rt_opt,
 	return 0;
 }
 
-int td_parse_ports(const char *s, struct td_port_list *out, const char **err)
-{
-	char buf[1024], *tok, *save = NULL, *dash;
-	unsigned long lo, hi;
+/* What a comma-separated list option says when it is malformed as a list. */
+struct list_errs {
+	const char *too_long, *empty;
+};
 
-	if (strlen(s) >= sizeof(buf)) {
-		*err = "port list too long";
+/* Split s at commas into buf (bufsz, which bounds the list) and hand each
+ * item to fn; an empty item anywhere is refused. Returns 0 or -1 with *err
+ * set (fn's own reason, or the list's). */
+static int each_item(const char *s, char *buf, size_t bufsz, const struct list_errs *le,
+		     int (*fn)(char *item, void *ctx, const char **err), void *ctx,
+		     const char **err)
+{
+	char *tok, *save = NULL;
+
+	if (strlen(s) >= bufsz) {
+		*err = le->too_long;
 		return -1;
 	}
 	strcpy(buf, s);
 	if (!*buf || buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,")) {
-		*err = "empty port in list";
+		*err = le->empty;
 		return -1;
 	}
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		dash = strchr(tok, '-');
-		if (dash)
-			*dash = '\0';
-		if (parse_uint(tok, 1, 65535, &lo)) {
-			*err = "ports are numbers from 1 to 65535";
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (fn(tok, ctx, err))
 			return -1;
-		}
-		hi = lo;
-		if (dash && parse_uint(dash + 1, 1, 65535, &hi)) {
-			*err = "ports are numbers from 1 to 65535";
-			return -1;
-		}
-		if (hi < lo) {
-			*err = "port range runs backwards";
-			return -1;
-		}
-		if (out->n == TD_MAX_PORT_RANGES) {
-			*err = "too many port ranges (max 64)";
-			return -1;
-		}
-		out->r[out->n].lo = lo;
-		out->r[out->n].hi = hi;
-		out->n++;
-	}
 	return 0;
+}
+
+static int port_item(char *tok, void *ctx, const char **err)
+{
+	struct td_port_list *out = ctx;
+	unsigned long lo, hi;
+	char *dash;
+
+	dash = strchr(tok, '-');
+	if (dash)
+		*dash = '\0';
+	if (parse_uint(tok, 1, 65535, &lo)) {
+		*err = "ports are numbers from 1 to 65535";
+		return -1;
+	}
+	hi = lo;
+	if (dash && parse_uint(dash + 1, 1, 65535, &hi)) {
+		*err = "ports are numbers from 1 to 65535";
+		return -1;
+	}
+	if (hi < lo) {
+		*err = "port range runs backwards";
+		return -1;
+	}
+	if (out->n == TD_MAX_PORT_RANGES) {
+		*err = "too many port ranges (max 64)";
+		return -1;
+	}
+	out->r[out->n].lo = lo;
+	out->r[out->n].hi = hi;
+	out->n++;
+	return 0;
+}
+
+int td_parse_ports(const char *s, struct td_port_list *out, const char **err)
+{
+	static const struct list_errs le = {"port list too long", "empty port in list"};
+	char buf[1024];
+
+	return each_item(s, buf, sizeof(buf), &le, port_item, out, err);
 }
 
 /* One "ADDR[/LEN]", in the tries' form: IPv4 as ::ffff:a.b.c.d/LEN+96. */
@@ -532,29 +559,26 @@ static int parse_cidr(char *tok, struct td_cidr *c, bool strict, const char **er
 	return 0;
 }
 
+static int cidr_item(char *tok, void *ctx, const char **err)
+{
+	struct td_cidr_list *out = ctx;
+
+	if (out->n == TD_MAX_CIDRS) {
+		*err = "too many CIDRs (max 64 per --laddr/--raddr side)";
+		return -1;
+	}
+	if (parse_cidr(tok, &out->c[out->n], false, err))
+		return -1;
+	out->n++;
+	return 0;
+}
+
 int td_parse_cidrs(const char *s, struct td_cidr_list *out, const char **err)
 {
-	char buf[4096], *tok, *save = NULL;
+	static const struct list_errs le = {"address list too long", "empty address in list"};
+	char buf[4096];
 
-	if (strlen(s) >= sizeof(buf)) {
-		*err = "address list too long";
-		return -1;
-	}
-	strcpy(buf, s);
-	if (!*buf || buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,")) {
-		*err = "empty address in list";
-		return -1;
-	}
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (out->n == TD_MAX_CIDRS) {
-			*err = "too many CIDRs (max 64 per --laddr/--raddr side)";
-			return -1;
-		}
-		if (parse_cidr(tok, &out->c[out->n], false, err))
-			return -1;
-		out->n++;
-	}
-	return 0;
+	return each_item(s, buf, sizeof(buf), &le, cidr_item, out, err);
 }
 
 bool td_port_in(const struct td_port_list *l, uint16_t port)
@@ -586,29 +610,26 @@ static int parse_peer(char *tok, struct td_peer *p, const char **err)
 	return 0;
 }
 
+static int peer_item(char *tok, void *ctx, const char **err)
+{
+	struct td_peer_list *out = ctx;
+
+	if (out->n == TD_MAX_LABELS) {
+		*err = "at most 15 entries";
+		return -1;
+	}
+	if (parse_peer(tok, &out->p[out->n], err))
+		return -1;
+	out->n++;
+	return 0;
+}
+
 int td_parse_peers(const char *s, struct td_peer_list *out, const char **err)
 {
-	char buf[1024], *tok, *save = NULL;
+	static const struct list_errs le = {"list too long", "empty entry in list"};
+	char buf[1024];
 
-	if (strlen(s) >= sizeof(buf)) {
-		*err = "list too long";
-		return -1;
-	}
-	strcpy(buf, s);
-	if (!*buf || buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,")) {
-		*err = "empty entry in list";
-		return -1;
-	}
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (out->n == TD_MAX_LABELS) {
-			*err = "at most 15 entries";
-			return -1;
-		}
-		if (parse_peer(tok, &out->p[out->n], err))
-			return -1;
-		out->n++;
-	}
-	return 0;
+	return each_item(s, buf, sizeof(buf), &le, peer_item, out, err);
 }
 
 int td_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned *len)
