@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, gated, release
+from conftest import BIN, gated, release, transitions
 
 # client, the server that must match, the server that must not
 V4 = ("10.7.0.1", "10.7.1.2", "10.7.2.3")
@@ -77,16 +77,17 @@ def test_laddr_raddr(netns, tracer, six):
     assert evs and all(ip(e["raddr"]) == ip(match) for e in evs), evs
     assert len(cookies(evs)) == 1
     assert all(e["lport"] == cport and e["rport"] == sport for e in evs)
-    assert ("CLOSE", "SYN_SENT") in [(e["old"], e["new"]) for e in evs]
+    assert ("CLOSE", "SYN_SENT") in transitions(evs)
     assert all(e["family"] == (6 if six else 4) for e in evs)
     assert_nothing_else_crossed(by_raddr)
 
-    # --laddr CIDR: the server side of that connection (listener and child)
+    # --laddr CIDR: the server side of that connection (listener and child);
+    # a slow guest (TCG) may add a tail-loss probe of the server's FIN
     evs = by_laddr.events()
     assert evs and all(ip(e["laddr"]) == ip(match) for e in evs), evs
     assert len(cookies(evs)) == 2
-    assert ("CLOSE", "LISTEN") in [(e["old"], e["new"]) for e in evs]
-    assert [e for e in evs if e["rport"] == cport and e["new"] == "SYN_RECV"]
+    assert ("CLOSE", "LISTEN") in transitions(evs)
+    assert [e for e in evs if e["type"] == "state" and e["rport"] == cport and e["new"] == "SYN_RECV"]
     assert_nothing_else_crossed(by_laddr)
 
     # both sides: AND-ed; a list: OR-ed
@@ -150,7 +151,7 @@ def test_follow_children(netns, tracer, depth):
     assert {e["pid"] for e in evs} == {mine.pid, connector}, evs
     client_evs = [e for e in evs if e["pid"] == connector]
     assert {e["lport"] for e in client_evs} == {res["client"]["lport"]}
-    assert ("CLOSE", "SYN_SENT") in [(e["old"], e["new"]) for e in client_evs]
+    assert ("CLOSE", "SYN_SENT") in transitions(client_evs)
     assert_nothing_else_crossed(follow)
     assert follow.loss()["pid_map_full"] == 0
 

@@ -31,7 +31,9 @@ def test_timeline_server_close(netns, tracer):
     c = by_ports(cs, cl["lport"], srv["port"])  # passive closer: ends with LAST_ACK -> CLOSE
     assert c["opened"] == "active" and c["closed_first"] == "remote" and c["end"] == "closed"
     assert c["complete"] and c["pid"] == cl["pid"] and c["owner"] == "connect"
-    assert_close_ms(c["handshake_ns"] / 1e6, 0.0, "loopback handshake", abs_ms=5)
+    # the handshake happened while connect() waited (same clock: a TCG
+    # guest's interpreter takes milliseconds around it, the kernel less)
+    assert 0 < c["handshake_ns"] <= cl["t_connected"] - cl["t_connect"], (c, cl)
     first, last = c["events"][0]["ts_ns"], c["events"][-1]["ts_ns"]
     assert c["lifetime_ns"] == last - first
     assert_close_ms(c["lifetime_ns"] / 1e6, (cl["t_close"] - cl["t_connect"]) / 1e6,
