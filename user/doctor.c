@@ -24,6 +24,7 @@
 
 #include "doctor.h"
 #include "format.h"
+#include "kbtf.h"
 #include "kconfig.h"
 #include "ksym.h"
 #include "privs.h"
@@ -234,7 +235,7 @@ int td_doctor_main(const struct td_opts *o)
 		     "/sys/kernel/btf/vmlinux missing: needs a kernel built with "
 		     "CONFIG_DEBUG_INFO_BTF=y");
 	} else {
-		btf = btf__load_vmlinux_btf();
+		btf = td_kbtf_load();
 		line(&d, btf ? OK : MISSING, "btf", true, "%s",
 		     btf ? "/sys/kernel/btf/vmlinux" : "kernel BTF unreadable");
 	}
