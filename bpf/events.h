@@ -200,6 +200,11 @@ struct td_config {
 	__u8 label_peers;      /* td_label_peers gives the peer class */
 	__u8 agg_peer_classes; /* peer classes (allow-listed + "other") */
 	__u8 pad4[4];
+	/* the timer functions the timewait programs recognise (kallsyms, read
+	 * by the loader: 0 when absent or hidden, and then nothing matches) */
+	__u64 fn_tw_timer;    /* tw_timer_handler */
+	__u64 fn_reqsk_timer; /* reqsk_timer_handler */
+	__u64 fn_write_timer; /* tcp_write_timer */
 };
 
 /*

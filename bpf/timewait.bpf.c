@@ -24,9 +24,13 @@
 
 #define TD_TW_KILL_WAIT_NS 1000000ull /* a kill's classifier comes within µs */
 
-extern const void tw_timer_handler __ksym __weak;
-extern const void reqsk_timer_handler __ksym __weak;
-extern const void tcp_write_timer __ksym __weak;
+/* A timer function against an address from td_cfg (0: the symbol is not
+ * known, and no timer is taken for it). Not __ksym externs: libbpf would
+ * parse all of /proc/kallsyms with sscanf at every start. */
+static __always_inline bool td_fn_is(void *fn, __u64 addr)
+{
+	return addr && (__u64)fn == addr;
+}
 
 static __always_inline struct inet_timewait_sock *td_tw_of(struct timer_list *timer)
 {
@@ -92,7 +96,7 @@ static __always_inline void td_pending_other_timer(struct timer_list *timer, voi
 
 	if (!p || !p->timer)
 		return;
-	if (fn == &reqsk_timer_handler) {
+	if (td_fn_is(fn, td_cfg.fn_reqsk_timer)) {
 		/* a SYN recycled the timewait socket: its request sock's timer */
 		skc = (void *)timer - bpf_core_field_offset(struct request_sock, rsk_timer);
 		lport = BPF_CORE_READ(skc, skc_num);
@@ -101,7 +105,7 @@ static __always_inline void td_pending_other_timer(struct timer_list *timer, voi
 			td_pending_end(p, TD_TW_END_REUSED);
 			return;
 		}
-	} else if (fn == &tcp_write_timer) {
+	} else if (td_fn_is(fn, td_cfg.fn_write_timer)) {
 		/* connect() took the 4-tuple (tw_reuse): its SYN retransmit timer */
 		struct sock *sk = (void *)timer - bpf_core_field_offset(struct inet_connection_sock,
 									icsk_retransmit_timer);
@@ -179,7 +183,7 @@ int BPF_PROG(td_timer_start, struct timer_list *timer)
 	struct td_tw *t;
 	__u64 cookie, now;
 
-	if (fn != &tw_timer_handler) {
+	if (!td_fn_is(fn, td_cfg.fn_tw_timer)) {
 		if (td_tw_npending)
 			td_pending_other_timer(timer, fn, bpf_ktime_get_ns());
 		return 0;
@@ -212,7 +216,7 @@ int BPF_PROG(td_timer_cancel, struct timer_list *timer)
 	__u64 cookie, now;
 	__u8 sub;
 
-	if (timer->function != &tw_timer_handler)
+	if (!td_fn_is(timer->function, td_cfg.fn_tw_timer))
 		return 0;
 	p = td_pending_slot();
 	if (!p)
@@ -252,7 +256,7 @@ int BPF_PROG(td_timer_expire, struct timer_list *timer)
 {
 	struct td_tw_pending *p;
 
-	if (timer->function != &tw_timer_handler)
+	if (!td_fn_is(timer->function, td_cfg.fn_tw_timer))
 		return 0;
 	p = td_pending_slot();
 	if (!p || !p->timer)

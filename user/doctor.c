@@ -24,6 +24,7 @@
 
 #include "doctor.h"
 #include "format.h"
+#include "kbtf.h"
 #include "kconfig.h"
 #include "ksym.h"
 #include "privs.h"
@@ -137,13 +138,6 @@ static void fentry(struct doc *d, const struct btf *btf)
 	close(fd);
 }
 
-#ifndef CAP_PERFMON
-#define CAP_PERFMON 38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
-
 /* The effective capabilities that matter to tcpdwell, listed. */
 static void capabilities(struct doc *d)
 {
@@ -155,16 +149,16 @@ static void capabilities(struct doc *d)
 		    {CAP_SYS_ADMIN, "CAP_SYS_ADMIN"},
 		    {CAP_NET_ADMIN, "CAP_NET_ADMIN"},
 		    {CAP_SYS_RESOURCE, "CAP_SYS_RESOURCE"}};
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct c[2] = {};
 	char have[160] = "", lack[160] = "";
+	uint64_t eff;
+	int err = td_caps_effective(&eff);
 
-	if (syscall(SYS_capget, &h, c)) {
-		line(d, INFO, "capabilities", false, "unreadable (%s)", strerror(errno));
+	if (err) {
+		line(d, INFO, "capabilities", false, "unreadable (%s)", strerror(-err));
 		return;
 	}
 	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
-		char *to = c[caps[i].cap / 32].effective & (1u << (caps[i].cap % 32)) ? have : lack;
+		char *to = eff & 1ull << caps[i].cap ? have : lack;
 
 		snprintf(to + strlen(to), 160 - strlen(to), "%s%s", *to ? " " : "", caps[i].name);
 	}
@@ -234,7 +228,7 @@ int td_doctor_main(const struct td_opts *o)
 		     "/sys/kernel/btf/vmlinux missing: needs a kernel built with "
 		     "CONFIG_DEBUG_INFO_BTF=y");
 	} else {
-		btf = btf__load_vmlinux_btf();
+		btf = td_kbtf_load();
 		line(&d, btf ? OK : MISSING, "btf", true, "%s",
 		     btf ? "/sys/kernel/btf/vmlinux" : "kernel BTF unreadable");
 	}

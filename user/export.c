@@ -133,84 +133,73 @@ static void class_labels(const struct ex_run *r, struct labels *l, size_t cls, c
 		lab(l, "peer", qc ? o->label_peers.p[qc - 1].text : "other");
 }
 
-static void write_transitions(struct ex_run *r, struct td_expo *x)
+/* The samples of one family: in every label class, the n counters from
+ * slot `base`, each labelled by `label` from its index in that block;
+ * counters still at 0 are left out. */
+static void write_slots(struct ex_run *r, struct td_expo *x, unsigned base, unsigned n,
+			void (*label)(struct labels *l, unsigned i))
 {
 	size_t classes = r->nagg / TD_AGG_SLOTS;
 
-	td_expo_family(x, "tcpdwell_transitions_total", "counter",
-		       "TCP state transitions by from and to state (TIME_WAIT and FIN_WAIT2(tw) "
-		       "are the timewait socket's).");
 	for (size_t cls = 0; cls < classes; cls++)
-		for (unsigned i = 0; i < 256; i++) {
-			uint64_t v = r->agg[cls * TD_AGG_SLOTS + TD_AGG_TRANS + i];
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t v = r->agg[cls * TD_AGG_SLOTS + base + i];
 			struct labels l = {};
 			char port[16];
 
 			if (!v)
 				continue;
-			lab(&l, "from", td_state_name(i / 16));
-			lab(&l, "to", td_state_name(i % 16));
+			label(&l, i);
 			class_labels(r, &l, cls, port, sizeof(port));
 			td_expo_u64(x, "", l.v, v);
 		}
 }
 
+static void label_transition(struct labels *l, unsigned i)
+{
+	lab(l, "from", td_state_name(i / 16));
+	lab(l, "to", td_state_name(i % 16));
+}
+
+static void label_retransmit(struct labels *l, unsigned i)
+{
+	lab(l, "kind", td_retrans_kind_name(i / 16));
+	lab(l, "state", td_state_name(i % 16));
+}
+
+static void label_state(struct labels *l, unsigned i)
+{
+	lab(l, "state", td_state_name(i));
+}
+
+static void label_reset(struct labels *l, unsigned i)
+{
+	lab(l, "direction", i / 16 ? "received" : "sent");
+	/* a RST answering a segment no socket owns */
+	lab(l, "state", i % 16 ? td_state_name(i % 16) : "NO_SOCKET");
+}
+
+static void write_transitions(struct ex_run *r, struct td_expo *x)
+{
+	td_expo_family(x, "tcpdwell_transitions_total", "counter",
+		       "TCP state transitions by from and to state (TIME_WAIT and FIN_WAIT2(tw) "
+		       "are the timewait socket's).");
+	write_slots(r, x, TD_AGG_TRANS, 256, label_transition);
+}
+
 static void write_retrans_resets(struct ex_run *r, struct td_expo *x)
 {
-	size_t classes = r->nagg / TD_AGG_SLOTS;
-
 	td_expo_family(x, "tcpdwell_retransmits_total", "counter",
 		       "TCP retransmits by kind (syn, synack, data, tlp) and the state they "
 		       "were sent in; failed attempts are not counted here.");
-	for (size_t cls = 0; cls < classes; cls++)
-		for (unsigned k = 0; k < TD_RETRANS_KIND_MAX; k++)
-			for (unsigned s = 0; s < 16; s++) {
-				uint64_t v =
-				    r->agg[cls * TD_AGG_SLOTS + TD_AGG_RETRANS + k * 16 + s];
-				struct labels l = {};
-				char port[16];
-
-				if (!v)
-					continue;
-				lab(&l, "kind", td_retrans_kind_name(k));
-				lab(&l, "state", td_state_name(s));
-				class_labels(r, &l, cls, port, sizeof(port));
-				td_expo_u64(x, "", l.v, v);
-			}
+	write_slots(r, x, TD_AGG_RETRANS, TD_RETRANS_KIND_MAX * 16, label_retransmit);
 	td_expo_family(x, "tcpdwell_retransmit_failures_total", "counter",
 		       "Retransmit attempts whose transmission failed (e.g. a local firewall "
 		       "drop), by state.");
-	for (size_t cls = 0; cls < classes; cls++)
-		for (unsigned s = 0; s < 16; s++) {
-			uint64_t v =
-			    r->agg[cls * TD_AGG_SLOTS + TD_AGG_RETRANS + TD_AGG_FAILED * 16 + s];
-			struct labels l = {};
-			char port[16];
-
-			if (!v)
-				continue;
-			lab(&l, "state", td_state_name(s));
-			class_labels(r, &l, cls, port, sizeof(port));
-			td_expo_u64(x, "", l.v, v);
-		}
+	write_slots(r, x, TD_AGG_RETRANS + TD_AGG_FAILED * 16, 16, label_state);
 	td_expo_family(x, "tcpdwell_resets_total", "counter",
 		       "TCP resets sent and received, by the state of the socket.");
-	for (size_t cls = 0; cls < classes; cls++)
-		for (unsigned d = 0; d < 2; d++)
-			for (unsigned s = 0; s < 16; s++) {
-				uint64_t v =
-				    r->agg[cls * TD_AGG_SLOTS + TD_AGG_RESETS + d * 16 + s];
-				struct labels l = {};
-				char port[16];
-
-				if (!v)
-					continue;
-				lab(&l, "direction", d ? "received" : "sent");
-				/* a RST answering a segment no socket owns */
-				lab(&l, "state", s ? td_state_name(s) : "NO_SOCKET");
-				class_labels(r, &l, cls, port, sizeof(port));
-				td_expo_u64(x, "", l.v, v);
-			}
+	write_slots(r, x, TD_AGG_RESETS, 32, label_reset);
 }
 
 static void write_dwell(struct ex_run *r, struct td_expo *x)

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <bpf/btf.h>
 
+#include "kbtf.h"
 #include "kenum.h"
 
 #define KENUM_MAX 256
@@ -15,7 +16,7 @@ struct td_kenum {
 
 struct td_kenum *td_kenum_load(const char *name, const char *prefix)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
+	struct btf *btf = td_kbtf_load();
 	const struct btf_type *t;
 	const struct btf_enum *e;
 	struct td_kenum *k = NULL;

@@ -169,3 +169,36 @@ void td_netns_leave(int oldfd)
 		perror("tcpdwell: setns back");
 	close(oldfd);
 }
+
+/* The first one or two numbers of a /proc/sys file; -1 where missing. */
+static long read_longs(const char *path, long *second)
+{
+	char buf[128];
+	long a = -1, b = -1;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%ld %ld", &a, &b) < 1)
+		a = -1;
+	fclose(f);
+	if (second)
+		*second = b;
+	return a;
+}
+
+void td_netns_tcp_sysctls(struct td_tcp_sysctls *s)
+{
+	long lo, hi = -1, v;
+
+	lo = read_longs("/proc/sys/net/ipv4/ip_local_port_range", &hi);
+	s->range_lo = s->range_hi = 0;
+	if (lo > 0 && hi >= lo && hi <= 65535) {
+		s->range_lo = (unsigned)lo;
+		s->range_hi = (unsigned)hi;
+	}
+	v = read_longs("/proc/sys/net/ipv4/tcp_tw_reuse", NULL);
+	s->tw_reuse = v >= 0 && v <= 2 ? (int)v : -1;
+	v = read_longs("/proc/sys/net/ipv4/tcp_fin_timeout", NULL);
+	s->fin_timeout = v > 0 ? (unsigned)v : 0;
+}

@@ -32,4 +32,14 @@ int td_netns_find(uint32_t inum, struct td_netns *out);
 int td_netns_enter(const char *path, uint32_t inum);
 void td_netns_leave(int oldfd);
 
+/* The sysctls that shape TIME_WAIT and port use, per namespace. */
+struct td_tcp_sysctls {
+	unsigned range_lo, range_hi; /* ip_local_port_range; 0, 0: unknown */
+	int tw_reuse;		     /* tcp_tw_reuse; -1: unknown */
+	unsigned fin_timeout;	     /* tcp_fin_timeout, seconds; 0: unknown */
+};
+
+/* Read them as the namespace this thread is in has them. */
+void td_netns_tcp_sysctls(struct td_tcp_sysctls *s);
+
 #endif /* TCPDWELL_NETNS_H */

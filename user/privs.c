@@ -18,28 +18,26 @@
 
 #include "privs.h"
 
-#ifndef CAP_PERFMON
-#define CAP_PERFMON 38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
-
 #define BIT(cap) (1ull << (cap))
 
-static bool have_cap(const struct __user_cap_data_struct d[2], int cap)
-{
-	return d[cap / 32].effective & (1u << (cap % 32));
-}
-
-bool td_privileged(void)
+int td_caps_effective(uint64_t *eff)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[2] = {};
 
 	if (syscall(SYS_capget, &h, d))
+		return -errno;
+	*eff = (uint64_t)d[1].effective << 32 | d[0].effective;
+	return 0;
+}
+
+bool td_privileged(void)
+{
+	uint64_t eff;
+
+	if (td_caps_effective(&eff))
 		return geteuid() == 0;
-	return have_cap(d, CAP_SYS_ADMIN) || (have_cap(d, CAP_BPF) && have_cap(d, CAP_PERFMON));
+	return (eff & BIT(CAP_SYS_ADMIN)) || ((eff & BIT(CAP_BPF)) && (eff & BIT(CAP_PERFMON)));
 }
 
 /* The highest capability this kernel knows. */

@@ -8,8 +8,19 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/capability.h>
 
 #include "cli.h"
+
+#ifndef CAP_PERFMON /* older headers */
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+/* This process's effective capabilities, bit per CAP_*. Returns 0 or -errno. */
+int td_caps_effective(uint64_t *eff);
 
 /* root, or CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN). */
 bool td_privileged(void);

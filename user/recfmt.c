@@ -231,8 +231,8 @@ size_t td_rec_header_json(const struct td_rec_header *h, char *out, size_t sz)
 		     ",\"port_range_lo\":%u,\"port_range_hi\":%u,\"tcp_tw_reuse\":%d"
 		     ",\"tcp_fin_timeout\":%u",
 		     h->format, h->event_version, h->event_size, h->boot_time, h->hz, h->start_ns,
-		     h->wall_offset_ns, h->part, h->snap_netns, h->range_lo, h->range_hi,
-		     h->tw_reuse, h->fin_timeout);
+		     h->wall_offset_ns, h->part, h->snap_netns, h->snap_sys.range_lo,
+		     h->snap_sys.range_hi, h->snap_sys.tw_reuse, h->snap_sys.fin_timeout);
 	n = jstr(out, sz, n, "host", h->host);
 	n = jstr(out, sz, n, "kernel", h->kernel);
 	n = jstr(out, sz, n, "argv", h->argv);
@@ -417,13 +417,13 @@ static int header_field(struct td_rec_header *h, const char *key, struct jp *j, 
 	else if (!strcmp(key, "snapshot_netns"))
 		h->snap_netns = i;
 	else if (!strcmp(key, "port_range_lo"))
-		h->range_lo = i;
+		h->snap_sys.range_lo = i;
 	else if (!strcmp(key, "port_range_hi"))
-		h->range_hi = i;
+		h->snap_sys.range_hi = i;
 	else if (!strcmp(key, "tcp_tw_reuse"))
-		h->tw_reuse = i;
+		h->snap_sys.tw_reuse = i;
 	else if (!strcmp(key, "tcp_fin_timeout"))
-		h->fin_timeout = i;
+		h->snap_sys.fin_timeout = i;
 	return 0;
 }
 
@@ -436,7 +436,7 @@ int td_rec_header_parse(const char *json, size_t len, struct td_rec_header *h, c
 
 	memset(h, 0, sizeof(*h));
 	h->hz = -1;
-	h->tw_reuse = -1;
+	h->snap_sys.tw_reuse = -1;
 	ws(&j);
 	if (j.p >= j.end || *j.p++ != '{')
 		goto bad;

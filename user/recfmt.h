@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netns.h"
+
 #include "loss.h"
 
 #define TD_REC_MAGIC	    "TCPDWREC"
@@ -96,9 +98,7 @@ struct td_rec_header {
 	/* the namespace the census snapshot walked, and its sysctls */
 	uint32_t snap_netns;
 	char snap_netns_name[260]; /* as struct td_netns.name */
-	unsigned range_lo, range_hi;
-	int tw_reuse;
-	unsigned fin_timeout;
+	struct td_tcp_sysctls snap_sys;
 };
 
 /* The 16-byte file header. */

@@ -50,42 +50,18 @@ static uint64_t boot_time(void)
 	return v;
 }
 
-static long read_sysctl(const char *path, long *second)
-{
-	char buf[128];
-	long a = -1, b = -1;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -1;
-	if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%ld %ld", &a, &b) < 1)
-		a = -1;
-	fclose(f);
-	if (second)
-		*second = b;
-	return a;
-}
-
 /* The snapshot namespace's sysctls, as timewait reads them live. */
 static void ns_sysctls(const struct td_netns *ns, struct td_rec_header *h)
 {
 	int old = -1;
-	long lo, hi = -1, v;
 
 	if (ns->inum != td_netns_self()) {
 		old = td_netns_enter(ns->path, ns->inum);
 		if (old < 0)
 			return;
 	}
-	lo = read_sysctl("/proc/sys/net/ipv4/ip_local_port_range", &hi);
-	h->tw_reuse = read_sysctl("/proc/sys/net/ipv4/tcp_tw_reuse", NULL);
-	v = read_sysctl("/proc/sys/net/ipv4/tcp_fin_timeout", NULL);
-	h->fin_timeout = v > 0 ? v : 0;
+	td_netns_tcp_sysctls(&h->snap_sys);
 	td_netns_leave(old);
-	if (lo > 0 && hi >= lo && hi <= 65535) {
-		h->range_lo = lo;
-		h->range_hi = hi;
-	}
 }
 
 static void fill_header(const struct rec *r, const struct td_netns *ns, struct td_rec_header *h)
@@ -112,7 +88,7 @@ static void fill_header(const struct rec *r, const struct td_netns *ns, struct t
 	h->wall_offset_ns = td_tracer_wall_offset_ns(r->t);
 	h->snap_netns = ns->inum;
 	snprintf(h->snap_netns_name, sizeof(h->snap_netns_name), "%s", ns->name);
-	h->tw_reuse = -1;
+	h->snap_sys.tw_reuse = -1;
 	ns_sysctls(ns, h);
 }
 

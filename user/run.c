@@ -60,25 +60,35 @@ struct run {
  * not count: a CLOSE_WAIT socket closed that way was left open by the
  * program, which is the leak CI wants to hear about.
  */
-static uint8_t state_at_exit(const struct td_conn *c, uint64_t judge_ns, bool *by_exit)
+static bool fin_wait2(uint8_t st)
 {
-	uint8_t st = TD_TCP_MAX_STATES;
+	return st == TD_TCP_FIN_WAIT2 || st == TD_TCP_FIN_WAIT2_TW;
+}
 
-	*by_exit = false;
+static void state_at_exit(const struct td_conn *c, uint64_t judge_ns, struct td_run_conn *rc)
+{
+	rc->state = TD_TCP_MAX_STATES;
+	rc->by_exit = false;
+	rc->fw2_state = 0;
 	for (uint32_t i = 0; i < c->n; i++) {
 		const struct td_conn_ev *e = &c->ev[i];
 
 		if (e->type != TD_EV_STATE)
 			continue;
 		if (e->task_flags & TD_TASK_EXITING) {
-			*by_exit = true;
-			return e->old_state;
+			rc->by_exit = true;
+			rc->exit_close_ns = e->ts_ns;
+			rc->state = e->old_state;
+			return;
 		}
 		if (e->ts_ns > judge_ns)
 			break;
-		st = e->new_state;
+		if (fin_wait2(e->old_state) && !fin_wait2(e->new_state)) {
+			rc->fw2_state = e->old_state;
+			rc->fw2_left_ns = e->ts_ns;
+		}
+		rc->state = e->new_state;
 	}
-	return st;
 }
 
 static int on_snapshot(void *ctx, const struct td_event *e)
@@ -244,16 +254,17 @@ static void account(void *ctx, const struct td_conn *c)
 	struct td_conn_summary s;
 
 	td_conn_summarize(c, &s);
-	rc.state = state_at_exit(c, r->judge_ns, &rc.by_exit);
+	state_at_exit(c, r->judge_ns, &rc);
 	rc.end = s.end;
 	rc.retrans = s.retrans;
 	rc.retrans_failed = s.retrans_failed;
 	rc.rst_sent = s.rst_sent;
 	rc.rst_recv = s.rst_recv;
 	rc.resets = s.rst_sent + s.rst_recv;
-	/* a FIN_WAIT2(tw) is settled at the end (see settle()); the ends
-	 * closed by the exit are what it is settled against */
-	if (rc.state == TD_TCP_FIN_WAIT2_TW) {
+	/* a FIN_WAIT2(tw), or a FIN_WAIT2 that the peer's FIN turned into
+	 * TIME_WAIT, is settled at the end (see settle()); the ends closed by
+	 * the exit are what it is settled against */
+	if (rc.state == TD_TCP_FIN_WAIT2_TW || (rc.state == TD_TCP_TIME_WAIT && rc.fw2_state)) {
 		keep(&r->fw2, &r->nfw2, &r->capfw2, &rc);
 		return;
 	}
@@ -263,23 +274,29 @@ static void account(void *ctx, const struct td_conn *c)
 }
 
 /*
- * The FIN_WAIT2(tw) connections, once everything is in: the census says
- * whether the peer's FIN has come (TIME_WAIT; or the socket has gone) and
- * the switch was only silent. But a FIN sent by the exit itself, closing
- * a peer end the command had left in CLOSE_WAIT, does not count: that
- * connection was still waiting on the command when it exited.
+ * The FIN_WAIT2 connections, once everything is in. A FIN sent by the exit
+ * itself, closing a peer end the command had left in CLOSE_WAIT, does not
+ * end FIN_WAIT2: that connection was still waiting on the command when it
+ * exited (the TIME_WAIT it then entered is marked as the exit's only when
+ * the FIN was processed in the exiting task's context, which a slow
+ * machine's softirq backlog does not keep to). Otherwise a FIN_WAIT2(tw)
+ * is what the census says now: the peer's FIN may have made it TIME_WAIT
+ * silently (or it has gone).
  */
 static void settle(struct run *r)
 {
 	for (size_t i = 0; i < r->nfw2; i++) {
 		struct td_run_conn *c = &r->fw2[i];
-		uint8_t now = tw_substate(r, &c->id, c->state);
 		bool exit_fin = false;
 
 		for (size_t j = 0; j < r->nby_exit && !exit_fin; j++)
-			exit_fin = peers(&c->id, &r->by_exit[j].id);
-		if (!exit_fin)
-			c->state = now;
+			exit_fin = peers(&c->id, &r->by_exit[j].id) &&
+				   (c->state == TD_TCP_FIN_WAIT2_TW ||
+				    r->by_exit[j].exit_close_ns <= c->fw2_left_ns);
+		if (exit_fin && c->state == TD_TCP_TIME_WAIT)
+			c->state = c->fw2_state;
+		else if (!exit_fin)
+			c->state = tw_substate(r, &c->id, c->state);
 		tally(r, c);
 	}
 	r->nfw2 = 0;

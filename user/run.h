@@ -37,6 +37,9 @@ struct td_run_conn {
 	/* run.c's own bookkeeping */
 	int end; /* enum td_end (conn.h) */
 	uint32_t retrans_failed, rst_sent, rst_recv;
+	uint64_t exit_close_ns; /* by_exit: when the exit closed it */
+	uint8_t fw2_state;	/* the FIN_WAIT2 substate it last left, 0: none */
+	uint64_t fw2_left_ns;	/* and when */
 };
 
 struct td_run_threshold {

@@ -29,11 +29,9 @@ struct tw_ns {
 	struct td_census census;
 	bool listed; /* found by the latest namespace listing */
 	/* read at each report */
-	unsigned range_lo, range_hi;
-	int tw_reuse;	      /* -1: unknown */
-	unsigned fin_timeout; /* seconds; 0: unknown */
-	long sockstat_tw;     /* -1: not read */
-	long census_at;	      /* the set's size when sockstat was read */
+	struct td_tcp_sysctls sys;
+	long sockstat_tw; /* -1: not read */
+	long census_at;	  /* the set's size when sockstat was read */
 };
 
 struct tw_run {
@@ -61,22 +59,6 @@ static bool json(const struct tw_run *r)
 
 /* ---- reading a namespace's files ---- */
 
-static long read_long(const char *path, long *second)
-{
-	char buf[128];
-	long a = -1, b = -1;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f) && sscanf(buf, "%ld %ld", &a, &b) < 1)
-		a = -1;
-	fclose(f);
-	if (second)
-		*second = b;
-	return a;
-}
-
 /* "TCP: inuse 5 orphan 0 tw 20000 alloc 7 mem 1" */
 static long sockstat_tw(void)
 {
@@ -99,10 +81,7 @@ static int recorded_ns_files(const struct td_rec_header *h, struct tw_ns *n)
 	n->sockstat_tw = -1;
 	if (n->ns.inum != h->snap_netns)
 		return 0; /* unknown: not the namespace the recorder walked */
-	n->range_lo = h->range_lo;
-	n->range_hi = h->range_hi;
-	n->tw_reuse = h->tw_reuse;
-	n->fin_timeout = h->fin_timeout;
+	n->sys = h->snap_sys;
 	return 0;
 }
 
@@ -110,7 +89,6 @@ static int recorded_ns_files(const struct td_rec_header *h, struct tw_ns *n)
 static int read_ns_files(struct tw_run *r, struct tw_ns *n)
 {
 	int old = -1;
-	long hi = -1, lo, v;
 
 	if (td_tracer_recording(r->t))
 		return recorded_ns_files(td_tracer_recording(r->t), n);
@@ -120,15 +98,8 @@ static int read_ns_files(struct tw_run *r, struct tw_ns *n)
 			return old;
 	}
 	n->sockstat_tw = sockstat_tw(); /* printed with --verify; a size hint */
-	lo = read_long("/proc/sys/net/ipv4/ip_local_port_range", &hi);
-	n->tw_reuse = read_long("/proc/sys/net/ipv4/tcp_tw_reuse", NULL);
-	v = read_long("/proc/sys/net/ipv4/tcp_fin_timeout", NULL);
-	n->fin_timeout = v > 0 ? v : 0;
+	td_netns_tcp_sysctls(&n->sys);
 	td_netns_leave(old);
-	if (lo > 0 && hi >= lo && hi <= 65535) {
-		n->range_lo = lo;
-		n->range_hi = hi;
-	}
 	return 0;
 }
 
@@ -140,7 +111,7 @@ static int read_ns_files(struct tw_run *r, struct tw_ns *n)
 static void estimate_times(const struct tw_run *r, const struct tw_ns *n, const struct td_event *e,
 			   uint64_t *enter, uint64_t *expires)
 {
-	uint64_t life_ns = td_tw_timer_ns(e->new_state, n->fin_timeout);
+	uint64_t life_ns = td_tw_timer_ns(e->new_state, n->sys.fin_timeout);
 	uint64_t left_ns;
 
 	*enter = *expires = 0;
@@ -218,7 +189,7 @@ static int add_ns(struct tw_run *r, const struct td_netns *ns)
 	memset(n, 0, sizeof(*n));
 	n->ns = *ns;
 	n->listed = true;
-	n->tw_reuse = -1;
+	n->sys.tw_reuse = -1;
 	n->sockstat_tw = -1;
 	err = td_census_init(&n->census, ns->inum);
 	if (err)
@@ -306,9 +277,9 @@ static const char *reuse_note(int tw_reuse, bool loopback)
 
 static double pct(const struct tw_ns *n, const struct td_top_row *row)
 {
-	unsigned size = n->range_hi - n->range_lo + 1;
+	unsigned size = n->sys.range_hi - n->sys.range_lo + 1;
 
-	return n->range_hi ? 100.0 * (row->timewait + row->in_use) / size : 0;
+	return n->sys.range_hi ? 100.0 * (row->timewait + row->in_use) / size : 0;
 }
 
 static void age_label(unsigned b, char *buf, size_t sz)
@@ -369,8 +340,9 @@ static void print_text(const struct tw_run *r, const struct tw_ns *n,
 	printf("\n  top local ports (%zu):", rep->lports_total);
 	for (size_t i = 0; i < rep->nlports; i++)
 		printf("%s %u %u", i ? "," : "", rep->lports[i].lport, rep->lports[i].timewait);
-	printf("\n  ephemeral ports %u-%u (%u), tcp_tw_reuse=%d; per destination:\n", n->range_lo,
-	       n->range_hi, n->range_hi ? n->range_hi - n->range_lo + 1 : 0, n->tw_reuse);
+	printf("\n  ephemeral ports %u-%u (%u), tcp_tw_reuse=%d; per destination:\n",
+	       n->sys.range_lo, n->sys.range_hi,
+	       n->sys.range_hi ? n->sys.range_hi - n->sys.range_lo + 1 : 0, n->sys.tw_reuse);
 	for (size_t i = 0; i < rep->npressure; i++) {
 		const struct td_top_row *p = &rep->pressure[i];
 		double used = pct(n, p);
@@ -389,7 +361,7 @@ static void print_text(const struct tw_run *r, const struct tw_ns *n,
 		       "%s\n",
 		       td_addr_str(p->family, p->laddr, a),
 		       td_endpoint_str(p->family, p->raddr, p->rport, b), pct(n, p), r->o.warn_pct,
-		       reuse_note(n->tw_reuse, is_loopback(p->family, p->raddr)));
+		       reuse_note(n->sys.tw_reuse, is_loopback(p->family, p->raddr)));
 	}
 }
 
@@ -433,7 +405,7 @@ static void print_json(const struct tw_run *r, const struct tw_ns *n,
 		       rep->lports[i].timewait);
 	printf("],\"port_range\":[%u,%u],\"tcp_tw_reuse\":%d,\"destinations_total\":%zu,"
 	       "\"port_pressure\":[",
-	       n->range_lo, n->range_hi, n->tw_reuse, rep->pressure_total);
+	       n->sys.range_lo, n->sys.range_hi, n->sys.tw_reuse, rep->pressure_total);
 	for (size_t i = 0; i < rep->npressure; i++) {
 		const struct td_top_row *p = &rep->pressure[i];
 
@@ -456,7 +428,7 @@ static void print_json(const struct tw_run *r, const struct tw_ns *n,
 		printf("%s\"%s -> %s:%u holds %.1f%% of the ephemeral ports; %s\"",
 		       first ? "" : ",", td_addr_str(p->family, p->laddr, a),
 		       td_addr_str(p->family, p->raddr, b), p->rport, pct(n, p),
-		       reuse_note(n->tw_reuse, is_loopback(p->family, p->raddr)));
+		       reuse_note(n->sys.tw_reuse, is_loopback(p->family, p->raddr)));
 		first = false;
 	}
 	printf("]}\n");
@@ -554,8 +526,8 @@ static int report_ns(struct tw_run *r, struct tw_ns *n, uint64_t now, double at_
 		err = snapshot(r, n, false);
 	if (err)
 		return err;
-	err = td_census_report(&n->census, r->in_use, r->n_in_use, n->range_lo,
-			       n->range_hi ? n->range_hi : 0, now, r->o.top, &rep);
+	err = td_census_report(&n->census, r->in_use, r->n_in_use, n->sys.range_lo,
+			       n->sys.range_hi ? n->sys.range_hi : 0, now, r->o.top, &rep);
 	if (err)
 		return err;
 	if (json(r))
@@ -602,7 +574,7 @@ static int on_event(void *ctx, const struct td_event *e)
 	struct tw_ns *n = find_ns(r, e->netns);
 
 	/* a namespace not listed yet gets its snapshot at the next report */
-	return n ? td_census_apply(&n->census, e, n->fin_timeout) : 0;
+	return n ? td_census_apply(&n->census, e, n->sys.fin_timeout) : 0;
 }
 
 static int on_tick(void *ctx, uint64_t now)

@@ -112,6 +112,30 @@ static void note_degraded(struct td_tracer *t, const char *what)
 	snprintf(t->degraded + len, sizeof(t->degraded) - len, "%s%s", len ? "; " : "", what);
 }
 
+/* The timewait programs tell timers apart by their function's address.
+ * A kernel hiding addresses from us (kptr_restrict without CAP_SYSLOG)
+ * lists them as 0: every TIME_WAIT would go unseen, so say so. */
+static void resolve_timer_fns(struct td_tracer *t)
+{
+	static const char *const names[] = {"tw_timer_handler", "reqsk_timer_handler",
+					    "tcp_write_timer"};
+	struct td_config *cfg = &t->skel->rodata->td_cfg;
+	uint64_t addrs[3];
+	unsigned found;
+
+	if (td_ksyms_resolve(names, 3, addrs, &found) || !(found & 1)) {
+		note_degraded(t, "tw_timer_handler not in /proc/kallsyms: TIME_WAIT entries and "
+				 "ends are not seen");
+		return;
+	}
+	if (!addrs[0])
+		note_degraded(t, "kernel addresses hidden (kptr_restrict): TIME_WAIT entries and "
+				 "ends are not seen; run as root or with CAP_SYSLOG");
+	cfg->fn_tw_timer = addrs[0];
+	cfg->fn_reqsk_timer = addrs[1];
+	cfg->fn_write_timer = addrs[2];
+}
+
 static int attach(struct td_tracer *t, struct bpf_program *prog, bool required)
 {
 	struct bpf_link *link = bpf_program__attach(prog);
@@ -250,7 +274,6 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 {
 	struct td_tracer *t;
 	struct bpf_program *prog;
-	uint64_t ksym;
 	int err;
 
 	*out = NULL;
@@ -350,6 +373,9 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	bpf_map__set_max_entries(t->skel->maps.td_socks, o->max_sockets);
 	bpf_map__set_max_entries(t->skel->maps.td_tws, o->timewait_map);
 
+	if (bpf_program__autoload(t->skel->progs.td_timer_start))
+		resolve_timer_fns(t);
+
 	err = tcpdwell_bpf__load(t->skel);
 	if (err) {
 		err = fail(TD_EXIT_USAGE,
@@ -371,14 +397,6 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		if (err)
 			goto cleanup;
 	}
-
-	/* The timewait timers are told by tw_timer_handler's address, which a
-	 * kernel hiding addresses from us (kptr_restrict without CAP_SYSLOG)
-	 * gave libbpf as 0: every TIME_WAIT would go unseen, silently. */
-	if (bpf_program__autoload(t->skel->progs.td_timer_start) &&
-	    (td_ksym_lookup("tw_timer_handler", &ksym) || !ksym))
-		note_degraded(t, "kernel addresses hidden (kptr_restrict): TIME_WAIT entries and "
-				 "ends are not seen; run as root or with CAP_SYSLOG");
 
 	/* The clock starts before the first program can fire. */
 	t->start_ns = clock_ns(CLOCK_MONOTONIC);

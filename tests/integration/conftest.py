@@ -288,6 +288,16 @@ def one_socket(events, lport=None, rport=None, family=None):
     return next(iter(found.values()))
 
 
+def sockstat_tw(ns):
+    """/proc/net/sockstat's tw (both timewait substates) in namespace ns."""
+    out = ns.run("cat", "/proc/net/sockstat", capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        if line.startswith("TCP:"):
+            f = line.split()
+            return int(f[f.index("tw") + 1])
+    raise AssertionError("no TCP line in sockstat: " + out)
+
+
 def transitions(evs):
     return [(e["old"], e["new"]) for e in evs if e["type"] == "state"]
 

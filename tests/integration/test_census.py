@@ -13,18 +13,9 @@ from collections import Counter
 
 import pytest
 
-from conftest import BIN, PYTHON, SCENARIO, Netns
+from conftest import BIN, PYTHON, SCENARIO, Netns, sockstat_tw
 
 RANGE = (20000, 39999)  # 20 000 ephemeral ports in the test namespace
-
-
-def sockstat_tw(ns):
-    out = ns.run("cat", "/proc/net/sockstat", capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        if line.startswith("TCP:"):
-            f = line.split()
-            return int(f[f.index("tw") + 1])
-    raise AssertionError("no TCP line in sockstat: " + out)
 
 
 def ss_timers(ns, state):

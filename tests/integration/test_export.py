@@ -19,7 +19,7 @@ import json
 
 import pytest
 
-from conftest import BIN
+from conftest import BIN, sockstat_tw
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -57,15 +57,6 @@ def tw_entries(samples, **want):
     return sum(v for n, l, v in samples
                if n == "tcpdwell_transitions_total" and l["from"] in ENTER_FROM
                and l["to"] in ENTER_TO and all(l.get(k) == w for k, w in want.items()))
-
-
-def sockstat_tw(ns):
-    out = ns.run("cat", "/proc/net/sockstat", capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        if line.startswith("TCP:"):
-            f = line.split()
-            return int(f[f.index("tw") + 1])
-    raise AssertionError("no TCP line in sockstat: " + out)
 
 
 def get(port, path="/metrics", headers=None, timeout=10):

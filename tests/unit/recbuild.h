@@ -94,10 +94,10 @@ static inline void test_header(struct td_rec_header *h)
 	h->wall_offset_ns = -5;
 	h->snap_netns = 4026531840u;
 	strcpy(h->snap_netns_name, "self");
-	h->range_lo = 32768;
-	h->range_hi = 60999;
-	h->tw_reuse = 2;
-	h->fin_timeout = 60;
+	h->snap_sys.range_lo = 32768;
+	h->snap_sys.range_hi = 60999;
+	h->snap_sys.tw_reuse = 2;
+	h->snap_sys.fin_timeout = 60;
 }
 
 /* A file header, the header frame, nframes event frames of per records

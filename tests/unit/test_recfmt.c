@@ -67,8 +67,8 @@ static void test_roundtrip(void **state)
 	assert_int_equal(s.h.wall_offset_ns, -5);
 	assert_int_equal(s.h.hz, 250);
 	assert_int_equal(s.h.snap_netns, want.snap_netns);
-	assert_int_equal(s.h.range_hi, 60999);
-	assert_int_equal(s.h.tw_reuse, 2);
+	assert_int_equal(s.h.snap_sys.range_hi, 60999);
+	assert_int_equal(s.h.snap_sys.tw_reuse, 2);
 	assert_true(s.have_loss);
 	td_rec_loss_to(&s.loss, &l);
 	assert_true(l.exact);

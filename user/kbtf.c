@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <bpf/btf.h>
+
+#include "kbtf.h"
+
+#define KBTF_PATH  "/sys/kernel/btf/vmlinux"
+#define KBTF_CHUNK (64 * 1024)
+
+/*
+ * Read in bounded chunks rather than one read of the whole size (what
+ * btf__load_vmlinux_btf's fread does): sysfs hands out a page per read, and
+ * valgrind checks the whole requested range on every call, which made each
+ * load of the ~6 MB file cost seconds under memcheck. Natively the same.
+ */
+struct btf *td_kbtf_load(void)
+{
+	size_t len = 0, cap = 0;
+	struct btf *btf = NULL;
+	char *buf = NULL;
+	int fd, err = 0;
+
+	fd = open(KBTF_PATH, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < KBTF_CHUNK) {
+			char *p = realloc(buf, cap ? cap * 2 : 8 << 20);
+
+			if (!p) {
+				err = ENOMEM;
+				goto cleanup;
+			}
+			buf = p;
+			cap = cap ? cap * 2 : 8 << 20;
+		}
+		n = read(fd, buf + len, KBTF_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = errno;
+			goto cleanup;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	btf = btf__new(buf, (__u32)len); /* copies the data */
+	if (!btf)
+		err = errno;
+cleanup:
+	free(buf);
+	close(fd);
+	errno = err;
+	return btf;
+}
