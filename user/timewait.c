@@ -222,8 +222,12 @@ static int refresh_namespaces(struct tw_run *r)
 	size_t n = 0;
 	int err;
 
-	if (!r->o.all_netns)
-		return r->nns ? 0 : add_ns(r, &r->single);
+	if (!r->o.all_netns) {
+		if (r->nns)
+			return 0;
+		err = add_ns(r, &r->single);
+		return err ? err : r->nns ? 0 : -ENOENT; /* gone before its first snapshot */
+	}
 	err = td_netns_list(&list, &n);
 	if (err)
 		return err;
@@ -541,23 +545,32 @@ static int report_ns(struct tw_run *r, struct tw_ns *n, uint64_t now, double at_
 	return 0;
 }
 
+/* The one namespace asked for (--netns, or our own) was deleted: the run
+ * ends, saying so. */
+static int single_gone(struct tw_run *r)
+{
+	if (!r->gone)
+		fprintf(stderr, "tcpdwell: network namespace %u (%s) is gone\n", r->single.inum,
+			r->single.name);
+	r->gone = true;
+	return -ENOENT;
+}
+
 static int report_all(struct tw_run *r, uint64_t now)
 {
 	double at_s = (double)(now - td_tracer_start_ns(r->t)) / 1e9;
 	double span_s = (double)(now - r->last_ns) / 1e9;
 	int err = r->gone ? -ENOENT : refresh_namespaces(r);
 
+	if (err == -ENOENT && !r->o.all_netns)
+		return single_gone(r);
 	for (size_t i = 0; !err && i < r->nns; i++) {
 		err = report_ns(r, &r->ns[i], now, at_s, span_s);
 		if (err != -ENOENT && err != -ESTALE)
 			continue;
 		/* deleted since the listing */
-		if (!r->o.all_netns) {
-			fprintf(stderr, "tcpdwell: network namespace %u (%s) is gone\n",
-				r->ns[i].ns.inum, r->ns[i].ns.name);
-			r->gone = true;
-			break;
-		}
+		if (!r->o.all_netns)
+			return single_gone(r);
 		drop_ns(r, i--);
 		err = 0;
 	}
@@ -603,6 +616,10 @@ static int start(struct tw_run *r)
 {
 	int err = refresh_namespaces(r);
 
+	if (err == -ENOENT && !r->o.all_netns) {
+		single_gone(r);
+		return TD_EXIT_ERROR;
+	}
 	if (err) {
 		fprintf(stderr, "tcpdwell: timewait snapshot failed: %s\n", strerror(-err));
 		return TD_EXIT_ERROR;
