@@ -3,13 +3,13 @@
 #   make          build ./tcpdwell (static, BPF object embedded via skeleton)
 #   make run      install build deps, build, start `tcpdwell trace`
 #   make test     install build deps, build, run the whole suite (unit, ASan
-#                 unit + smoke, fuzz smoke, integration, valgrind subset,
+#                 unit + smoke, fuzz smoke, integration, the same under valgrind,
 #                 bench smoke, vmtest)
 #   make bench    overhead and loss, side by side with the reference tools
 #   make vmtest   the integration suite on Debian's 6.1 kernel, in qemu
 #   make check-asan  unit tests (and a tcpdwell smoke) built with ASan+UBSan
 #   make fuzz     each libFuzzer harness in tests/fuzz for FUZZ_SECONDS (60)
-#   make valgrind the integration suite's valgrind subset (build/vg/tcpdwell)
+#   make valgrind the integration suite under valgrind (build/vg/tcpdwell)
 
 ARCH        ?= x86
 CLANG       ?= clang
@@ -139,7 +139,7 @@ $(BUILD)/vg/user/%.o: user/%.c $(wildcard user/*.h) bpf/events.h $(SKEL)
 $(BUILD)/vg/tcpdwell: $(VG_OBJS)
 	$(CC) -o $@ $^ $(DYN_LIBS)
 
-# the integration tests chosen for valgrind (see tests/run-valgrind.sh)
+# the integration suite under valgrind (see tests/run-valgrind.sh)
 valgrind: $(BUILD)/vg/tcpdwell tcpdwell
 	@tests/run-valgrind.sh
 

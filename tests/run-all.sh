@@ -2,7 +2,7 @@
 # The whole suite: unit tests (cmocka), the same under ASan+UBSan with a
 # sanitized tcpdwell smoke (make check-asan), a short run of each fuzz
 # harness (replaying its committed corpus), integration tests (pytest, real
-# BPF), the valgrind subset of them, a smoke run of the benchmark so it
+# BPF), the same with tcpdwell under valgrind, a smoke run of the benchmark so it
 # cannot rot, then the integration tests again on a second kernel
 # (scripts/vmtest.sh: Debian 6.1 in qemu). Prints one closing line
 # "N passed, N failed[, N skipped]" over all of them.
@@ -29,7 +29,7 @@ nice -n 10 "$here/run-fuzz.sh" "${TCPDWELL_FUZZ_SECONDS:-5}" $fuzz_bins | tee -a
 
 "$here/run-integration.sh" | tee -a "$log"
 
-# part of the integration suite again, tcpdwell under valgrind's memcheck
+# the integration suite again, tcpdwell under valgrind's memcheck
 "$here/run-valgrind.sh" | tee -a "$log"
 
 echo "bench smoke: scripts/bench.py --smoke"

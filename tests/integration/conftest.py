@@ -159,6 +159,17 @@ class Tracer:
         raise AssertionError("tracer did not start: rc=%s stderr=%s"
                              % (self.proc.poll(), self.err.read()))
 
+    def wait_output(self, text, timeout=30):
+        """Until the tracer has written `text` to stdout."""
+        deadline = time.time() + timeout + (READY_S if WRAP else 0)
+        while time.time() < deadline:
+            self.out.seek(0)
+            if text in self.out.read():
+                return
+            assert self.proc.poll() is None, "tracer ended before writing %r" % text
+            time.sleep(0.05)
+        raise AssertionError("tracer wrote no %r in time" % text)
+
     def stop(self, sig=signal.SIGINT):
         # let the last drain (every 20 ms) pick everything up before stopping
         time.sleep(0.1)

@@ -440,7 +440,8 @@ def one_connection(family, addr, port, lport=0):
 
 def tw_reuse(family, addr, wait):
     """Client TIME_WAIT, then connect() from the same port after `wait` s:
-    tcp_tw_reuse hands the 4-tuple to the new connection."""
+    tcp_tw_reuse hands the 4-tuple to the new connection. A negative wait:
+    at least -wait s, then until a line on stdin (the test's go)."""
     srv = listener(family, addr)
     port = srv.getsockname()[1]
     c = one_connection(family, addr, port)
@@ -451,7 +452,9 @@ def tw_reuse(family, addr, wait):
     wait_eof(a)
     a.close()
     t_tw = now()
-    time.sleep(wait)
+    time.sleep(abs(wait))
+    if wait < 0:
+        sys.stdin.readline()
     c2 = one_connection(family, addr, port, lport)
     t_reuse = now()
     a2, _ = srv.accept()

@@ -175,13 +175,15 @@ def test_census_live_sees_the_end_of_a_snapshot_socket(netns, tracer):
     """A timewait socket older than tcpdwell, killed by tw_reuse, leaves the
     count: the snapshot entered it into the kernel's timewait map."""
     prepare(netns, tw_reuse=1)
-    # TIME_WAIT at once, the same port again after 2 s (which then closes
-    # first too: a second TIME_WAIT); tcpdwell starts in between
+    # TIME_WAIT at once, the same port again once tcpdwell's first report
+    # (its snapshot) is out and tw_reuse's 1 s has passed (the new
+    # connection then closes first too: a second TIME_WAIT)
     scen = subprocess.Popen(["ip", "netns", "exec", netns.name, PYTHON, SCENARIO, "tw_reuse",
-                             "2"], stdout=subprocess.PIPE, text=True)
+                             "-1.1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     time.sleep(0.5)
     t = tracer("timewait", "--netns", "/run/netns/" + netns.name, "-i", "0.3", "--verify")
-    res = json.loads(scen.communicate(timeout=30)[0])
+    t.wait_output('"type":"timewait"')
+    res = json.loads(scen.communicate("go\n", timeout=30)[0])
     time.sleep(0.5)
     t.stop()
     reports = [r for r in t.records() if r["type"] == "timewait"]

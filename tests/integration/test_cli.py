@@ -79,7 +79,8 @@ def test_pipe_to_head(netns, bpf):
     out, ids = "", []
     for _ in range(100):  # until its programs are loaded (a busy host is slow)
         time.sleep(0.1)
-        out = subprocess.run(["pgrep", "-n", "-x", "tcpdwell", "-P", str(p.pid)],
+        # by its arguments: under valgrind the process is memcheck's
+        out = subprocess.run(["pgrep", "-n", "-f", "-P", str(p.pid), " trace --flush-ms 20 "],
                              capture_output=True, text=True).stdout
         ids = prog_ids(int(out)) if out.strip() else []
         if ids:
