@@ -115,9 +115,14 @@ enum td_ca_state {
  * padding (the user side checks the size of every record it reads).
  */
 struct td_event {
-	__u64 ts_ns;	 /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
-	__u64 cookie;	 /* socket cookie, the connection's identity */
-	__u64 dwell_ns;	 /* time spent in old_state; 0 with TD_F_NEW/FIRST */
+	__u64 ts_ns;  /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 cookie; /* socket cookie, the connection's identity */
+	union {
+		__u64 dwell_ns; /* time spent in old_state; 0 with TD_F_NEW/FIRST */
+		__u64 segs;	/* retrans: segments in the skb (tcp_skb_pcount), as
+				 * the kernel's TcpRetransSegs/TCPRetransFail count
+				 * them; 0 in recordings older than this field: 1 */
+	};
 	__u64 cgroup_id; /* cgroup v2 id of the owner */
 	__u32 pid;	 /* owner tgid (see owner) */
 	__u32 netns;	 /* network namespace inode number */

@@ -30,11 +30,21 @@ static __always_inline void td_retrans_emit(const struct sock *sk, struct td_eve
 	td_emit(e);
 }
 
+/* tcp_skb_pcount(): a retransmitted skb may carry several segments (GSO),
+ * and the kernel's counters count segments, not calls. */
+static __always_inline __u64 td_skb_segs(const struct sk_buff *skb)
+{
+	const struct tcp_skb_cb *cb = (const void *)skb + bpf_core_field_offset(struct sk_buff, cb);
+	__u16 segs = BPF_CORE_READ(cb, tcp_gso_segs);
+
+	return segs ? segs : 1;
+}
+
 SEC("tp_btf/tcp_retransmit_skb")
 int td_retransmit_skb(__u64 *ctx)
 {
 	const struct sock *sk = (const struct sock *)ctx[0];
-	struct td_event e = {};
+	struct td_event e = {.segs = td_skb_segs((const struct sk_buff *)ctx[1])};
 
 	if (bpf_core_field_exists(struct trace_event_raw_tcp_retransmit_skb___err, err)) {
 		e.arg = (int)ctx[2];
@@ -79,6 +89,7 @@ int BPF_PROG(td_retransmit_synack, const struct sock *sk, const struct request_s
 
 	e.type = TD_EV_RETRANS;
 	e.kind = TD_RETRANS_SYNACK;
+	e.segs = 1;
 	e.ts_ns = bpf_ktime_get_ns();
 	e.old_state = TD_TCP_SYN_RECV;
 	e.new_state = TD_TCP_SYN_RECV;

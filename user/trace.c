@@ -98,6 +98,11 @@ static void line_what(struct td_line *l, const struct td_trace *tr, const struct
 			td_line_str(l, td_ca_state_name(e->ca_state));
 			td_line_str(l, ")");
 		}
+		if (e->segs > 1) { /* one skb, several segments (GSO) */
+			td_line_mem(l, " ", 1);
+			td_line_u64(l, e->segs);
+			td_line_str(l, " segs");
+		}
 		if (e->flags & TD_F_FAILED) {
 			td_line_str(l, " FAILED err=");
 			td_line_i64(l, e->arg);
@@ -271,6 +276,7 @@ static void format_json(const struct td_trace *tr, const struct td_event *e, str
 		}
 		td_line_str(l, "\"failed\":");
 		td_line_str(l, json_bool(e->flags & TD_F_FAILED));
+		json_u64(l, ",\"segs\":", e->segs ? e->segs : 1);
 		td_line_str(l, "}\n");
 		break;
 	default:

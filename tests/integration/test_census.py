@@ -180,7 +180,9 @@ def test_census_live_sees_the_end_of_a_snapshot_socket(netns, tracer):
     # connection then closes first too: a second TIME_WAIT)
     scen = subprocess.Popen(["ip", "netns", "exec", netns.name, PYTHON, SCENARIO, "tw_reuse",
                              "-1.1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30  # the first TIME_WAIT is there before tcpdwell
+    while sockstat_tw(netns) < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
     t = tracer("timewait", "--netns", "/run/netns/" + netns.name, "-i", "0.3", "--verify")
     t.wait_output('"type":"timewait"')
     res = json.loads(scen.communicate("go\n", timeout=30)[0])
@@ -256,10 +258,13 @@ def test_census_namespace_deleted_ends_the_run(bpf, when):
         if when == "while_starting":
             # its BPF maps exist: the namespace was found, its snapshot is
             # still to come (the load takes a while)
-            deadline = time.monotonic() + 60
-            while not bpf_fds(p.pid) and p.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.005)
-            assert bpf_fds(p.pid), "no BPF map or program opened"
+            # (libbpf's feature probes open and close fds: the first seen
+            # counts, it may be gone by the time it is looked at again)
+            deadline, seen = time.monotonic() + 60, False
+            while not seen and p.poll() is None and time.monotonic() < deadline:
+                seen = bpf_fds(p.pid)
+                time.sleep(0 if seen else 0.005)
+            assert seen, "no BPF map or program opened"
         else:
             reports = []
             while len(reports) < 2:

@@ -512,27 +512,38 @@ static void test_retrans(void **state)
 	assert_json_line(&f);
 	assert_starts_with(f.line, "{\"schema\":1,\"type\":\"retrans\",");
 	assert_ends_with(f.line, ",\"state\":\"SYN_SENT\",\"kind\":\"syn\",\"ca_state\":null,"
-				 "\"err\":null,\"failed\":false}\n");
+				 "\"err\":null,\"failed\":false,\"segs\":1}\n");
 
 	/* err only when the kernel reports it */
 	e = ev_retrans(TD_RETRANS_SYN, TD_F_FAILED, -11);
 	fmt_event(&f, &e);
 	assert_json_line(&f);
-	assert_ends_with(f.line,
-			 ",\"kind\":\"syn\",\"ca_state\":null,\"err\":null,\"failed\":true}\n");
+	assert_ends_with(
+	    f.line,
+	    ",\"kind\":\"syn\",\"ca_state\":null,\"err\":null,\"failed\":true,\"segs\":1}\n");
 
 	e = ev_retrans(TD_RETRANS_SYN, TD_F_FAILED | TD_F_HAS_ERR, -11);
 	fmt_event(&f, &e);
 	assert_json_line(&f);
-	assert_ends_with(f.line,
-			 ",\"kind\":\"syn\",\"ca_state\":null,\"err\":-11,\"failed\":true}\n");
+	assert_ends_with(
+	    f.line,
+	    ",\"kind\":\"syn\",\"ca_state\":null,\"err\":-11,\"failed\":true,\"segs\":1}\n");
 
 	e = ev_retrans(TD_RETRANS_DATA, TD_F_HAS_ERR, 0);
 	e.ca_state = TD_CA_RECOVERY;
 	fmt_event(&f, &e);
 	assert_json_line(&f);
 	assert_ends_with(f.line, ",\"kind\":\"data\",\"ca_state\":\"recovery\",\"err\":0,"
-				 "\"failed\":false}\n");
+				 "\"failed\":false,\"segs\":1}\n");
+
+	/* an skb of several segments: the kernel's counters count each */
+	e.segs = 3;
+	fmt_event(&f, &e);
+	assert_json_line(&f);
+	assert_ends_with(f.line, "\"failed\":false,\"segs\":3}\n");
+	fx_init(&f, TD_FMT_TEXT);
+	fmt_event(&f, &e);
+	assert_text_line(f.line, TEXT_PREFIX, "RETRANS data in SYN_SENT (recovery) 3 segs", "");
 }
 
 /* ---- resets ------------------------------------------------------------ */
