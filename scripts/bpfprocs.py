@@ -19,17 +19,23 @@ def prog_ids(pid):
     return ids
 
 
-def still_loaded(ids, timeout=3.0):
-    """Those of ids the kernel still has, after waiting up to timeout for
-    them to go (a program is freed after an RCU grace period)."""
+def _still_listed(kind, ids, timeout):
+    """Those of ids `bpftool KIND show` still lists, after waiting up to
+    timeout for them to go."""
     deadline = time.time() + timeout
     while True:
         left = {i for i in ids
-                if subprocess.run(["bpftool", "prog", "show", "id", str(i)],
+                if subprocess.run(["bpftool", kind, "show", "id", str(i)],
                                   capture_output=True).returncode == 0}
         if not left or time.time() >= deadline:
             return left
         time.sleep(0.1)
+
+
+def still_loaded(ids, timeout=3.0):
+    """Those of program ids the kernel still has, after waiting up to
+    timeout for them to go (a program is freed after an RCU grace period)."""
+    return _still_listed("prog", ids, timeout)
 
 
 def _fdinfo_values(pid, key):
@@ -58,11 +64,4 @@ def map_memlock(pid):
 def links_left(ids, timeout=3.0):
     """Those of link ids `bpftool link show` still lists, after waiting up
     to timeout for them to go."""
-    deadline = time.time() + timeout
-    while True:
-        left = {i for i in ids
-                if subprocess.run(["bpftool", "link", "show", "id", str(i)],
-                                  capture_output=True).returncode == 0}
-        if not left or time.time() >= deadline:
-            return left
-        time.sleep(0.1)
+    return _still_listed("link", ids, timeout)
