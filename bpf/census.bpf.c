@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The TIME_WAIT census snapshot: an iter/tcp program walks the TCP hash
- * tables of the reader's network namespace (design.md §3) and writes one
+ * tables of the reader's network namespace (docs/design.md §3.2) and writes one
  * TD_EV_SNAPSHOT record per socket it is asked for:
  *   - timewait sockets (both substates) with the time left on their timer;
  *   - with td_iter.in_use, the other connected sockets, whose local ports

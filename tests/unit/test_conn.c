@@ -144,7 +144,7 @@ static void server_child(struct stream *s, uint64_t cookie, uint64_t t0)
 	s->owner = TD_OWNER_LISTENER;
 	s->pid = 500;
 	s->comm = "nginx";
-	/* on 6.1 the child's birth carries no peer address (design.md §3) */
+	/* on 6.1 the child's birth carries no peer address (docs/design.md §3.1) */
 	e = s_state(s, 0, TD_TCP_LISTEN, TD_TCP_SYN_RECV, TD_F_NEW, 0);
 	e->lport = 8080;
 	e->rport = 0;
