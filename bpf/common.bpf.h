@@ -67,11 +67,25 @@ typedef struct {
 } td_tw_map;
 
 typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct td_tuple);
+	__type(value, struct td_tw_end_wait);
+} td_tw_end_map;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384); /* resized by the loader: 1 where kfree_skb has rx_sk */
+	__type(key, struct td_tuple);
+	__type(value, struct td_tw_fin_wait);
+} td_tw_fin_map;
+
+typedef struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct td_tw_pending);
-} td_tw_pending_map;
+	__type(value, struct td_tw_hint);
+} td_tw_hint_map;
 
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -143,16 +157,19 @@ extern td_pid_map td_pids SEC(".maps");
 extern td_lpm_map td_laddrs SEC(".maps");
 extern td_lpm_map td_raddrs SEC(".maps");
 extern td_tw_map td_tws SEC(".maps");
-extern td_tw_pending_map td_tw_pend SEC(".maps");
+extern td_tw_end_map td_tw_ends SEC(".maps");
+extern td_tw_fin_map td_tw_fins SEC(".maps");
+extern td_tw_hint_map td_tw_hints SEC(".maps");
 extern td_hist_map td_hist SEC(".maps");
 extern td_hist_stat_map td_hist_stats SEC(".maps");
 extern td_agg_map td_agg SEC(".maps");
 extern td_label_port_map td_label_ports SEC(".maps");
 extern td_label_peer_map td_label_peers SEC(".maps");
 extern const volatile struct td_config td_cfg;
-/* CPUs with a td_tw_pend slot in use: lets the hot timer programs skip the
- * slot lookup when nothing is pending (almost always). */
-extern __u32 td_tw_npending;
+/* Entries in td_tw_ends and td_tw_fins: the programs that run for
+ * unrelated timers and freed packets look no further while both are 0. */
+extern __u32 td_tw_nends;
+extern __u32 td_tw_nfins;
 /* Interval number of the dwell reader (-i): resets the per-interval max. */
 extern __u64 td_hist_gen;
 
@@ -220,8 +237,47 @@ static __always_inline void td_fill_tuple_probe(struct td_event *e, const struct
 	}
 }
 
-/* Whether addr (of an event of this family) is inside a CIDR of the trie.
- * IPv4 is looked up as ::ffff:a.b.c.d, the form the loader stores it in. */
+/* The 4-tuple of a received TCP segment as the socket it was for sees it
+ * (local = the segment's destination), and its TCP header. The namespace
+ * is the receiving device's (0 when the skb has none). False when the
+ * headers cannot be read. */
+static __always_inline bool td_skb_tuple(struct td_tuple *k, struct tcphdr *th,
+					 const struct sk_buff *skb)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	struct net_device *dev;
+	__u8 ver;
+
+	if (bpf_probe_read_kernel(&ver, 1, head + nh))
+		return false;
+	if (bpf_probe_read_kernel(th, sizeof(*th), head + BPF_CORE_READ(skb, transport_header)))
+		return false;
+	k->lport = bpf_ntohs(th->dest);
+	k->rport = bpf_ntohs(th->source);
+	if ((ver >> 4) == 4) {
+		struct iphdr ip;
+
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
+			return false;
+		k->family = AF_INET;
+		__builtin_memcpy(k->laddr, &ip.daddr, 4);
+		__builtin_memcpy(k->raddr, &ip.saddr, 4);
+	} else {
+		struct ipv6hdr ip6;
+
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+			return false;
+		k->family = AF_INET6;
+		__builtin_memcpy(k->laddr, &ip6.daddr, 16);
+		__builtin_memcpy(k->raddr, &ip6.saddr, 16);
+	}
+	dev = BPF_CORE_READ(skb, dev);
+	if (dev)
+		k->netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	return true;
+}
+
 /* An event's address as a full-length key of the address tries (IPv4 as
  * ::ffff:a.b.c.d, see struct td_lpm_key). */
 static __always_inline void td_lpm_key_of(struct td_lpm_key *k, __u8 family, const __u8 *addr)
@@ -236,6 +292,8 @@ static __always_inline void td_lpm_key_of(struct td_lpm_key *k, __u8 family, con
 	}
 }
 
+/* Whether addr (of an event of this family) is inside a CIDR of the trie.
+ * IPv4 is looked up as ::ffff:a.b.c.d, the form the loader stores it in. */
 static __always_inline bool td_addr_in(void *trie, __u8 family, const __u8 *addr)
 {
 	struct td_lpm_key k = {};
@@ -378,7 +436,7 @@ static __always_inline void td_agg_count(const struct td_event *e)
  * the dwell histogram of the state it leaves, then the ring buffer (not in
  * dwell mode). Submit without waking the reader, which polls on a short
  * timer; wake it only once td_cfg.wakeup_bytes are queued. A wakeup per
- * event (irq_work + epoll) costs far more than the program (design.md §4).
+ * event (irq_work + epoll) costs far more than the program (docs/design.md §4).
  */
 static __always_inline void td_emit(struct td_event *e)
 {
@@ -401,6 +459,72 @@ static __always_inline void td_emit(struct td_event *e)
 		td_count(TD_CNT_RB_DROPS);
 	else
 		td_count(TD_CNT_EVENTS);
+}
+
+/* kfree_skb names the socket a dropped segment was for (rx_sk, 6.11+):
+ * for the timewait path that is the timewait socket itself. */
+#define TD_KFREE_HAS_RX_SK bpf_core_field_exists(struct trace_event_raw_kfree_skb, rx_sk)
+
+/* The key of an event's 4-tuple (struct td_tuple). */
+static __always_inline void td_tuple_of(struct td_tuple *k, const struct td_event *e)
+{
+	k->netns = e->netns;
+	k->family = e->family;
+	k->lport = e->lport;
+	k->rport = e->rport;
+	__builtin_memcpy(k->laddr, e->laddr, TD_ADDR_LEN);
+	__builtin_memcpy(k->raddr, e->raddr, TD_ADDR_LEN);
+}
+
+/* Take the cancelled timewait timer that waits under k: true when this
+ * caller got it (its end record in *ev), false when none waits there or
+ * another CPU took it first (whoever deletes the entry owns it). */
+static __always_inline bool td_tw_take(const struct td_tuple *k, struct td_event *ev)
+{
+	struct td_tw_end_wait *w = bpf_map_lookup_elem(&td_tw_ends, k);
+
+	if (!w)
+		return false;
+	__builtin_memcpy(ev, &w->ev, sizeof(*ev));
+	if (bpf_map_delete_elem(&td_tw_ends, k))
+		return false;
+	__sync_fetch_and_add(&td_tw_nends, -1);
+	return true;
+}
+
+/* A timewait socket ended, for `reason`: report it, stop tracking it. */
+static __always_inline void td_tw_finish(struct td_event *ev, __u8 reason)
+{
+	struct td_tuple k = {};
+	__u64 cookie = ev->cookie;
+
+	ev->kind = reason;
+	td_emit(ev);
+	if (!bpf_map_delete_elem(&td_tws, &cookie))
+		td_count(TD_CNT_TW_DELETES);
+	if (!TD_KFREE_HAS_RX_SK && td_tw_nfins) {
+		td_tuple_of(&k, ev);
+		if (!bpf_map_delete_elem(&td_tw_fins, &k))
+			__sync_fetch_and_add(&td_tw_nfins, -1);
+	}
+}
+
+/*
+ * A new connection on e's 4-tuple (its first transition out of SYN_SENT,
+ * a server's child, their first timers): a timewait socket
+ * killed on that 4-tuple was taken over by it, however long it took to
+ * show. Nothing to do while no kill waits (td_tw_nends, almost always 0).
+ */
+static __always_inline void td_tw_claim(const struct td_event *e)
+{
+	struct td_tuple k = {};
+	struct td_event ev;
+
+	if (!td_tw_nends)
+		return;
+	td_tuple_of(&k, e);
+	if (td_tw_take(&k, &ev))
+		td_tw_finish(&ev, TD_TW_END_REUSED);
 }
 
 static __always_inline void td_owner_current(struct td_owner_info *o, __u8 source)

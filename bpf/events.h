@@ -47,9 +47,12 @@ enum td_tw_end {
 	TD_TW_END_EXPIRED = 1,	/* its timer fired: 60 s, or fin_timeout in FIN_WAIT2(tw) */
 	TD_TW_END_REUSED = 2,	/* the 4-tuple was taken by a new connection (tw_reuse, SYN) */
 	TD_TW_END_RESET = 3,	/* a RST for it arrived (TIME_WAIT assassination) */
-	TD_TW_END_KILLED = 4,	/* removed early for another reason (netns teardown, RST answer) */
+	TD_TW_END_KILLED = 4,	/* removed early for another reason: it answered a segment
+				 * with a RST, its netns was torn down, `ss -K`, or no
+				 * cause showed within TD_TW_CLAIM_NS */
 	TD_TW_END_OVERFLOW = 5, /* never entered: tcp_max_tw_buckets reached */
-	TD_TW_END_UNKNOWN = 6,
+	TD_TW_END_UNKNOWN = 6,	/* killed, and tcpdwell stopped (or ran out of room)
+				 * before its cause could show */
 	TD_TW_END_MAX = 7,
 };
 
@@ -256,7 +259,8 @@ struct td_tw {
 	struct td_owner_info own;
 	__u8 state;    /* TD_TCP_TIME_WAIT or TD_TCP_FIN_WAIT2_TW */
 	__u8 snapshot; /* found by the census iterator: enter_ns is when, not since */
-	__u8 pad[6];
+	__u8 rst_sent; /* it answered a segment with a RST: the kill that follows */
+	__u8 pad[5];
 };
 
 /* What the census iterator writes (bss, set by the loader before a read). */
@@ -268,14 +272,55 @@ struct td_iter_cfg {
 };
 
 /*
- * A timewait timer was cancelled on this CPU and nothing has said yet
- * whether it was re-armed (a start follows at once), expired (expire_entry
- * follows), or killed. The next timer event on this CPU decides; the
- * tuple lets a new connection's first timer claim it as reused.
+ * A socket's 4-tuple in its network namespace, local end first as that
+ * socket sees it: the key under which a timewait socket whose timer was
+ * cancelled waits for what ended it (timewait.bpf.c), and a FIN_WAIT2(tw)
+ * socket waits for its peer's FIN on kernels whose kfree_skb tracepoint
+ * does not name the socket.
  */
-struct td_tw_pending {
-	__u64 timer;	    /* address of the tw timer; 0: slot empty */
+struct td_tuple {
+	__u32 netns;
+	__u16 family;
+	__u16 lport;
+	__u16 rport;
+	__u16 pad;
+	__u8 laddr[TD_ADDR_LEN];
+	__u8 raddr[TD_ADDR_LEN];
+};
+
+/* td_tw_ends: a cancelled timewait timer, until its timer fires (expired),
+ * is started again (re-armed: not an end), or something names why the
+ * socket was killed: a new connection on its 4-tuple (reused), the RST
+ * segment that killed it (reset). The reader ends what is left after
+ * TD_TW_CLAIM_NS as killed. */
+struct td_tw_end_wait {
+	__u64 timer; /* the timer's address (never leaves the kernel) */
+	__u8 due;    /* the timer was due when cancelled: an expiry */
+	__u8 pad[7];
 	struct td_event ev; /* the end, ready but for its reason */
+};
+
+/* How long a killed timewait socket waits for its cause. Every kernel path
+ * that kills one for a new connection or a RST shows that connection or
+ * segment in the same softirq or system call (microseconds); the window
+ * only bounds the wait for a cause that never shows (a recycling SYN the
+ * listener dropped, `ss -K`). */
+#define TD_TW_CLAIM_NS 2000000000ull
+
+/* td_tw_fins (kernels without kfree_skb's rx_sk): a FIN_WAIT2(tw) socket
+ * by its 4-tuple, so that the segment freed on the timewait path after the
+ * peer's FIN finds it. */
+struct td_tw_fin_wait {
+	__u64 tw; /* the timewait socket's address (never leaves the kernel) */
+	__u64 cookie;
+};
+
+/* The last timewait timer cancelled on this CPU: its re-arm (timer_start)
+ * or expiry (timer_expire_entry) follows on the same CPU, and finds its
+ * td_tw_ends entry here without reading the socket's tuple again. */
+struct td_tw_hint {
+	__u64 timer;
+	struct td_tuple key;
 };
 
 /*

@@ -13,14 +13,17 @@ td_pid_map td_pids SEC(".maps");
 td_lpm_map td_laddrs SEC(".maps");
 td_lpm_map td_raddrs SEC(".maps");
 td_tw_map td_tws SEC(".maps");
-td_tw_pending_map td_tw_pend SEC(".maps");
+td_tw_end_map td_tw_ends SEC(".maps");
+td_tw_fin_map td_tw_fins SEC(".maps");
+td_tw_hint_map td_tw_hints SEC(".maps");
 td_hist_map td_hist SEC(".maps");
 td_hist_stat_map td_hist_stats SEC(".maps");
 td_agg_map td_agg SEC(".maps");
 td_label_port_map td_label_ports SEC(".maps");
 td_label_peer_map td_label_peers SEC(".maps");
 
-__u32 td_tw_npending;
+__u32 td_tw_nends;
+__u32 td_tw_nfins;
 __u64 td_hist_gen;
 
 const volatile struct td_config td_cfg = {

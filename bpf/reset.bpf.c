@@ -16,37 +16,17 @@ struct trace_event_raw_tcp_send_reset___reason {
 /* Tuple of the RST we send = the incoming segment's tuple, reversed. */
 static __always_inline void td_fill_skb_tuple(struct td_event *e, const struct sk_buff *skb)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u16 th = BPF_CORE_READ(skb, transport_header);
-	struct tcphdr tcp;
-	__u8 ver;
+	struct td_tuple k = {};
+	struct tcphdr th;
 
-	if (bpf_probe_read_kernel(&ver, 1, head + nh))
+	if (!td_skb_tuple(&k, &th, skb))
 		return;
-	if (bpf_probe_read_kernel(&tcp, sizeof(tcp), head + th))
-		return;
-	e->lport = bpf_ntohs(tcp.dest);
-	e->rport = bpf_ntohs(tcp.source);
-	if ((ver >> 4) == 4) {
-		struct iphdr ip;
-
-		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
-			return;
-		e->family = AF_INET;
-		__builtin_memcpy(e->laddr, &ip.daddr, 4);
-		__builtin_memcpy(e->raddr, &ip.saddr, 4);
-	} else {
-		struct ipv6hdr ip6;
-
-		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
-			return;
-		e->family = AF_INET6;
-		__builtin_memcpy(e->laddr, &ip6.daddr, 16);
-		__builtin_memcpy(e->raddr, &ip6.saddr, 16);
-	}
-	if (BPF_CORE_READ(skb, dev))
-		e->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	e->family = k.family;
+	e->lport = k.lport;
+	e->rport = k.rport;
+	e->netns = k.netns;
+	__builtin_memcpy(e->laddr, k.laddr, TD_ADDR_LEN);
+	__builtin_memcpy(e->raddr, k.raddr, TD_ADDR_LEN);
 }
 
 SEC("tp_btf/tcp_send_reset")
@@ -67,7 +47,11 @@ int td_send_reset(__u64 *ctx)
 		e.old_state = sk->__sk_common.skc_state;
 		if (e.old_state == TD_TCP_TIME_WAIT) {
 			const struct inet_timewait_sock *tw = (const void *)sk;
+			struct td_tw *t = bpf_map_lookup_elem(&td_tws, &e.cookie);
 
+			/* TCP_TW_RST: the timewait socket is killed right after */
+			if (t)
+				t->rst_sent = 1;
 			td_fill_tuple_probe(&e, &sk->__sk_common, BPF_CORE_READ(tw, tw_sport));
 		} else {
 			td_fill_sock_tuple(&e, sk);

@@ -75,6 +75,7 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 	struct td_event e = {};
 	struct td_sock n = {};
 	struct td_sock *s;
+	bool claim = false; /* a deferred child was emitted: its tuple is e's */
 	__u64 now, cookie;
 	__u32 zero = 0;
 
@@ -112,6 +113,7 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 		ce.flags = TD_F_NEW | TD_F_DEFERRED;
 		td_event_owner(&ce, &cp->own);
 		td_emit(&ce);
+		claim = true;
 		n.first_ns = cp->ts_ns;
 		n.last_ns = cp->ts_ns;
 		n.state = TD_TCP_SYN_RECV;
@@ -160,6 +162,12 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 			e.task_flags |= TD_TASK_EXITING;
 		td_emit(&e);
 	}
+
+	/* a new connection's first transitions with its 4-tuple known: it may
+	 * have taken the tuple from a timewait socket (timewait.bpf.c) */
+	if (claim || oldstate == TD_TCP_SYN_SENT ||
+	    (oldstate == TD_TCP_LISTEN && newstate == TD_TCP_SYN_RECV))
+		td_tw_claim(&e);
 
 	if (newstate == TD_TCP_CLOSE) {
 		__u32 slot = cookie % TD_CLOSED_SLOTS;

@@ -2,27 +2,37 @@
 /*
  * TIME_WAIT from tracepoints only. The kernel moves a closing connection
  * into a separate inet_timewait_sock that no inet_sock_set_state event
- * describes; its life is visible through its timer (design.md §3):
+ * describes; its life is visible through its timer (docs/design.md §3.2):
  *
  *   first timer_start on an unseen tw      -> entered (TIME_WAIT or FIN_WAIT2(tw))
  *   timer_cancel, then timer_start          -> re-armed (maybe FIN_WAIT2(tw) -> TIME_WAIT)
  *   timer_cancel, then timer_expire_entry   -> expired
  *   timer_cancel, then nothing              -> killed: reused, reset or other
  *
- * A cancel is parked in a per-CPU slot until the next timer event on that
- * CPU says which it was: a re-arm's start and an expiry's handler follow at
- * once on the same CPU. For a kill the next event classifies it: the new
- * connection's first timer on the same ports (reqsk timer for a recycling
- * SYN, retransmit timer for tw_reuse) = reused; the RST segment being freed
- * = reset; anything else after 1 ms = killed.
+ * Every cancel waits in td_tw_ends under the socket's 4-tuple until what
+ * follows names it, however late that comes and whatever else runs on the
+ * CPU in between: its own timer's start (a re-arm, not an end) or expiry
+ * (expired) on the same CPU; a new connection on the same 4-tuple in the
+ * same namespace (reused: the reqsk timer of a recycling SYN, the SYN
+ * timer of a tw_reuse connect(), or that connection's first transitions in
+ * state.bpf.c); the RST segment freed after it killed the socket (reset).
+ * Causes known at the cancel end it at once: a RST the timewait socket
+ * answered with just before (TCP_TW_RST), a namespace being torn down. The
+ * reader ends a cancel nothing named within TD_TW_CLAIM_NS as killed.
  *
- * timer_start/cancel/expire_entry fire for every kernel timer: the first
- * thing each program does is compare timer->function, and the pending-slot
- * lookup is gated by a global count that is almost always 0.
+ * The silent substate switch: an orphaned FIN_WAIT2(tw) socket turns into
+ * TIME_WAIT when the peer's FIN arrives, and the timer re-arm that goes
+ * with it fires no tracepoint when the new expiry falls in the same wheel
+ * bucket (the default fin_timeout of 60 s). The FIN segment is then freed
+ * on the timewait path (kfree_skb): there tcpdwell reads the substate and
+ * reports the switch at the FIN's time.
+ *
+ * timer_start/cancel/expire_entry fire for every kernel timer and
+ * kfree_skb for every dropped packet: each program first compares the
+ * timer's function (or the segment's socket), and looks at its maps only
+ * while a cancel or a FIN_WAIT2(tw) waits (td_tw_nends, td_tw_nfins).
  */
 #include "common.bpf.h"
-
-#define TD_TW_KILL_WAIT_NS 1000000ull /* a kill's classifier comes within µs */
 
 /* A timer function against an address from td_cfg (0: the symbol is not
  * known, and no timer is taken for it). Not __ksym externs: libbpf would
@@ -53,73 +63,77 @@ static __always_inline void td_tw_event(struct td_event *e, struct inet_timewait
 	td_fill_tuple_probe(e, &tw->__tw_common, BPF_CORE_READ(tw, tw_sport));
 }
 
-static __always_inline struct td_tw_pending *td_pending_slot(void)
+/*
+ * The namespace's reference count, three ways: struct net's own count
+ * (5.10), ns_common's count (from 5.17), ns_common's __ns_ref (6.18). It
+ * is 0 once the namespace is being torn down, when inet_twsk_purge()
+ * kills its timewait sockets (the kernel's own check_net()).
+ */
+struct net___count {
+	refcount_t count;
+} __attribute__((preserve_access_index));
+struct ns_common___count {
+	refcount_t count;
+} __attribute__((preserve_access_index));
+struct ns_common___ns_ref {
+	refcount_t __ns_ref;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool td_net_dying(struct inet_timewait_sock *tw)
 {
-	__u32 zero = 0;
+	struct net *net = BPF_CORE_READ(tw, __tw_common.skc_net.net);
+	struct ns_common___ns_ref *nr = (void *)&net->ns;
+	struct ns_common___count *nc = (void *)&net->ns;
+	struct net___count *c = (void *)net;
+	int refs;
 
-	return bpf_map_lookup_elem(&td_tw_pend, &zero);
-}
-
-static __always_inline void td_pending_clear(struct td_tw_pending *p)
-{
-	p->timer = 0;
-	__sync_fetch_and_add(&td_tw_npending, -1);
-}
-
-/* The parked cancel was the end of its timewait socket: report why. */
-static __always_inline void td_pending_end(struct td_tw_pending *p, __u16 reason)
-{
-	__u64 cookie = p->ev.cookie;
-
-	p->ev.kind = reason;
-	td_emit(&p->ev);
-	if (!bpf_map_delete_elem(&td_tws, &cookie))
-		td_count(TD_CNT_TW_DELETES);
-	td_pending_clear(p);
-}
-
-static __always_inline bool td_ports_match(const struct td_tw_pending *p, __u32 netns, __u16 lport,
-					   __u16 rport)
-{
-	if (netns != p->ev.netns)
+	if (bpf_core_field_exists(nr->__ns_ref))
+		refs = BPF_CORE_READ(nr, __ns_ref.refs.counter);
+	else if (bpf_core_field_exists(nc->count))
+		refs = BPF_CORE_READ(nc, count.refs.counter);
+	else if (bpf_core_field_exists(c->count))
+		refs = BPF_CORE_READ(c, count.refs.counter);
+	else
 		return false;
-	return (lport == p->ev.lport && rport == p->ev.rport) ||
-	       (lport == p->ev.rport && rport == p->ev.lport);
+	return refs == 0;
 }
 
-/* A timer that is not a timewait timer started while a kill is parked. */
-static __always_inline void td_pending_other_timer(struct timer_list *timer, void *fn, __u64 now)
+/* The substate changed from FIN_WAIT2(tw) to TIME_WAIT (the peer's FIN). */
+static __always_inline void td_tw_switch(struct inet_timewait_sock *tw, struct td_tw *t,
+					 __u64 cookie, __u64 now)
 {
-	struct td_tw_pending *p = td_pending_slot();
-	const struct sock_common *skc;
-	__u16 lport, rport;
+	struct td_event e = {};
+	struct td_tuple k = {};
 
-	if (!p || !p->timer)
-		return;
-	if (td_fn_is(fn, td_cfg.fn_reqsk_timer)) {
-		/* a SYN recycled the timewait socket: its request sock's timer */
-		skc = (void *)timer - bpf_core_field_offset(struct request_sock, rsk_timer);
-		lport = BPF_CORE_READ(skc, skc_num);
-		rport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
-		if (td_ports_match(p, BPF_CORE_READ(skc, skc_net.net, ns.inum), lport, rport)) {
-			td_pending_end(p, TD_TW_END_REUSED);
-			return;
-		}
-	} else if (td_fn_is(fn, td_cfg.fn_write_timer)) {
-		/* connect() took the 4-tuple (tw_reuse): its SYN retransmit timer */
-		struct sock *sk = (void *)timer - bpf_core_field_offset(struct inet_connection_sock,
-									icsk_retransmit_timer);
-
-		lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
-		rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-		if (td_ports_match(p, BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum), lport,
-				   rport)) {
-			td_pending_end(p, TD_TW_END_REUSED);
-			return;
-		}
+	td_tw_event(&e, tw, cookie, now);
+	e.old_state = TD_TCP_FIN_WAIT2_TW;
+	e.new_state = TD_TCP_TIME_WAIT;
+	e.dwell_ns = now - t->last_ns;
+	td_event_owner(&e, &t->own);
+	t->state = TD_TCP_TIME_WAIT;
+	t->last_ns = now;
+	td_emit(&e);
+	if (!TD_KFREE_HAS_RX_SK && td_tw_nfins) {
+		td_tuple_of(&k, &e);
+		if (!bpf_map_delete_elem(&td_tw_fins, &k))
+			__sync_fetch_and_add(&td_tw_nfins, -1);
 	}
-	if (now - p->ev.ts_ns > TD_TW_KILL_WAIT_NS)
-		td_pending_end(p, TD_TW_END_KILLED);
+}
+
+/* Where kfree_skb cannot name the socket, a FIN_WAIT2(tw) socket is found
+ * by its 4-tuple when the peer's FIN is freed (td_kfree_skb). */
+static __always_inline void td_tw_wait_fin(struct inet_timewait_sock *tw, const struct td_event *e)
+{
+	struct td_tw_fin_wait f = {.tw = (__u64)tw, .cookie = e->cookie};
+	struct td_tuple k = {};
+
+	if (TD_KFREE_HAS_RX_SK)
+		return;
+	td_tuple_of(&k, e);
+	if (!bpf_map_update_elem(&td_tw_fins, &k, &f, BPF_NOEXIST))
+		__sync_fetch_and_add(&td_tw_nfins, 1);
+	else if (bpf_map_update_elem(&td_tw_fins, &k, &f, BPF_EXIST))
+		td_count(TD_CNT_TW_INSERT_FAIL); /* its switch shows only at its end */
 }
 
 /* First timer_start of a timewait socket: the connection entered it. */
@@ -147,10 +161,13 @@ static __always_inline void td_tw_enter(struct inet_timewait_sock *tw, __u64 coo
 		e.flags |= TD_F_FIRST;
 	}
 	td_event_owner(&e, &t.own);
-	if (bpf_map_update_elem(&td_tws, &cookie, &t, BPF_NOEXIST))
+	if (bpf_map_update_elem(&td_tws, &cookie, &t, BPF_NOEXIST)) {
 		td_count(TD_CNT_TW_INSERT_FAIL);
-	else
+	} else {
 		td_count(TD_CNT_TW_INSERTS);
+		if (t.state == TD_TCP_FIN_WAIT2_TW)
+			td_tw_wait_fin(tw, &e);
+	}
 	td_emit(&e);
 }
 
@@ -158,20 +175,35 @@ static __always_inline void td_tw_enter(struct inet_timewait_sock *tw, __u64 coo
 static __always_inline void td_tw_rearm(struct inet_timewait_sock *tw, struct td_tw *t,
 					__u64 cookie, __u64 now)
 {
-	struct td_event e = {};
-
 	if (t->state != TD_TCP_FIN_WAIT2_TW || td_tw_substate(tw) != TD_TCP_TIME_WAIT) {
 		td_count(TD_CNT_TW_REARM);
 		return;
 	}
-	td_tw_event(&e, tw, cookie, now);
-	e.old_state = TD_TCP_FIN_WAIT2_TW;
-	e.new_state = TD_TCP_TIME_WAIT;
-	e.dwell_ns = now - t->last_ns;
-	td_event_owner(&e, &t->own);
-	t->state = TD_TCP_TIME_WAIT;
-	t->last_ns = now;
-	td_emit(&e);
+	td_tw_switch(tw, t, cookie, now);
+}
+
+/* A connection's first timer on a 4-tuple where a killed timewait socket
+ * waits: the request sock of a SYN that recycled it (reqsk_timer_handler),
+ * or the SYN retransmit timer of a connect() that took it (tcp_write_timer,
+ * tw_reuse). Only while some cancel waits. */
+static __always_inline void td_tw_claim_timer(struct timer_list *timer, void *fn)
+{
+	const struct sock_common *skc;
+	struct td_event e = {};
+	__u16 sport;
+
+	if (td_fn_is(fn, td_cfg.fn_reqsk_timer)) {
+		skc = (void *)timer - bpf_core_field_offset(struct request_sock, rsk_timer);
+		sport = bpf_htons(BPF_CORE_READ(skc, skc_num));
+	} else if (td_fn_is(fn, td_cfg.fn_write_timer)) {
+		skc = (void *)timer -
+		      bpf_core_field_offset(struct inet_connection_sock, icsk_retransmit_timer);
+		sport = BPF_CORE_READ((struct inet_sock *)skc, inet_sport);
+	} else {
+		return;
+	}
+	td_fill_tuple_probe(&e, skc, sport);
+	td_tw_claim(&e);
 }
 
 SEC("tp_btf/timer_start")
@@ -179,22 +211,25 @@ int BPF_PROG(td_timer_start, struct timer_list *timer)
 {
 	void *fn = timer->function;
 	struct inet_timewait_sock *tw;
-	struct td_tw_pending *p;
+	struct td_tw_hint *h;
 	struct td_tw *t;
 	__u64 cookie, now;
+	__u32 zero = 0;
 
 	if (!td_fn_is(fn, td_cfg.fn_tw_timer)) {
-		if (td_tw_npending)
-			td_pending_other_timer(timer, fn, bpf_ktime_get_ns());
+		if (td_tw_nends)
+			td_tw_claim_timer(timer, fn);
 		return 0;
 	}
 	now = bpf_ktime_get_ns();
-	if (td_tw_npending) {
-		p = td_pending_slot();
-		if (p && p->timer == (__u64)timer)
-			td_pending_clear(p); /* cancel + start: re-armed, not ended */
-		else if (p && p->timer)
-			td_pending_end(p, TD_TW_END_KILLED);
+	if (td_tw_nends) {
+		/* cancel + start of the same timer: re-armed, not ended */
+		h = bpf_map_lookup_elem(&td_tw_hints, &zero);
+		if (h && h->timer == (__u64)timer) {
+			h->timer = 0;
+			if (!bpf_map_delete_elem(&td_tw_ends, &h->key))
+				__sync_fetch_and_add(&td_tw_nends, -1);
+		}
 	}
 	tw = td_tw_of(timer);
 	cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
@@ -206,89 +241,205 @@ int BPF_PROG(td_timer_start, struct timer_list *timer)
 	return 0;
 }
 
-/* Park the cancel: the next timer event on this CPU says what it was. */
+/* The end record of the timewait socket whose timer this is, ready but
+ * for its reason; *t is its tracking entry (NULL: not tracked). */
+static __always_inline void td_tw_end_event(struct td_event *ev, struct timer_list *timer,
+					    __u64 now, struct td_tw **t)
+{
+	struct inet_timewait_sock *tw = td_tw_of(timer);
+	__u64 cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
+	__u8 sub = td_tw_substate(tw);
+
+	td_tw_event(ev, tw, cookie, now);
+	ev->new_state = TD_TCP_CLOSE;
+	ev->old_state = sub;
+	*t = bpf_map_lookup_elem(&td_tws, &cookie);
+	if (*t) {
+		td_event_owner(ev, &(*t)->own);
+		if ((*t)->snapshot)
+			ev->flags |= TD_F_FIRST; /* in timewait before tcpdwell started */
+		else
+			ev->dwell_ns = now - (*t)->last_ns;
+		if ((*t)->state == TD_TCP_FIN_WAIT2_TW && sub == TD_TCP_TIME_WAIT)
+			ev->flags |= TD_F_LATE; /* the substate switch was not seen */
+	} else {
+		ev->flags |= TD_F_FIRST;
+		td_count(TD_CNT_TW_UNSEEN_END);
+	}
+}
+
+/* Park the cancel until what follows says what it was (see the top). */
 SEC("tp_btf/timer_cancel")
 int BPF_PROG(td_timer_cancel, struct timer_list *timer)
 {
-	struct inet_timewait_sock *tw;
-	struct td_tw_pending *p;
+	struct td_tw_end_wait w = {};
+	struct td_tuple k = {};
+	struct td_tw_hint *h;
+	struct td_event old;
 	struct td_tw *t;
-	__u64 cookie, now;
-	__u8 sub;
+	__u32 zero = 0;
 
 	if (!td_fn_is(timer->function, td_cfg.fn_tw_timer))
 		return 0;
-	p = td_pending_slot();
-	if (!p)
+	td_tw_end_event(&w.ev, timer, bpf_ktime_get_ns(), &t);
+	if (t && t->rst_sent) {
+		/* TCP_TW_RST: it answered a segment with a RST, then died */
+		td_tw_finish(&w.ev, TD_TW_END_KILLED);
 		return 0;
-	if (p->timer)
-		td_pending_end(p, TD_TW_END_KILLED); /* nothing followed it on this CPU */
-	now = bpf_ktime_get_ns();
-	tw = td_tw_of(timer);
-	cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
-	sub = td_tw_substate(tw);
-
-	__builtin_memset(&p->ev, 0, sizeof(p->ev));
-	td_tw_event(&p->ev, tw, cookie, now);
-	p->ev.new_state = TD_TCP_CLOSE;
-	t = bpf_map_lookup_elem(&td_tws, &cookie);
-	if (t) {
-		td_event_owner(&p->ev, &t->own);
-		p->ev.old_state = sub;
-		if (t->snapshot)
-			p->ev.flags |= TD_F_FIRST; /* in timewait before tcpdwell started */
-		else
-			p->ev.dwell_ns = now - t->last_ns;
-		if (t->state == TD_TCP_FIN_WAIT2_TW && sub == TD_TCP_TIME_WAIT)
-			p->ev.flags |= TD_F_LATE; /* the substate switch was silent */
-	} else {
-		p->ev.old_state = sub;
-		p->ev.flags |= TD_F_FIRST;
-		td_count(TD_CNT_TW_UNSEEN_END);
 	}
-	p->timer = (__u64)timer;
-	__sync_fetch_and_add(&td_tw_npending, 1);
+	if (td_net_dying(td_tw_of(timer))) {
+		td_tw_finish(&w.ev, TD_TW_END_KILLED);
+		return 0;
+	}
+	w.timer = (__u64)timer;
+	/* due: what the sweep calls it should its expire_entry go unseen */
+	w.due = (__s64)(timer->expires - bpf_jiffies64()) <= 0;
+	td_tuple_of(&k, &w.ev);
+	if (bpf_map_update_elem(&td_tw_ends, &k, &w, BPF_NOEXIST)) {
+		/* an earlier cancel on this 4-tuple still waits: a new timewait
+		 * socket took the tuple before anything named that one's cause */
+		if (td_tw_take(&k, &old))
+			td_tw_finish(&old, TD_TW_END_KILLED);
+		if (bpf_map_update_elem(&td_tw_ends, &k, &w, BPF_NOEXIST)) {
+			td_count(TD_CNT_TW_INSERT_FAIL); /* full: the cause stays unknown */
+			td_tw_finish(&w.ev, TD_TW_END_UNKNOWN);
+			return 0;
+		}
+	}
+	__sync_fetch_and_add(&td_tw_nends, 1);
+	h = bpf_map_lookup_elem(&td_tw_hints, &zero);
+	if (h) {
+		h->timer = (__u64)timer;
+		h->key = k;
+	}
 	return 0;
 }
 
 SEC("tp_btf/timer_expire_entry")
 int BPF_PROG(td_timer_expire, struct timer_list *timer)
 {
-	struct td_tw_pending *p;
+	struct td_tw_hint *h;
+	struct td_event ev;
+	struct td_tw *t;
+	__u32 zero = 0;
 
 	if (!td_fn_is(timer->function, td_cfg.fn_tw_timer))
 		return 0;
-	p = td_pending_slot();
-	if (!p || !p->timer)
+	/* an expiry's cancel came just before, on this CPU */
+	h = bpf_map_lookup_elem(&td_tw_hints, &zero);
+	if (td_tw_nends && h && h->timer == (__u64)timer) {
+		h->timer = 0;
+		if (td_tw_take(&h->key, &ev))
+			td_tw_finish(&ev, TD_TW_END_EXPIRED);
 		return 0;
-	if (p->timer == (__u64)timer)
-		td_pending_end(p, TD_TW_END_EXPIRED);
-	else
-		td_pending_end(p, TD_TW_END_KILLED);
+	}
+	/* its cancel went unseen (a recursion miss): the expiry says it all */
+	td_tw_end_event(&ev, timer, bpf_ktime_get_ns(), &t);
+	td_tw_finish(&ev, TD_TW_END_EXPIRED);
 	return 0;
 }
 
 /*
- * A RST that assassinated a TIME_WAIT socket is freed right after the kill
- * (tcp_v4_rcv: TCP_TW_SUCCESS -> discard). Only looked at while a kill is
- * parked on this CPU.
+ * Segments freed on the timewait path (tcp_v4_rcv / tcp_v6_rcv discard
+ * them once the timewait socket has handled them):
+ *   - the RST that killed a timewait socket (tcp_timewait_state_process:
+ *     TIME_WAIT assassination, tcp_rfc1337=0): reset;
+ *   - the peer's FIN that turned a FIN_WAIT2(tw) socket into TIME_WAIT.
+ * 6.11+ names the socket (rx_sk): only its segments are looked at. Older
+ * kernels: only while a cancel or a FIN_WAIT2(tw) waits.
  */
 SEC("tp_btf/kfree_skb")
-int BPF_PROG(td_kfree_skb, struct sk_buff *skb)
+int td_kfree_skb(__u64 *ctx)
 {
-	struct td_tw_pending *p;
-	unsigned char *head;
+	struct sk_buff *skb = (struct sk_buff *)ctx[0];
+	struct inet_timewait_sock *tw = NULL;
+	struct td_tw_fin_wait *f;
+	struct td_tuple k = {};
+	struct td_event ev;
 	struct tcphdr th;
+	struct td_tw *t;
+	__u64 cookie = 0, now;
 
-	if (!td_tw_npending)
+	if (TD_KFREE_HAS_RX_SK) {
+		/* a BTF pointer: a direct load, the cheap test for every drop */
+		struct sock *rx = (struct sock *)ctx[3];
+
+		if (!rx || rx->__sk_common.skc_state != TD_TCP_TIME_WAIT)
+			return 0;
+		tw = (struct inet_timewait_sock *)rx;
+	} else if (!td_tw_nends && !td_tw_nfins) {
 		return 0;
-	p = td_pending_slot();
-	if (!p || !p->timer)
+	}
+	if (!td_skb_tuple(&k, &th, skb))
 		return 0;
-	head = BPF_CORE_READ(skb, head);
-	if (bpf_probe_read_kernel(&th, sizeof(th), head + BPF_CORE_READ(skb, transport_header)))
+	if (th.rst) {
+		if (td_tw_nends && td_tw_take(&k, &ev))
+			td_tw_finish(&ev, TD_TW_END_RESET);
 		return 0;
-	if (th.rst && bpf_ntohs(th.dest) == p->ev.lport && bpf_ntohs(th.source) == p->ev.rport)
-		td_pending_end(p, TD_TW_END_RESET);
+	}
+	if (!th.fin)
+		return 0;
+	if (tw) {
+		cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
+	} else {
+		f = bpf_map_lookup_elem(&td_tw_fins, &k);
+		if (!f)
+			return 0;
+		tw = (struct inet_timewait_sock *)f->tw;
+		cookie = f->cookie;
+		/* still that socket (timewait sockets are type-stable memory) */
+		if ((__u64)BPF_CORE_READ(tw, __tw_common.skc_cookie.counter) != cookie)
+			return 0;
+	}
+	t = bpf_map_lookup_elem(&td_tws, &cookie);
+	if (!t || t->state != TD_TCP_FIN_WAIT2_TW || td_tw_substate(tw) != TD_TCP_TIME_WAIT)
+		return 0; /* not a FIN that switched it (out of window, a duplicate) */
+	now = bpf_ktime_get_ns();
+	td_tw_switch(tw, t, cookie, now);
+	return 0;
+}
+
+/*
+ * The reader's end of a cancel that nothing named within TD_TW_CLAIM_NS
+ * (tracer.c), and of those still waiting when it stops: run with
+ * BPF_PROG_TEST_RUN, never attached. Arguments: the struct td_tuple key
+ * in args[0..5], the reason in args[6]. A program that missed its own
+ * event (a recursion miss) leaves a cancel here that was no kill: a
+ * re-arm whose start went unseen (the socket lives on, its timer
+ * pending), or an expiry whose expire_entry did (the timer was due).
+ */
+SEC("raw_tp")
+int td_tw_sweep(struct bpf_raw_tracepoint_args *ctx)
+{
+	union {
+		struct td_tuple k;
+		__u64 w[6];
+	} u;
+	struct inet_timewait_sock *tw;
+	struct td_tw_end_wait *w;
+	struct td_event ev;
+	__u8 due;
+
+	u.w[0] = ctx->args[0];
+	u.w[1] = ctx->args[1];
+	u.w[2] = ctx->args[2];
+	u.w[3] = ctx->args[3];
+	u.w[4] = ctx->args[4];
+	u.w[5] = ctx->args[5];
+	w = bpf_map_lookup_elem(&td_tw_ends, &u.k);
+	if (!w)
+		return 0;
+	tw = td_tw_of((struct timer_list *)w->timer);
+	due = w->due;
+	if (!td_tw_take(&u.k, &ev))
+		return 0;
+	/* the same socket (timewait sockets are type-stable memory), its timer
+	 * pending again: a re-arm whose timer_start went unseen, not an end */
+	if ((__u64)BPF_CORE_READ(tw, __tw_common.skc_cookie.counter) == ev.cookie &&
+	    BPF_CORE_READ(tw, tw_timer.entry.pprev))
+		return 0;
+	td_tw_finish(&ev, due					     ? TD_TW_END_EXPIRED
+			  : ctx->args[6] == (__u64)TD_TW_END_UNKNOWN ? TD_TW_END_UNKNOWN
+								     : TD_TW_END_KILLED);
 	return 0;
 }

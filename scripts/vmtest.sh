@@ -3,6 +3,8 @@
 #
 #   scripts/vmtest.sh           the integration suite (make vmtest)
 #   scripts/vmtest.sh --smoke   a quick look: trace, retrans, timewait --once
+#   VMTEST_ARGS="test_timewait.py -k reasons" scripts/vmtest.sh
+#                               a part of the suite (pytest arguments)
 #
 # How: the kernel is Debian's linux-image-amd64 (6.1), its uncompressed
 # vmlinux ELF extracted from /boot/vmlinuz-* and booted directly (PVH: no
@@ -102,7 +104,7 @@ else
 cd @REPO@/tests/integration
 TCPDWELL_REQUIRE_BPF=1 TCPDWELL_SKIP_EXPIRY=1 PYTHONDONTWRITEBYTECODE=1 HOME=/tmp \
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider -rA \
-	--deselect test_zz_expiry.py::test_timewait_expires_after_60s > /tmp/pytest.log 2>&1
+	--deselect test_zz_expiry.py::test_timewait_expires_after_60s @ARGS@ > /tmp/pytest.log 2>&1
 rc=$?
 cat /tmp/pytest.log
 line=$(tail -n 1 /tmp/pytest.log)
@@ -119,7 +121,7 @@ fi
 # VMTEST_CMD: run something else in the guest (debugging)
 guest_cmd=${VMTEST_CMD:-$guest_cmd}
 # the tree is at the same path in the guest: the host's / is its /
-guest_cmd=$(printf '%s' "$guest_cmd" | sed "s|@REPO@|$top|g")
+guest_cmd=$(printf '%s' "$guest_cmd" | sed "s|@REPO@|$top|g; s|@ARGS@|${VMTEST_ARGS:-}|g")
 cat > "$root/init" <<INIT
 #!/bin/busybox sh
 /bin/busybox --install -s /bin

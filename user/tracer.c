@@ -53,8 +53,9 @@ struct td_tracer {
 	uint64_t by_type[TD_EV_TYPE_MAX];
 	uint64_t tw_ends;
 	uint64_t bad_records;
-	bool stop;	    /* signal, duration or consumer: leave the loop */
-	bool consumer_done; /* the consumer wants no more events */
+	uint64_t last_sweep_ns; /* sweep_timewait() */
+	bool stop;		/* signal, duration or consumer: leave the loop */
+	bool consumer_done;	/* the consumer wants no more events */
 	char degraded[256];
 };
 
@@ -102,6 +103,30 @@ static bool tracefs_ready(void)
 }
 
 static int on_sample(void *ctx, void *data, size_t size);
+
+/* Whether kfree_skb names the socket of a dropped segment (rx_sk, 6.11+):
+ * then the timewait programs need no 4-tuple index of the FIN_WAIT2(tw)
+ * sockets (timewait.bpf.c). Read from the tracepoint's format, which is
+ * cheap; without tracefs, assume not (the index is only memory). */
+static bool kfree_skb_has_rx_sk(void)
+{
+	static const char *const paths[] = {
+	    TRACEFS "/events/skb/kfree_skb/format",
+	    "/sys/kernel/debug/tracing/events/skb/kfree_skb/format"};
+	char buf[4096];
+	bool found = false;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]) && !found; i++) {
+		FILE *f = fopen(paths[i], "re");
+
+		if (!f)
+			continue;
+		while (!found && fgets(buf, sizeof(buf), f))
+			found = strstr(buf, " rx_sk;") != NULL;
+		fclose(f);
+	}
+	return found;
+}
 
 static void note_degraded(struct td_tracer *t, const char *what)
 {
@@ -362,6 +387,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		bpf_program__set_autoload(t->skel->progs.td_timer_cancel, false);
 		bpf_program__set_autoload(t->skel->progs.td_timer_expire, false);
 		bpf_program__set_autoload(t->skel->progs.td_kfree_skb, false);
+		bpf_program__set_autoload(t->skel->progs.td_tw_sweep, false);
 	}
 	/* export labels nothing by owner and takes no owner filter: spare every
 	 * syscall on the host the accept() tracepoints' cost */
@@ -372,6 +398,10 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	bpf_map__set_max_entries(t->skel->maps.td_events, o->ringbuf_kb * 1024);
 	bpf_map__set_max_entries(t->skel->maps.td_socks, o->max_sockets);
 	bpf_map__set_max_entries(t->skel->maps.td_tws, o->timewait_map);
+	bpf_map__set_max_entries(t->skel->maps.td_tw_fins, kfree_skb_has_rx_sk() ? 1
+							   : o->timewait_map < 65536
+							       ? o->timewait_map
+							       : 65536);
 
 	if (bpf_program__autoload(t->skel->progs.td_timer_start))
 		resolve_timer_fns(t);
@@ -409,6 +439,8 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 			break;
 		if (!bpf_program__autoload(prog))
 			continue; /* --no-accept-tracepoint */
+		if (prog == t->skel->progs.td_tw_sweep)
+			continue; /* run by the reader, never attached */
 		if (optional && !tracefs_ready()) {
 			note_degraded(t, "tracefs unavailable: accepted sockets keep their "
 					 "listener's owner");
@@ -524,6 +556,61 @@ static int on_sample(void *ctx, void *data, size_t size)
 	if (++t->nbatch == BATCH_MAX)
 		deliver_batch(t);
 	return t->consumer_done ? -1 : 0;
+}
+
+/* End the timewait socket waiting under k (td_tw_sweep) for `reason`. */
+static int end_waiting(struct td_tracer *t, const struct td_tuple *k, unsigned reason)
+{
+	__u64 args[7] = {};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
+
+	memcpy(args, k, sizeof(*k));
+	args[6] = reason;
+	return bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.td_tw_sweep), &opts);
+}
+
+/*
+ * Cancelled timewait timers still waiting for their cause (timewait.bpf.c):
+ * those older than TD_TW_CLAIM_NS end as killed; with `all` (stopping) the
+ * rest too, as unknown, since their cause could still have come. The keys
+ * are read first and ended after: deleting while walking a hash restarts
+ * the walk.
+ */
+static void sweep_timewait(struct td_tracer *t, uint64_t now, bool all)
+{
+	enum { CHUNK = 256 };
+	int fd = bpf_map__fd(t->skel->maps.td_tw_ends);
+	struct td_tuple due[CHUNK], key, next, *prev;
+	struct td_tw_end_wait w;
+	unsigned reason[CHUNK];
+	size_t n;
+
+	do {
+		if (!__atomic_load_n(&t->skel->bss->td_tw_nends, __ATOMIC_RELAXED))
+			return;
+		n = 0;
+		prev = NULL;
+		while (n < CHUNK && !bpf_map_get_next_key(fd, prev, &next)) {
+			key = next;
+			prev = &key;
+			if (bpf_map_lookup_elem(fd, &key, &w))
+				continue;
+			if (now >= w.ev.ts_ns && now - w.ev.ts_ns >= TD_TW_CLAIM_NS)
+				reason[n] = TD_TW_END_KILLED;
+			else if (all)
+				reason[n] = TD_TW_END_UNKNOWN;
+			else
+				continue;
+			due[n++] = key;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (end_waiting(t, &due[i], reason[i])) {
+				note_degraded(t,
+					      "the kernel refused to run td_tw_sweep: killed "
+					      "TIME_WAITs whose cause never showed are not ended");
+				return;
+			}
+	} while (n == CHUNK);
 }
 
 static void drain(struct td_tracer *t)
@@ -675,6 +762,11 @@ int td_tracer_run(struct td_tracer *t, const struct td_consumer *c)
 			return fail(TD_EXIT_ERROR, "epoll_wait: %s", strerror(errno));
 		handle_signals(t);
 		/* Timer-driven drain: the kernel only wakes us past the fill mark. */
+		now = clock_ns(CLOCK_MONOTONIC);
+		if (now - t->last_sweep_ns >= TD_TW_CLAIM_NS / 8) {
+			sweep_timewait(t, now, false);
+			t->last_sweep_ns = now;
+		}
 		drain(t);
 		if (c->on_tick && c->on_tick(c->ctx, clock_ns(CLOCK_MONOTONIC)))
 			t->stop = true;
@@ -688,10 +780,13 @@ void td_tracer_finish(struct td_tracer *t, struct td_loss *loss)
 		td_replay_finish(t->replay, loss);
 		return;
 	}
-	/* Detach first: after this no program runs and the counters are final. */
+	/* Detach first: after this no program runs and the counters are final;
+	 * then end what still waits for a cause that can no longer come. */
 	for (int i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	t->nlinks = 0;
+	if (t->skel && bpf_program__autoload(t->skel->progs.td_tw_sweep))
+		sweep_timewait(t, clock_ns(CLOCK_MONOTONIC), true);
 	if (t->c && !t->consumer_done)
 		drain(t);
 	read_loss(t, loss, true);

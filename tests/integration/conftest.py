@@ -364,7 +364,8 @@ def pytest_sessionstart(session):
         ns = Netns()
         # below the ephemeral range: no other test's socket uses this port
         port = random.randint(10000, 19999)
-        ns.sysctl("net.ipv4.tcp_fin_timeout", 5)  # the FIN_WAIT2(tw) -> TIME_WAIT re-arm shows
+        # tcp_fin_timeout stays at its default 60 s: the FIN_WAIT2(tw) ->
+        # TIME_WAIT switch re-arms the timer silently, and must show anyway
         # unfiltered, trace and timeline see the whole suite's traffic too;
         # under valgrind a reader that slow drops events (counted, exit 4),
         # so there they watch this namespace only

@@ -403,8 +403,9 @@ def shutdown_then_close(family, addr, hold, peer_delay):
 
 
 def orphan_expire(family, addr, wait):
-    """Client closes, the server never answers with its FIN: the orphan
-    sits in FIN_WAIT2(tw) until tcp_fin_timeout, then expires."""
+    """Client closes; the server sends its FIN (TD_ABORT: a RST) only
+    `wait` s later. Past tcp_fin_timeout the orphan has expired in
+    FIN_WAIT2(tw) by then; before it, the FIN switches it to TIME_WAIT."""
     srv = listener(family, addr)
     port = srv.getsockname()[1]
 
@@ -420,10 +421,14 @@ def orphan_expire(family, addr, wait):
     a, _ = srv.accept()
     wait_eof(a)
     cl = collect()
-    time.sleep(wait)  # past fin_timeout: the client's timewait socket is gone
-    a.close()         # our FIN now meets no socket: RST
+    time.sleep(wait)  # the scenario: past fin_timeout, the client's timewait socket is gone
+    t_close = now()
+    if os.environ.get("TD_ABORT"):
+        abort_close(a)  # a RST, never a FIN
+    else:
+        a.close()  # our FIN: past fin_timeout it meets no socket (RST)
     srv.close()
-    return {"server": {"pid": os.getpid(), "port": port}, "client": cl}
+    return {"server": {"pid": os.getpid(), "port": port, "t_close": t_close}, "client": cl}
 
 
 def one_connection(family, addr, port, lport=0):
@@ -500,6 +505,17 @@ def checksum(data):
     return ~s & 0xffff
 
 
+def inject_ack(addr, sport, dport):
+    """An out-of-window ACK from addr:sport to addr:dport (raw IPv4)."""
+    src = dst = socket.inet_aton(addr)
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, 12345, 67890, 5 << 4, 0x10, 65535, 0, 0)
+    pseudo = src + dst + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(hdr))
+    hdr = hdr[:16] + struct.pack("!H", checksum(pseudo + hdr)) + hdr[18:]
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    raw.sendto(hdr, (addr, 0))
+    raw.close()
+
+
 def rst_kill(family, addr):
     """Client TIME_WAIT; an out-of-window ACK makes it answer with an ACK,
     the peer (no socket any more) answers that with a RST whose sequence is
@@ -514,14 +530,8 @@ def rst_kill(family, addr):
     a.close()
     srv.close()  # nobody on port any more: the tw's ACK meets a RST
     time.sleep(0.05)
-    src, dst = socket.inet_aton(addr), socket.inet_aton(addr)
-    hdr = struct.pack("!HHIIBBHHH", port, lport, 12345, 67890, 5 << 4, 0x10, 65535, 0, 0)
-    pseudo = src + dst + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(hdr))
-    hdr = hdr[:16] + struct.pack("!H", checksum(pseudo + hdr)) + hdr[18:]
-    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
     t = now()
-    raw.sendto(hdr, (addr, 0))
-    raw.close()
+    inject_ack(addr, port, lport)
     time.sleep(0.05)
     return {"server": {"pid": os.getpid(), "port": port},
             "client": {"pid": os.getpid(), "lport": lport, "t_inject": t}}
@@ -543,6 +553,141 @@ def many_client_close(family, addr, count):
     srv.close()
     return {"server": {"pid": os.getpid(), "port": port},
             "client": {"pid": os.getpid(), "lports": lports}}
+
+
+TCP_STATES = {"FIN_WAIT2": "05", "TIME_WAIT": "06"}
+
+
+def wait_tcp_states(family, tuples, state, present=True, timewait=False, timeout=30):
+    """Until every socket on one of the (lport, rport) tuples is in `state`
+    (present) or none is left (not present), as /proc/net/tcp{,6} lists
+    them (timewait sockets with their substate; timewait: only those, by
+    their timer, type 3): a readiness wait, bounded only against a hang."""
+    path = "/proc/net/tcp6" if family == socket.AF_INET6 else "/proc/net/tcp"
+    want = {tuple(t) for t in tuples}
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = {}
+        with open(path) as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                t = (int(fields[1].rsplit(":", 1)[1], 16), int(fields[2].rsplit(":", 1)[1], 16))
+                if t in want:
+                    tw = fields[5].startswith("03:")
+                    seen.setdefault(t, set()).add(fields[3] + ("tw" if tw else ""))
+        wanted = TCP_STATES[state] + ("tw" if timewait else "")
+        if present and all(seen.get(t) in ({wanted}, {wanted + "tw"}) for t in want):
+            return
+        if not present and not seen:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError("sockets not %s %s after %d s: %s" % (
+                "in" if present else "out of", state, timeout, seen))
+        time.sleep(0.01)  # a poll interval, not a wait for something
+
+
+def orphan(conns, lports, port, family):
+    """The clients shut down their side and, once their FIN is acked (a
+    real FIN_WAIT2), close(): each moves into a timewait socket in
+    substate FIN_WAIT2 within close() itself. (A close() in FIN_WAIT1
+    whose ACK comes while close() still holds the socket leaves a full
+    socket in FIN_WAIT2 instead, on a keepalive timer.)"""
+    tuples = [(lp, port) for lp in lports]
+    for c, _ in conns:
+        c.shutdown(socket.SHUT_WR)
+    wait_tcp_states(family, tuples, "FIN_WAIT2")
+    for c, _ in conns:
+        c.close()
+    wait_tcp_states(family, tuples, "FIN_WAIT2", timewait=True)
+
+
+def abort_close(sock):
+    """close() with SO_LINGER {1, 0}: a RST, no timewait socket."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def tw_reasons(family, addr, n, reuse_wait):
+    """n timewait sockets ended each way, each phase with a server port of
+    its own (no 4-tuple twice); returns, per expected end, the 4-tuples
+    [lport, rport] as the timewait socket sees them. Needs tcp_tw_reuse=1
+    and tcp_fin_timeout=1 in the namespace; reuse_wait: how old tw_reuse
+    wants a TIME_WAIT to be.
+      reused (connect): client TIME_WAITs, connect() again from each port;
+      reused (SYN):     server TIME_WAITs, the client's new SYN recycles them;
+      killed:           orphaned FIN_WAIT2(tw) sockets that get data: they
+                        answer with a RST and die (TCP_TW_RST);
+      expired:          orphaned FIN_WAIT2(tw) sockets, at tcp_fin_timeout;
+      reset (IPv4):     client TIME_WAITs whose server is gone: an
+                        out-of-window ACK, their answer, the RST back."""
+    out = {"reused": [], "reset": [], "killed": [], "expired": []}
+    keep = []
+
+    def phase():
+        """A server of the phase's own; n connections to it: the server,
+        its port, [(client, accepted)], the clients' ports."""
+        srv = listener(family, addr)
+        port = srv.getsockname()[1]
+        conns = []
+        for _ in range(n):
+            c = one_connection(family, addr, port)
+            conns.append((c, srv.accept()[0]))
+        return srv, port, conns, [c.getsockname()[1] for c, _ in conns]
+
+    def client_first(conns, lports, port):
+        """The clients close first, then their servers: client TIME_WAITs."""
+        for c, a in conns:
+            c.close()
+            wait_eof(a)
+            a.close()
+        wait_tcp_states(family, [(lp, port) for lp in lports], "TIME_WAIT")
+
+    srv, port, conns, lports = phase()  # reused by connect()
+    client_first(conns, lports, port)
+    time.sleep(reuse_wait)  # tw_reuse's own rule: the TIME_WAIT must be this old
+    for lp in lports:
+        keep += [one_connection(family, addr, port, lp), srv.accept()[0]]
+    out["reused"] += [[lp, port] for lp in lports]
+    keep.append(srv)
+
+    srv, port, conns, lports = phase()  # reused by a SYN: the server closes first
+    for c, a in conns:
+        a.close()
+        wait_eof(c)
+        c.close()
+    wait_tcp_states(family, [(port, lp) for lp in lports], "TIME_WAIT")
+    for lp in lports:
+        keep += [one_connection(family, addr, port, lp), srv.accept()[0]]
+    out["reused"] += [[port, lp] for lp in lports]
+    keep.append(srv)
+
+    srv, port, conns, lports = phase()  # killed: orphans that get data
+    orphan(conns, lports, port, family)
+    for _, a in conns:
+        a.send(b"late")
+    wait_tcp_states(family, [(lp, port) for lp in lports], "FIN_WAIT2", present=False)
+    keep += [a for _, a in conns] + [srv]
+    out["killed"] += [[lp, port] for lp in lports]
+
+    srv, port, conns, lports = phase()  # expired: orphans nobody answers
+    orphan(conns, lports, port, family)
+    wait_tcp_states(family, [(lp, port) for lp in lports], "FIN_WAIT2",
+                    present=False)  # until fin_timeout
+    keep += [a for _, a in conns] + [srv]
+    out["expired"] += [[lp, port] for lp in lports]
+
+    if family == socket.AF_INET:  # reset: the server goes, then an ACK each
+        srv, port, conns, lports = phase()
+        client_first(conns, lports, port)
+        srv.close()
+        for lp in lports:
+            inject_ack(addr, port, lp)
+        wait_tcp_states(family, [(lp, port) for lp in lports], "TIME_WAIT", present=False)
+        out["reset"] += [[lp, port] for lp in lports]
+    for s in keep:
+        abort_close(s)
+    return {"server": {"pid": os.getpid()}, "client": {"pid": os.getpid()}, "ends": out}
 
 
 def leak(family, addr):
@@ -677,6 +822,8 @@ def main():
         res = drop_final_ack(family, addr)
     elif name == "drop_data":
         res = drop_data(family, addr, int(args[0]), float(args[1]), *args[2:3])
+    elif name == "tw_reasons":
+        res = tw_reasons(family, addr, int(args[0]), float(args[1]))
     elif name == "leak":
         res = leak(family, addr)
     elif name == "fork_storm":

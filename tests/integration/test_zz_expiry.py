@@ -40,6 +40,11 @@ def test_timewait_expires_after_60s(bpf):
     tl = conns[0]
     assert tl["complete"] and tl["end"] == "expired" and tl["closed_first"] == "local"
     assert tl["opened"] == "active" and tl["pid"] == cl["pid"]
+    # the switch at the peer's FIN, 0.2 s after the client's close, then 60 s
+    left = {e["old"]: e for e in tl["events"] if e["type"] == "state"}
+    assert_close_ms(left["FIN_WAIT2(tw)"]["dwell_ns"] / 1e6,
+                    (r["server"]["t_close"] - cl["t_close"]) / 1e6, "FIN_WAIT2(tw)", abs_ms=20)
+    assert abs(left["TIME_WAIT"]["dwell_ns"] - end["dwell_ns"]) < 1e6  # its own timestamps
     assert_close_ms(tl["lifetime_ns"] / 1e6, (end["ts_ns"] - c[0]["ts_ns"]) / 1e6, "lifetime")
 
     totals = [x for x in tr["dwell"].records() if x["type"] == "dwell" and x["span"] == "total"]
@@ -49,7 +54,10 @@ def test_timewait_expires_after_60s(bpf):
     # another tracer instance, its own timestamps: a few µs apart
     assert abs(h["max_ns"] - end["dwell_ns"]) < 1e6
     assert_close_ms(h["p50_ns"] / 1e6, TW_MS, "dwell TIME_WAIT p50", rel=0.05)
-    assert "FIN_WAIT2(tw)" in totals[0]["states"]
+    fw = totals[0]["states"]["FIN_WAIT2(tw)"]
+    assert fw["count"] == 1
+    assert_close_ms(fw["max_ns"] / 1e6, (r["server"]["t_close"] - cl["t_close"]) / 1e6,
+                    "dwell FIN_WAIT2(tw)", abs_ms=20)
 
     # the census: one entry (the substate switch is not a second), one
     # expiry, and the namespace's sockstat agreeing all along
