@@ -320,6 +320,7 @@ struct td_tw_fin_wait {
  * td_tw_ends entry here without reading the socket's tuple again. */
 struct td_tw_hint {
 	__u64 timer;
+	__u64 cookie; /* the socket's: its memory may hold a new one soon */
 	struct td_tuple key;
 };
 

@@ -222,17 +222,19 @@ int BPF_PROG(td_timer_start, struct timer_list *timer)
 		return 0;
 	}
 	now = bpf_ktime_get_ns();
+	tw = td_tw_of(timer);
+	cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
 	if (td_tw_nends) {
-		/* cancel + start of the same timer: re-armed, not ended */
+		/* cancel + start of the same socket's timer: re-armed, not ended
+		 * (a new timewait socket in a killed one's memory has the same
+		 * timer address, not the same cookie) */
 		h = bpf_map_lookup_elem(&td_tw_hints, &zero);
-		if (h && h->timer == (__u64)timer) {
+		if (h && h->timer == (__u64)timer && h->cookie == cookie) {
 			h->timer = 0;
 			if (!bpf_map_delete_elem(&td_tw_ends, &h->key))
 				__sync_fetch_and_add(&td_tw_nends, -1);
 		}
 	}
-	tw = td_tw_of(timer);
-	cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
 	t = bpf_map_lookup_elem(&td_tws, &cookie);
 	if (t)
 		td_tw_rearm(tw, t, cookie, now);
@@ -310,6 +312,7 @@ int BPF_PROG(td_timer_cancel, struct timer_list *timer)
 	h = bpf_map_lookup_elem(&td_tw_hints, &zero);
 	if (h) {
 		h->timer = (__u64)timer;
+		h->cookie = w.ev.cookie;
 		h->key = k;
 	}
 	return 0;
@@ -327,7 +330,8 @@ int BPF_PROG(td_timer_expire, struct timer_list *timer)
 		return 0;
 	/* an expiry's cancel came just before, on this CPU */
 	h = bpf_map_lookup_elem(&td_tw_hints, &zero);
-	if (td_tw_nends && h && h->timer == (__u64)timer) {
+	if (td_tw_nends && h && h->timer == (__u64)timer &&
+	    h->cookie == (__u64)BPF_CORE_READ(td_tw_of(timer), __tw_common.skc_cookie.counter)) {
 		h->timer = 0;
 		if (td_tw_take(&h->key, &ev))
 			td_tw_finish(&ev, TD_TW_END_EXPIRED);

@@ -196,14 +196,18 @@ def cpu_hog(on):
             p.wait()
 
 
+def records_so_far(t):
+    """The tracer's records written so far: whole lines only (it may be
+    in the middle of one)."""
+    t.out.seek(0)
+    lines = t.out.read().split("\n")[:-1]
+    return [json.loads(line) for line in lines if line.strip()]
+
+
 def tw_ends_of(t, ns):
     """The timewait ends the tracer has written so far, by 4-tuple."""
-    t.out.seek(0)
     by = {}
-    for line in t.out.read().splitlines():
-        if not line.strip():
-            continue
-        e = json.loads(line)
+    for e in records_so_far(t):
         if (e.get("type") == "state" and e["netns"] == ns.inum and e["timewait"]
                 and e["new"] == "CLOSE"):
             by.setdefault((e["lport"], e["rport"]), []).append(e)
@@ -247,9 +251,12 @@ def test_end_reasons_decided_by_what_happened(netns, tracer, load):
     wrong = {tup: [(e["end"], e["old"]) for e in got.get(tup, [])]
              for tup, reason in want.items()
              if [e["end"] for e in got.get(tup, [])] != [reason]}
-    assert not wrong, "%d of %d ends wrong (want %s): %s; recursion misses %s" % (
+    story = [(e["type"], e.get("old"), e.get("new"), e.get("end"), e["lport"], e["rport"],
+              e["ts_ns"]) for e in t.events(netns)
+             if (e["lport"], e["rport"]) in wrong or (e["rport"], e["lport"]) in wrong]
+    assert not wrong, "%d of %d ends wrong (want %s): %s; recursion misses %s; events %s" % (
         len(wrong), len(want), {k: want[k] for k in list(wrong)[:5]}, list(wrong.items())[:5],
-        missed)
+        missed, story[:40])
     assert t.returncode == 0, (t.stderr, missed)
     assert len(r["ends"]["reused"]) == 2 * N_REASONS
     for reason in ("reset", "killed", "expired"):
@@ -280,9 +287,6 @@ def test_timewait_killed_with_its_namespace(tracer, bpf, load):
     assert all([e["end"] for e in v] == ["killed"] for v in got.values()), got
 
 
-def records_so_far(t):
-    t.out.seek(0)
-    return [json.loads(line) for line in t.out.read().splitlines() if line.strip()]
 
 
 @contextlib.contextmanager
