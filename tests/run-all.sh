@@ -9,16 +9,22 @@
 set -u
 here=$(dirname "$0")
 log=$(mktemp)
-trap 'rm -f "$log" "$log.vm"' EXIT
+trap 'rm -f "$log" "$log.vm" "$log.times"' EXIT
 
 build=$here/../build
+t0=$(date +%s)
+# how long each part took, for the closing lines (README: Development)
+took() { echo "time: $1 $(( $(date +%s) - t0 )) s" >> "$log.times"; t0=$(date +%s); }
+: > "$log.times"
 "$here/run-unit.sh" "$@" | tee "$log"
+took unit
 
 # the same unit tests, built with ASan+UBSan (the Makefile's check-asan)
 asan_units=""
 for t in "$@"; do asan_units="$asan_units $build/asan/tests/$(basename "$t")"; done
 # shellcheck disable=SC2086
 "$here/run-asan.sh" "$build/asan/tcpdwell" $asan_units | tee -a "$log"
+took asan
 
 # each fuzz harness briefly: its committed corpus (regressions included)
 # replays first, then new inputs for TCPDWELL_FUZZ_SECONDS
@@ -26,11 +32,14 @@ fuzz_bins=""
 for f in "$here"/fuzz/*.c; do fuzz_bins="$fuzz_bins $build/fuzz/$(basename "$f" .c)"; done
 # shellcheck disable=SC2086
 nice -n 10 "$here/run-fuzz.sh" "${TCPDWELL_FUZZ_SECONDS:-5}" $fuzz_bins | tee -a "$log"
+took fuzz
 
 "$here/run-integration.sh" | tee -a "$log"
+took integration
 
 # the integration suite again, tcpdwell under valgrind's memcheck
 "$here/run-valgrind.sh" | tee -a "$log"
+took valgrind
 
 echo "bench smoke: scripts/bench.py --smoke"
 if "$here/../scripts/bench.py" --smoke -o "$here/../build/bench-smoke.json"; then
@@ -38,6 +47,7 @@ if "$here/../scripts/bench.py" --smoke -o "$here/../build/bench-smoke.json"; the
 else
 	echo "bench-smoke: 0 passed, 1 failed" | tee -a "$log"
 fi
+took bench-smoke
 
 # the integration suite again, on Debian's 6.1 kernel in a qemu guest
 if [ "${TCPDWELL_SKIP_VMTEST:-0}" = 1 ]; then
@@ -48,6 +58,8 @@ else
 	grep "^vmtest: [0-9]" "$log.vm" >> "$log" || echo "vmtest: 0 passed, 1 failed" >> "$log"
 	rm -f "$log.vm"
 fi
+took vmtest
+cat "$log.times"
 
 count() { # sum "N word" over the summary lines
 	grep -E "^(unit: |asan-unit: |asan-smoke: |fuzz: |bench-smoke: |vmtest: )?[0-9]+ passed|^=+ .*(passed|failed|error)|^[0-9]+ (passed|failed)" "$log" |
