@@ -15,6 +15,18 @@ uint64_t td_loss_total(const struct td_loss *l)
 	       l->pid_full + (l->recording_cut != 0);
 }
 
+void td_delivered_add(struct td_delivered *d, const struct td_event *e)
+{
+	d->events++;
+	d->by_type[e->type]++;
+	if (!(e->flags & TD_F_TW))
+		return;
+	if (e->new_state == TD_TCP_CLOSE)
+		d->tw_ends++;
+	else if (e->old_state == TD_TCP_FIN_WAIT2_TW)
+		d->tw_switches++;
+}
+
 void td_loss_derive(struct td_loss *l)
 {
 	uint64_t gone = l->sock_deletes + l->sock_live;
@@ -27,18 +39,20 @@ void td_loss_derive(struct td_loss *l)
 
 void td_loss_print_text(FILE *f, const struct td_loss *l, const char *degraded)
 {
-	fprintf(f,
-		"tcpdwell: %" PRIu64 " events delivered (%" PRIu64 " transitions of which %" PRIu64
-		" timewait ends, %" PRIu64 " retransmits, %" PRIu64 " resets); lost: %" PRIu64
-		" ring-buffer drops, %" PRIu64 " recursion misses, %" PRIu64
-		" socket-map evictions, %" PRIu64 " socket-map refusals, %" PRIu64
-		" timewait-map evictions, %" PRIu64 " timewait-map refusals, %" PRIu64
-		" pid-map refusals (--follow), %" PRIu64 " bad records%s\n",
-		l->delivered, l->by_type[TD_EV_STATE], l->tw_ends, l->by_type[TD_EV_RETRANS],
-		l->by_type[TD_EV_RESET_SENT] + l->by_type[TD_EV_RESET_RECV], l->rb_drops,
-		l->recursion_misses, l->evictions, l->insert_fail, l->tw_evictions,
-		l->tw_insert_fail, l->pid_full, l->bad_records,
-		l->exact ? "" : " (live, approximate)");
+	const struct td_delivered *d = &l->delivered;
+
+	fprintf(
+	    f,
+	    "tcpdwell: %" PRIu64 " events delivered (%" PRIu64 " transitions of which %" PRIu64
+	    " timewait ends, %" PRIu64 " substate switches, %" PRIu64 " retransmits, %" PRIu64
+	    " resets); lost: %" PRIu64 " ring-buffer drops, %" PRIu64 " recursion misses, %" PRIu64
+	    " socket-map evictions, %" PRIu64 " socket-map refusals, %" PRIu64
+	    " timewait-map evictions, %" PRIu64 " timewait-map refusals, %" PRIu64
+	    " pid-map refusals (--follow), %" PRIu64 " bad records%s\n",
+	    d->events, d->by_type[TD_EV_STATE], d->tw_ends, d->tw_switches,
+	    d->by_type[TD_EV_RETRANS], d->by_type[TD_EV_RESET_SENT] + d->by_type[TD_EV_RESET_RECV],
+	    l->rb_drops, l->recursion_misses, l->evictions, l->insert_fail, l->tw_evictions,
+	    l->tw_insert_fail, l->pid_full, l->bad_records, l->exact ? "" : " (live, approximate)");
 	if (l->recording_cut)
 		fprintf(f, "tcpdwell: the recording was cut at byte %" PRIu64 "\n",
 			l->recording_cut);
@@ -48,24 +62,26 @@ void td_loss_print_text(FILE *f, const struct td_loss *l, const char *degraded)
 
 void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded)
 {
+	const struct td_delivered *d = &l->delivered;
+
 	fprintf(f,
 		"{\"schema\":%d,\"type\":\"loss\",\"exact\":%s,\"events\":%" PRIu64
 		",\"delivered\":%" PRIu64 ",\"delivered_by_type\":{\"state\":%" PRIu64
 		",\"retrans\":%" PRIu64 ",\"reset_sent\":%" PRIu64 ",\"reset_recv\":%" PRIu64
-		"},\"timewait_ends\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"ringbuf_drops\":%" PRIu64
-		",\"recursion_misses\":%" PRIu64 ",\"evictions\":%" PRIu64
-		",\"map_refusals\":%" PRIu64 ",\"listener_map_full\":%" PRIu64
-		",\"timewait_evictions\":%" PRIu64 ",\"timewait_map_refusals\":%" PRIu64
-		",\"bad_records\":%" PRIu64 ",\"pid_map_full\":%" PRIu64
-		",\"sockets_tracked\":%" PRIu64 ",\"timewait_tracked\":%" PRIu64
-		",\"timewait_unseen_ends\":%" PRIu64 ",\"timewait_rearms\":%" PRIu64
-		",\"programs\":[",
-		TD_EVENT_VERSION, l->exact ? "true" : "false", l->events, l->delivered,
-		l->by_type[TD_EV_STATE], l->by_type[TD_EV_RETRANS], l->by_type[TD_EV_RESET_SENT],
-		l->by_type[TD_EV_RESET_RECV], l->tw_ends, td_loss_total(l), l->rb_drops,
-		l->recursion_misses, l->evictions, l->insert_fail, l->listen_full, l->tw_evictions,
-		l->tw_insert_fail, l->bad_records, l->pid_full, l->sock_live, l->tw_live,
-		l->tw_unseen_end, l->tw_rearm);
+		"},\"timewait_ends\":%" PRIu64 ",\"timewait_switches\":%" PRIu64
+		",\"lost\":%" PRIu64 ",\"ringbuf_drops\":%" PRIu64 ",\"recursion_misses\":%" PRIu64
+		",\"evictions\":%" PRIu64 ",\"map_refusals\":%" PRIu64
+		",\"listener_map_full\":%" PRIu64 ",\"timewait_evictions\":%" PRIu64
+		",\"timewait_map_refusals\":%" PRIu64 ",\"bad_records\":%" PRIu64
+		",\"pid_map_full\":%" PRIu64 ",\"sockets_tracked\":%" PRIu64
+		",\"timewait_tracked\":%" PRIu64 ",\"timewait_unseen_ends\":%" PRIu64
+		",\"timewait_rearms\":%" PRIu64 ",\"programs\":[",
+		TD_EVENT_VERSION, l->exact ? "true" : "false", l->events, d->events,
+		d->by_type[TD_EV_STATE], d->by_type[TD_EV_RETRANS], d->by_type[TD_EV_RESET_SENT],
+		d->by_type[TD_EV_RESET_RECV], d->tw_ends, d->tw_switches, td_loss_total(l),
+		l->rb_drops, l->recursion_misses, l->evictions, l->insert_fail, l->listen_full,
+		l->tw_evictions, l->tw_insert_fail, l->bad_records, l->pid_full, l->sock_live,
+		l->tw_live, l->tw_unseen_end, l->tw_rearm);
 	for (int i = 0; i < l->nprogs; i++)
 		fprintf(f,
 			"%s{\"name\":\"%s\",\"recursion_misses\":%" PRIu64 ",\"run_cnt\":%" PRIu64

@@ -16,13 +16,19 @@
 
 #define TD_MAX_PROGS 16
 
+/* What a reader handed on, counted the same way live and in a replay. */
+struct td_delivered {
+	uint64_t events;		  /* records handed on */
+	uint64_t by_type[TD_EV_TYPE_MAX]; /* per enum td_event_type */
+	uint64_t tw_ends;		  /* transitions ending a timewait socket */
+	uint64_t tw_switches;		  /* FIN_WAIT2(tw) -> TIME_WAIT substate switches */
+};
+
 struct td_loss {
-	uint64_t events;		  /* records the kernel submitted */
-	uint64_t delivered;		  /* records the reader handed on */
-	uint64_t by_type[TD_EV_TYPE_MAX]; /* delivered, per enum td_event_type */
-	uint64_t tw_ends;		  /* delivered transitions ending a timewait socket */
-	uint64_t bad_records;		  /* records the reader rejected */
-	uint64_t rb_drops;		  /* ring buffer full */
+	uint64_t events; /* records the kernel submitted */
+	struct td_delivered delivered;
+	uint64_t bad_records; /* records the reader rejected */
+	uint64_t rb_drops;    /* ring buffer full */
 	uint64_t recursion_misses;
 	uint64_t sock_inserts;
 	uint64_t sock_deletes;
@@ -48,6 +54,9 @@ struct td_loss {
 		uint64_t run_time_ns;
 	} prog[TD_MAX_PROGS];
 };
+
+/* Count one record handed on; its type was validated by td_event_decode. */
+void td_delivered_add(struct td_delivered *d, const struct td_event *e);
 
 /* Events lost or state lost: non-zero means exit code TD_EXIT_LOST. */
 uint64_t td_loss_total(const struct td_loss *l);

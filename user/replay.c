@@ -24,7 +24,8 @@ struct td_replay {
 	bool have_loss;
 	const struct td_consumer *c;
 	uint64_t now_ns, next_tick, tick_ns;
-	uint64_t delivered, by_type[TD_EV_TYPE_MAX], tw_ends, bad_records;
+	struct td_delivered delivered;
+	uint64_t bad_records;
 	bool stop;
 	struct td_hist hist[TD_TCP_MAX_STATES];
 	uint64_t imax[TD_TCP_MAX_STATES];
@@ -122,10 +123,7 @@ static void deliver(struct td_replay *r, const struct td_event *e)
 	}
 	if (!wanted(r->o, e))
 		return;
-	r->delivered++;
-	r->by_type[e->type]++;
-	if ((e->flags & TD_F_TW) && e->new_state == TD_TCP_CLOSE)
-		r->tw_ends++;
+	td_delivered_add(&r->delivered, e);
 	if (r->c->on_event(r->c->ctx, e))
 		r->stop = true;
 }
@@ -212,8 +210,6 @@ void td_replay_finish(struct td_replay *r, struct td_loss *loss)
 		memset(loss, 0, sizeof(*loss));
 	/* what this replay handed on, after its own filters and view */
 	loss->delivered = r->delivered;
-	memcpy(loss->by_type, r->by_type, sizeof(loss->by_type));
-	loss->tw_ends = r->tw_ends;
 	loss->bad_records += r->bad_records;
 	loss->recording_cut = cut;
 	if (cut)

@@ -49,9 +49,7 @@ struct td_tracer {
 	struct td_event *batch; /* records in arrival order */
 	uint32_t *order;	/* batch indices in timestamp order */
 	size_t nbatch;
-	uint64_t delivered;
-	uint64_t by_type[TD_EV_TYPE_MAX];
-	uint64_t tw_ends;
+	struct td_delivered delivered;
 	uint64_t bad_records;
 	uint64_t last_sweep_ns; /* sweep_timewait() */
 	bool stop;		/* signal, duration or consumer: leave the loop */
@@ -534,10 +532,7 @@ static void deliver_batch(struct td_tracer *t)
 	for (size_t i = 0; i < t->nbatch && !t->consumer_done; i++) {
 		const struct td_event *e = &t->batch[t->order[i]];
 
-		t->delivered++;
-		t->by_type[e->type]++; /* validated by td_event_decode */
-		if ((e->flags & TD_F_TW) && e->new_state == TD_TCP_CLOSE)
-			t->tw_ends++;
+		td_delivered_add(&t->delivered, e);
 		if (t->c->on_event(t->c->ctx, e))
 			t->consumer_done = t->stop = true;
 	}
@@ -713,8 +708,6 @@ static void read_loss(struct td_tracer *t, struct td_loss *l, bool exact)
 		l->nprogs++;
 	}
 	l->delivered = t->delivered;
-	memcpy(l->by_type, t->by_type, sizeof(l->by_type));
-	l->tw_ends = t->tw_ends;
 	l->bad_records = t->bad_records;
 	l->exact = exact;
 	td_loss_derive(l);

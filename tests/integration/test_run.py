@@ -126,8 +126,12 @@ def test_unrelated_traffic_is_not_counted(netns, tmp_path):
     assert rep["connections"]["total"] == 10
     assert rep["connections"]["by_outcome"] == {"closed": 5, "timewait": 5}
     # the kernel submitted only the command's events: 5 + 5 sockets, a
-    # handful of transitions each, and the listener's two
-    assert rep["loss"]["events"] == rep["loss"]["delivered"] <= 10 * 5 + 2
+    # handful of transitions each, the listener's two, and for each client
+    # that closed first the FIN_WAIT2(tw) -> TIME_WAIT switch its server's
+    # FIN may cause (when that FIN comes after the client's timewait socket)
+    sw = rep["loss"]["timewait_switches"]
+    assert sw <= 5
+    assert rep["loss"]["events"] == rep["loss"]["delivered"] <= 10 * 5 + 2 + sw
     assert rep["lost"] == 0 and not cgroup_left(p.pid)
 
 

@@ -19,7 +19,9 @@ static struct td_loss sample(void)
 
 	memset(&l, 0, sizeof(l));
 	l.events = 100;
-	l.delivered = 90;
+	l.delivered.events = 90;
+	l.delivered.tw_ends = 3;
+	l.delivered.tw_switches = 6;
 	l.rb_drops = 1;
 	l.recursion_misses = 2;
 	l.evictions = 4;
@@ -185,7 +187,7 @@ static void test_total(void **state)
 
 	memset(&l, 0, sizeof(l));
 	l.events = 5;
-	l.delivered = 5;
+	l.delivered.events = 5;
 	l.listen_full = 3;
 	l.sock_inserts = 9;
 	l.sock_deletes = 9;
@@ -201,7 +203,7 @@ static void test_print_json_counts(void **state)
 	    "\"events\":100,",	      "\"delivered\":90,",	   "\"lost\":31,",
 	    "\"ringbuf_drops\":1,",   "\"recursion_misses\":2,",   "\"evictions\":4,",
 	    "\"map_refusals\":8,",    "\"listener_map_full\":32,", "\"bad_records\":16,",
-	    "\"sockets_tracked\":7,",
+	    "\"sockets_tracked\":7,", "\"timewait_ends\":3,",	   "\"timewait_switches\":6,",
 	};
 	struct td_loss l = sample();
 	size_t len;
@@ -324,7 +326,7 @@ static void test_print_text(void **state)
 	/* every count is its own field */
 	memset(&l, 0, sizeof(l));
 	l.exact = true;
-	l.delivered = 11;
+	l.delivered.events = 11;
 	l.rb_drops = 22;
 	l.recursion_misses = 33;
 	l.evictions = 44;
