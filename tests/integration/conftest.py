@@ -36,6 +36,28 @@ WRAP_ERROR_CODE = int(os.environ.get("TCPDWELL_WRAP_ERROR_CODE", "0")) or None
 WRAP_LOGDIR = os.environ.get("TCPDWELL_WRAP_LOGDIR")
 READY_S = float(os.environ.get("TCPDWELL_READY_S", "90" if WRAP else "20"))
 
+POLL_S = 0.02  # how often wait_until looks again; never a wait for something
+
+
+def wait_until(cond, timeout, what, alive=None):
+    """Poll cond() until it returns something true and return that; fail
+    with `what` after `timeout` s, or as soon as alive() says the process
+    that should make cond true has ended. The one poll loop of the suite:
+    tests wait for a state to be reached, never for a time to pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if alive is not None and not alive():
+            v = cond()  # what it did before it ended
+            if v:
+                return v
+            raise AssertionError("%s: its process ended first" % what)
+        if time.monotonic() >= deadline:
+            raise AssertionError("%s: not within %.1f s" % (what, timeout))
+        time.sleep(POLL_S)
+
 
 def _wrapped_bin():
     if not WRAP:
@@ -146,29 +168,23 @@ class Tracer:
         self._wait_ready()
         self.returncode = None
 
+    def _read(self, f):
+        f.seek(0)
+        return f.read()
+
     def _wait_ready(self, timeout=READY_S):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            self.err.seek(0)
-            if "tcpdwell: tracing" in self.err.read():
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.err.seek(0)
-        raise AssertionError("tracer did not start: rc=%s stderr=%s"
-                             % (self.proc.poll(), self.err.read()))
+        try:
+            wait_until(lambda: "tcpdwell: tracing" in self._read(self.err), timeout,
+                       "tracer start", alive=lambda: self.proc.poll() is None)
+        except AssertionError as e:
+            raise AssertionError("%s: rc=%s stderr=%s"
+                                 % (e, self.proc.poll(), self._read(self.err)))
 
     def wait_output(self, text, timeout=30):
         """Until the tracer has written `text` to stdout."""
-        deadline = time.time() + timeout + (READY_S if WRAP else 0)
-        while time.time() < deadline:
-            self.out.seek(0)
-            if text in self.out.read():
-                return
-            assert self.proc.poll() is None, "tracer ended before writing %r" % text
-            time.sleep(0.05)
-        raise AssertionError("tracer wrote no %r in time" % text)
+        wait_until(lambda: text in self._read(self.out),
+                   timeout + (READY_S if WRAP else 0), "tracer output %r" % text,
+                   alive=lambda: self.proc.poll() is None)
 
     def stop(self, sig=signal.SIGINT):
         # let the last drain (every 20 ms) pick everything up before stopping
