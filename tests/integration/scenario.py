@@ -87,7 +87,7 @@ def client_close(family, addr, hold, peer_delay):
         c.connect((addr, port))
         t1 = now()
         lport = c.getsockname()[1]
-        time.sleep(hold)
+        time.sleep(hold)  # the scenario: the ESTABLISHED dwell the test measures
         t2 = now()
         c.close()
         return {"lport": lport, "t_connect": t0, "t_connected": t1, "t_close": t2,
@@ -101,7 +101,7 @@ def client_close(family, addr, hold, peer_delay):
     t_acc = now()
     wait_eof(a)
     t_eof = now()
-    time.sleep(peer_delay)
+    time.sleep(peer_delay)  # the scenario: the CLOSE_WAIT dwell the test measures
     t_close = now()
     a.close()
     srv.close()
@@ -124,7 +124,7 @@ def server_close(family, addr, hold, peer_delay):
         lport = c.getsockname()[1]
         wait_eof(c)
         t_eof = now()
-        time.sleep(peer_delay)
+        time.sleep(peer_delay)  # the scenario: the CLOSE_WAIT dwell the test measures
         t2 = now()
         c.close()
         return {"lport": lport, "t_connect": t0, "t_connected": t1,
@@ -133,7 +133,7 @@ def server_close(family, addr, hold, peer_delay):
     collect = fork_client(client)
     a, _ = srv.accept()
     t_acc = now()
-    time.sleep(hold)
+    time.sleep(hold)  # the scenario: the ESTABLISHED dwell the test measures
     t_close = now()
     a.close()
     cl = collect()
@@ -188,7 +188,9 @@ def abort(family, addr, how):
     a, _ = srv.accept()
     if how == "unread":
         a.sendall(b"x" * 100)
-        time.sleep(0.05)
+        lport = a.getpeername()[1]
+        wait_for(lambda: any(r["lport"] == lport and r["rport"] == port and r["rxq"] >= 100
+                             for r in tcp_table(family)), "the data queued at the client")
         os.write(w, b"g")
     a.settimeout(5)
     try:
@@ -209,10 +211,7 @@ def syn_retrans(family, addr):
     srv = listener(family, addr)
     port = srv.getsockname()[1]
     fam = "ip" if family == socket.AF_INET else "ip6"
-    nft = ("table inet tdtest { chain in { type filter hook input priority 0; "
-           "%s daddr %s tcp dport %d tcp flags & (syn|ack) == syn drop; }; }"
-           % (fam, addr, port))
-    subprocess.run(["nft", "-f", "-"], input=nft.encode(), check=True)
+    undo = nft(["%s daddr %s tcp dport %d tcp flags & (syn|ack) == syn drop" % (fam, addr, port)])
 
     def client():
         c = socket.socket(family, socket.SOCK_STREAM)
@@ -224,8 +223,8 @@ def syn_retrans(family, addr):
         return {"lport": lport, "t_connect": t0, "t_connected": t1}
 
     collect = fork_client(client)
-    time.sleep(0.4)  # the first SYN has been dropped by now; the retransmit is due at ~1 s
-    subprocess.run(["nft", "delete", "table", "inet", "tdtest"], check=True)
+    undo.wait_dropped(1, "the first SYN")  # its retransmit is due ~1 s after it
+    undo()
     a, _ = srv.accept()
     wait_eof(a)
     a.close()
@@ -233,15 +232,35 @@ def syn_retrans(family, addr):
     return {"server": {"pid": os.getpid(), "port": port}, "client": collect()}
 
 
-def nft(rules, hook="input"):
-    """Load a table of drop rules; returns its deleter. On the input hook
-    the sender's transmission succeeded and it must retransmit; on the
-    output hook the sender's own send fails (a failed attempt, err)."""
-    name = "tdrt%d_%s" % (os.getpid(), hook)
-    spec = ("table inet %s { chain c { type filter hook %s priority 0; %s }; }"
-            % (name, hook, " ".join(r + ";" for r in rules)))
-    subprocess.run(["nft", "-f", "-"], input=spec.encode(), check=True)
-    return lambda: subprocess.run(["nft", "delete", "table", "inet", name], check=True)
+class nft:
+    """Load a table of drop rules, each counting what it dropped; calling
+    the object deletes the table. On the input hook the sender's
+    transmission succeeded and it must retransmit; on the output hook the
+    sender's own send fails (a failed attempt, err)."""
+
+    def __init__(self, rules, hook="input", name=None):
+        self.name = name or "tdrt%d_%s" % (os.getpid(), hook)
+        rules = [r[:-len("drop")] + "counter drop" if r.endswith(" drop") else r
+                 for r in rules]
+        spec = ("table inet %s { chain c { type filter hook %s priority 0; %s }; }"
+                % (self.name, hook, " ".join(r + ";" for r in rules)))
+        subprocess.run(["nft", "-f", "-"], input=spec.encode(), check=True)
+
+    def dropped(self):
+        """Packets the rules have dropped so far."""
+        out = subprocess.run(["nft", "-j", "list", "table", "inet", self.name],
+                             check=True, capture_output=True, text=True).stdout
+        return sum(e["counter"]["packets"]
+                   for o in json.loads(out)["nftables"] if "rule" in o
+                   for e in o["rule"]["expr"] if "counter" in e)
+
+    def wait_dropped(self, n, what):
+        """Until the rules have dropped n packets: what the scenario holds
+        back has been sent."""
+        wait_for(lambda: self.dropped() >= n, "%s: %d dropped" % (what, n))
+
+    def __call__(self):
+        subprocess.run(["nft", "delete", "table", "inet", self.name], check=True)
 
 
 def drop_synack(family, addr, hold):
@@ -259,7 +278,7 @@ def drop_synack(family, addr, hold):
         return {"lport": lport}
 
     collect = fork_client(client)
-    time.sleep(hold)
+    time.sleep(hold)  # the scenario: how long the SYN-ACKs are lost
     undo()
     a, _ = srv.accept()
     wait_eof(a)
@@ -277,7 +296,7 @@ def drop_final_ack(family, addr):
     c = socket.socket(family, socket.SOCK_STREAM)
     c.connect((addr, port))  # ESTABLISHED at once: the SYN-ACK arrived
     lport = c.getsockname()[1]
-    time.sleep(0.3)  # the ACK has been dropped; the SYN-ACK timer runs (1 s)
+    undo.wait_dropped(1, "the handshake's ACK")  # the SYN-ACK timer runs (1 s)
     undo()
     a, _ = srv.accept()  # returns once the retransmitted SYN-ACK is answered
     c.close()
@@ -304,12 +323,12 @@ def drop_data(family, addr, count, hold, hook="input"):
     undo = nft([rule], "input" if hook == "fail" else hook)
     for _ in range(count):
         c.send(b"d" * 200)
-        time.sleep(0.01)
+        time.sleep(0.01)  # paced: one segment each, not a wait for something
     undo_out = None
     if hook == "fail":
         # sent and lost: now the retransmissions themselves fail (err)
         undo_out = nft([rule], "output")
-    time.sleep(hold)
+    time.sleep(hold)  # the scenario: how long the loss lasts
     undo()
     if undo_out:
         undo_out()
@@ -355,18 +374,17 @@ def simultaneous_close(family, addr):
     c = socket.socket(family, socket.SOCK_STREAM)
     c.connect((addr, port))
     a, _ = srv.accept()
-    nft = ("table inet tdsim { chain out { type filter hook output priority 0; "
-           "tcp dport %d drop; tcp sport %d drop; }; }" % (port, port))
-    subprocess.run(["nft", "-f", "-"], input=nft.encode(), check=True)
+    undo = nft(["tcp dport %d drop" % port, "tcp sport %d drop" % port], "output", "tdsim")
     t0 = now()
     c.shutdown(socket.SHUT_WR)
     a.shutdown(socket.SHUT_WR)
-    time.sleep(0.1)
-    subprocess.run(["nft", "delete", "table", "inet", "tdsim"], check=True)
+    undo.wait_dropped(2, "both FINs")
+    undo()
     wait_eof(c)
     wait_eof(a)
-    time.sleep(0.3)  # both retransmitted FINs and their ACKs have crossed
     lport = c.getsockname()[1]
+    # both retransmitted FINs and their ACKs have crossed
+    wait_tcp_states(family, [(lport, port), (port, lport)], "TIME_WAIT")
     c.close()
     a.close()
     srv.close()
@@ -386,7 +404,7 @@ def shutdown_then_close(family, addr, hold, peer_delay):
         lport = c.getsockname()[1]
         t0 = now()
         c.shutdown(socket.SHUT_WR)
-        time.sleep(hold)
+        time.sleep(hold)  # the scenario: the FIN_WAIT2 dwell the test measures
         t1 = now()
         c.close()
         return {"lport": lport, "t_shutdown": t0, "t_close": t1}
@@ -395,7 +413,7 @@ def shutdown_then_close(family, addr, hold, peer_delay):
     a, _ = srv.accept()
     wait_eof(a)
     cl = collect()
-    time.sleep(peer_delay)
+    time.sleep(peer_delay)  # the scenario: the FIN_WAIT2(tw) dwell the test measures
     t_close = now()
     a.close()
     srv.close()
@@ -421,7 +439,7 @@ def orphan_expire(family, addr, wait):
     a, _ = srv.accept()
     wait_eof(a)
     cl = collect()
-    time.sleep(wait)  # the scenario: past fin_timeout, the client's timewait socket is gone
+    time.sleep(wait)  # the scenario: the FIN comes this late (past fin_timeout: none is left)
     t_close = now()
     if os.environ.get("TD_ABORT"):
         abort_close(a)  # a RST, never a FIN
@@ -457,7 +475,7 @@ def tw_reuse(family, addr, wait):
     wait_eof(a)
     a.close()
     t_tw = now()
-    time.sleep(abs(wait))
+    time.sleep(abs(wait))  # the scenario: the TIME_WAIT's age when it is reused
     if wait < 0:
         sys.stdin.readline()
     c2 = one_connection(family, addr, port, lport)
@@ -483,7 +501,9 @@ def syn_recycle(family, addr):
     a.close()
     wait_eof(c)
     c.close()
-    time.sleep(0.05)
+    # the client's LAST_ACK is acked: only the server's TIME_WAIT is left
+    wait_tcp_states(family, [(lport, port)], "TIME_WAIT", present=False)
+    wait_tcp_states(family, [(port, lport)], "TIME_WAIT", timewait=True)
     t_tw = now()
     c2 = one_connection(family, addr, port, lport)
     t_new = now()
@@ -529,10 +549,10 @@ def rst_kill(family, addr):
     wait_eof(a)
     a.close()
     srv.close()  # nobody on port any more: the tw's ACK meets a RST
-    time.sleep(0.05)
+    wait_tcp_states(family, [(lport, port)], "TIME_WAIT", timewait=True)
     t = now()
     inject_ack(addr, port, lport)
-    time.sleep(0.05)
+    wait_tcp_states(family, [(lport, port)], "TIME_WAIT", present=False)  # assassinated
     return {"server": {"pid": os.getpid(), "port": port},
             "client": {"pid": os.getpid(), "lport": lport, "t_inject": t}}
 
@@ -555,36 +575,70 @@ def many_client_close(family, addr, count):
             "client": {"pid": os.getpid(), "lports": lports}}
 
 
-TCP_STATES = {"FIN_WAIT2": "05", "TIME_WAIT": "06"}
+TCP_STATES = {"ESTABLISHED": "01", "SYN_SENT": "02", "SYN_RECV": "03", "FIN_WAIT1": "04",
+              "FIN_WAIT2": "05", "TIME_WAIT": "06", "CLOSE_WAIT": "08", "LAST_ACK": "09",
+              "CLOSING": "0B"}
+
+
+def _proc_addr(h):
+    """An address as /proc/net/tcp{,6} prints it: 32-bit words in host order."""
+    raw = b"".join(struct.pack("<I", int(h[i:i + 8], 16)) for i in range(0, len(h), 8))
+    return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
+
+
+def tcp_table(family):
+    """This namespace's TCP sockets as /proc/net/tcp{,6} lists them: dicts
+    of laddr, lport, raddr, rport, st (hex state; a timewait socket shows
+    its substate), tw (a timewait socket: timer type 3) and rxq."""
+    path = "/proc/net/tcp6" if family == socket.AF_INET6 else "/proc/net/tcp"
+    rows = []
+    with open(path) as f:
+        next(f)
+        for line in f:
+            fl = line.split()
+            (la, lp), (ra, rp) = (x.rsplit(":", 1) for x in fl[1:3])
+            rows.append({"laddr": _proc_addr(la), "lport": int(lp, 16), "raddr": _proc_addr(ra),
+                         "rport": int(rp, 16), "st": fl[3], "tw": fl[5].startswith("03:"),
+                         "rxq": int(fl[4].split(":")[1], 16)})
+    return rows
+
+
+def wait_for(cond, what, timeout=30):
+    """Until cond() is true: a readiness wait, bounded only against a hang.
+    `what` names it, or is a function that describes what was seen."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise RuntimeError("%s: not within %d s" % (what() if callable(what) else what,
+                                                        timeout))
+        time.sleep(0.01)  # a poll interval, not a wait for something
+
+
+def _key(row, t):
+    return ((row["lport"], row["rport"]) if len(t) == 2 else
+            (row["laddr"], row["lport"], row["raddr"], row["rport"]))
 
 
 def wait_tcp_states(family, tuples, state, present=True, timewait=False, timeout=30):
-    """Until every socket on one of the (lport, rport) tuples is in `state`
-    (present) or none is left (not present), as /proc/net/tcp{,6} lists
-    them (timewait sockets with their substate; timewait: only those, by
-    their timer, type 3): a readiness wait, bounded only against a hang."""
-    path = "/proc/net/tcp6" if family == socket.AF_INET6 else "/proc/net/tcp"
+    """Until every socket on one of the tuples, (lport, rport) or (laddr,
+    lport, raddr, rport), is in `state` (present) or none is left (not
+    present), as /proc/net/tcp{,6} lists them (timewait sockets with their
+    substate; timewait: only those, by their timer, type 3)."""
     want = {tuple(t) for t in tuples}
-    deadline = time.monotonic() + timeout
-    while True:
-        seen = {}
-        with open(path) as f:
-            next(f)
-            for line in f:
-                fields = line.split()
-                t = (int(fields[1].rsplit(":", 1)[1], 16), int(fields[2].rsplit(":", 1)[1], 16))
-                if t in want:
-                    tw = fields[5].startswith("03:")
-                    seen.setdefault(t, set()).add(fields[3] + ("tw" if tw else ""))
-        wanted = TCP_STATES[state] + ("tw" if timewait else "")
-        if present and all(seen.get(t) in ({wanted}, {wanted + "tw"}) for t in want):
-            return
-        if not present and not seen:
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError("sockets not %s %s after %d s: %s" % (
-                "in" if present else "out of", state, timeout, seen))
-        time.sleep(0.01)  # a poll interval, not a wait for something
+    wanted = TCP_STATES[state] + ("tw" if timewait else "")
+    seen = {}
+
+    def reached():
+        seen.clear()
+        for row in tcp_table(family):
+            for t in want:
+                if _key(row, t) == t:
+                    seen.setdefault(t, set()).add(row["st"] + ("tw" if row["tw"] else ""))
+        if present:
+            return all(seen.get(t) in ({wanted}, {wanted + "tw"}) for t in want)
+        return not seen
+    wait_for(reached, lambda: "sockets not %s %s: %s" % ("in" if present else "out of",
+                                                          state, seen), timeout)
 
 
 def orphan(conns, lports, port, family):
@@ -703,7 +757,7 @@ def leak(family, addr):
     a, _ = srv.accept()
     c.close()
     wait_eof(a)
-    time.sleep(0.05)  # the client's FIN is acked: FIN_WAIT2
+    wait_tcp_states(family, [(lport, port)], "FIN_WAIT2")  # the client's FIN is acked
     return {"server": {"pid": os.getpid(), "port": port, "kept": [srv, a]},
             "client": {"pid": os.getpid(), "lport": lport}}
 
@@ -772,7 +826,8 @@ def census(n, dests, orphans, established, v6):
         a, _ = servers[0].accept()
         est.append(tup(c))
         held += [c, a]
-    time.sleep(0.2)  # the orphans' FIN is acked: they are in timewait now
+    # the orphans' FIN is acked: they are in timewait now
+    wait_tcp_states(socket.AF_INET, fw2, "FIN_WAIT2", timewait=True)
     print(json.dumps({"timewait": tw, "fin_wait2": fw2, "established": est,
                       "port": port}), flush=True)
     sys.stdin.read()
