@@ -168,6 +168,7 @@ def test_resets_sent_and_received(netns, tracer):
     t = tracer("retrans", "--resets", "--netns", "/run/netns/" + netns.name)
     c = tracer("retrans", "-c", "--resets", "-i", "0.2", "--netns", "/run/netns/" + netns.name)
     r = netns.scenario("unread")
+    c.wait_output('"span":"interval"')  # one interval report, at least, to check
     t.stop()
     c.stop()
     evs = t.events(netns)
