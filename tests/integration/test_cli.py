@@ -4,11 +4,11 @@ import os
 import signal
 import sys
 import subprocess
-import time
+import tempfile
 
 import pytest
 
-from conftest import BIN, REPO
+from conftest import BIN, READY_S, REPO, wait_until
 
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 from bpfprocs import prog_ids, still_loaded  # noqa: E402
@@ -73,27 +73,35 @@ def test_pipe_to_head(netns, bpf):
     """`tcpdwell trace | head -n 3` ends cleanly when head exits."""
     # only this test's namespace: other traffic on the host would fill head
     # before the tracer is found
+    err = tempfile.TemporaryFile(mode="w+")
     p = subprocess.Popen("%s trace --flush-ms 20 --netns /run/netns/%s | head -n 3" %
                          (BIN, netns.name), shell=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, ids = "", []
-    for _ in range(100):  # until its programs are loaded (a busy host is slow)
-        time.sleep(0.1)
+                         stdout=subprocess.PIPE, stderr=err, text=True)
+
+    def stderr():
+        err.seek(0)
+        return err.read()
+
+    # attached: the tracer says so once its programs are loaded and attached
+    wait_until(lambda: "tcpdwell: tracing" in stderr(), READY_S, "pipeline tracer start",
+               alive=lambda: p.poll() is None)
+
+    def tracer_progs():
         # by its arguments: under valgrind the process is memcheck's
         out = subprocess.run(["pgrep", "-n", "-f", "-P", str(p.pid), " trace --flush-ms 20 "],
                              capture_output=True, text=True).stdout
-        ids = prog_ids(int(out)) if out.strip() else []
-        if ids:
-            break
-    assert out.strip(), "could not find the tracer of the pipeline"
-    assert ids
-    time.sleep(0.5)  # loaded, then attached
+        return prog_ids(int(out)) if out.strip() else set()
+
+    ids = wait_until(tracer_progs, READY_S, "the programs of the pipeline's tracer",
+                     alive=lambda: p.poll() is None)
     for _ in range(3):
         netns.scenario("refused")
-    out, err = p.communicate(timeout=30)
+    out, _ = p.communicate(timeout=30)
     assert p.returncode == 0
     assert len(out.splitlines()) == 3 and out.startswith("TIME(s)")
-    assert "Segmentation" not in err and "Broken pipe" not in err
+    e = stderr()
+    err.close()
+    assert "Segmentation" not in e and "Broken pipe" not in e, e
     assert not still_loaded(ids), "programs left loaded after exit"
 
 
@@ -107,10 +115,12 @@ def test_comm_control_characters_escaped(netns, tracer):
 
 def test_sigusr1_prints_loss_counters(netns, tracer):
     t = tracer("trace", fmt="text")
-    netns.scenario("refused")
-    time.sleep(0.1)
+    port = netns.scenario("refused")["server"]["port"]
+    # the scenario's events read and printed: delivered ones to count
+    t.wait_output(":%d " % port, READY_S)
     t.proc.send_signal(signal.SIGUSR1)
-    time.sleep(0.3)
+    wait_until(lambda: "events delivered" in t._read(t.err), READY_S,
+               "the SIGUSR1 loss counters", alive=lambda: t.proc.poll() is None)
     t.stop()
     lines = [l for l in t.stderr.splitlines() if "events delivered" in l]
     assert len(lines) == 2, t.stderr

@@ -19,7 +19,7 @@ import json
 
 import pytest
 
-from conftest import BIN, sockstat_tw
+from conftest import BIN, READY_S, sockstat_tw, wait_until
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -68,6 +68,15 @@ def get(port, path="/metrics", headers=None, timeout=10):
     return r.status, r.getheader("Content-Type"), body
 
 
+def scrape_until(t, port, done, what):
+    """Scrape until done(samples) says the tracer has counted what the test
+    waits for; the text of that scrape."""
+    def ready():
+        status, _, text = get(port)
+        return status == 200 and done(parse(text)) and text
+    return wait_until(ready, READY_S, what, alive=lambda: t.proc.poll() is None)
+
+
 def raw(port, data, timeout=10):
     """Send bytes, read the answer until the server closes; (status, text)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -96,7 +105,11 @@ def test_metrics_exact_and_promtool_lint(netns, tracer):
     t, port = start_exporter(tracer, netns)
     n = 5
     r = netns.scenario("many_client_close", n)
-    time.sleep(0.2)
+    # counted: every connection's last transitions (and the listener's close)
+    scrape_until(t, port, lambda s: tw_entries(s) >= n and total(
+        s, "tcpdwell_transitions_total", **{"from": "LAST_ACK", "to": "CLOSE"}) >= n and total(
+        s, "tcpdwell_transitions_total", **{"from": "LISTEN", "to": "CLOSE"}) >= 1,
+        "the exporter counting the scenario")
     status, ctype, text = get(port)
     assert status == 200 and ctype.startswith("text/plain; version=0.0.4"), (status, ctype)
     s = parse(text)
@@ -160,16 +173,16 @@ class Prometheus:
              "--storage.tsdb.path", os.path.join(self.dir, "data"),
              "--web.listen-address", "127.0.0.1:%d" % self.port],
             stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
+
+        def ready():
             try:
-                if get(self.port, "/-/ready", timeout=2)[0] == 200:
-                    return
+                return get(self.port, "/-/ready", timeout=2)[0] == 200
             except OSError:
-                pass
-            assert self.proc.poll() is None, "prometheus exited: " + self.logs()
-            time.sleep(0.2)
-        raise AssertionError("prometheus not ready: " + self.logs())
+                return False
+        try:
+            wait_until(ready, 60, "prometheus ready", alive=lambda: self.proc.poll() is None)
+        except AssertionError as e:
+            raise AssertionError("%s: %s" % (e, self.logs()))
 
     def logs(self):
         self.log.seek(0)
@@ -186,14 +199,15 @@ class Prometheus:
 
     def wait_for(self, promql, want, timeout=30):
         """Poll until the query's sum is `want`; returns the last result."""
-        deadline = time.time() + timeout
-        res = []
-        while time.time() < deadline:
-            res = self.query(promql)
-            if sum(v for _, v in res) == want and res:
-                return res
-            time.sleep(0.25)
-        raise AssertionError("%s: wanted %s, Prometheus has %s" % (promql, want, res))
+        last = [[]]
+
+        def reached():
+            last[0] = res = self.query(promql)
+            return res and sum(v for _, v in res) == want and res
+        try:
+            return wait_until(reached, timeout, promql)
+        except AssertionError as e:
+            raise AssertionError("%s: wanted %s, Prometheus has %s" % (e, want, last[0]))
 
     def stop(self):
         self.proc.terminate()
@@ -320,7 +334,9 @@ def test_http_robustness(netns, tracer):
     # the tracer kept counting through all of this
     n = 3
     netns.scenario("many_client_close", n)
-    time.sleep(0.2)
+    scrape_until(t, port, lambda s: tw_entries(s) >= n and total(
+        s, "tcpdwell_transitions_total", **{"from": "LAST_ACK", "to": "CLOSE"}) >= n,
+        "the exporter counting the scenario")
     st, _, text = get(port)
     assert st == 200
     s = parse(text)
@@ -352,7 +368,9 @@ def test_label_allowlist_bounds_cardinality(netns, tracer):
     netns.scenario("many_client_close", 3, env={"TD_PORT": str(listed)})
     netns.scenario("many_client_close", 2, env={"TD_PORT": str(unlisted)})
     netns.scenario("many_client_close", 4, "-6", env={"TD_PORT": str(unlisted)})
-    time.sleep(0.2)
+    scrape_until(t, port, lambda s: tw_entries(s) >= 9 and total(
+        s, "tcpdwell_transitions_total", **{"from": "LAST_ACK", "to": "CLOSE"}) >= 9,
+        "the exporter counting the scenarios")
     st, _, text = get(port)
     assert st == 200
     s = parse(text)

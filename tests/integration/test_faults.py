@@ -2,6 +2,7 @@
 the reader stopped. (A ring buffer too small under churn:
 test_filters_loss.py::test_ringbuf_too_small_counts_drops; SIGINT, SIGTERM
 and SIGHUP detaching: test_cli.py.)"""
+import json
 import os
 import re
 import signal
@@ -12,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import PYTHON, REPO, WRAP
+from conftest import PYTHON, READY_S, REPO, WRAP, wait_until
 
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 from bpfprocs import link_ids, links_left, map_memlock, prog_ids, still_loaded  # noqa: E402
@@ -168,6 +169,14 @@ def vm_rss_kb(pid):
     raise AssertionError("no VmRSS")
 
 
+def traced(t, port):
+    """Whether the tracer has written out an event of port's connections."""
+    t.out.seek(0)
+    lines = t.out.read().split("\n")[:-1]  # whole lines: the last may be half written
+    return any(port in (e.get("lport"), e.get("rport"))
+               for e in map(json.loads, filter(str.strip, lines)) if e.get("type") != "loss")
+
+
 def test_reader_stopped_stays_bounded(netns, tracer):
     """The reader stopped (SIGSTOP) for 3 s under churn: the kernel side
     cannot grow (the ring buffer and maps are fixed at creation: it drops
@@ -176,18 +185,24 @@ def test_reader_stopped_stays_bounded(netns, tracer):
     n = 300
     t = tracer("trace", "--ringbuf-kb", "64", "--netns", "/run/netns/" + netns.name)
     pid = t.proc.pid
-    netns.scenario("refused")  # warm: the reader's buffers in use
-    time.sleep(0.3)
+    warm = netns.scenario("refused")["server"]["port"]
+    # warm: the reader's buffers in use, its events read and written out
+    wait_until(lambda: traced(t, warm), READY_S, "the warm-up's events",
+               alive=lambda: t.proc.poll() is None)
     rss0, mem0 = vm_rss_kb(pid), map_memlock(pid)
     os.kill(pid, signal.SIGSTOP)
     t0 = time.time()
     churn = netns.scenario("churn", n)["server"]["port"]
     assert mem0 == map_memlock(pid)  # nothing the kernel charges grew
-    time.sleep(max(0, 3 - (time.time() - t0)))
+    time.sleep(max(0, 3 - (time.time() - t0)))  # the 3 s stall under test, not a wait
     os.kill(pid, signal.SIGCONT)
-    time.sleep(0.5)  # drained
+    # reading again: the ring buffer's churn events being written out
+    wait_until(lambda: traced(t, churn), READY_S, "the churn's events after SIGCONT",
+               alive=lambda: t.proc.poll() is None)
     r = netns.scenario("refused")  # still tracing after the stall
-    time.sleep(0.3)
+    # drained: the ring buffer is read in order, so everything before is out
+    wait_until(lambda: traced(t, r["server"]["port"]), READY_S, "events after the stall",
+               alive=lambda: t.proc.poll() is None)
     # bounded: the stall costs the reader no memory (slack for malloc's
     # arenas and, under valgrind, its own bookkeeping)
     assert vm_rss_kb(pid) - rss0 < (64 if WRAP else 8) * 1024, (rss0, vm_rss_kb(pid))

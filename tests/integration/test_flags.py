@@ -3,7 +3,7 @@ not show."""
 import re
 import time
 
-from conftest import Netns
+from conftest import READY_S, Netns
 
 
 def test_netns_filter(netns, tracer):
@@ -56,7 +56,8 @@ def test_dwell_interval_reports(netns, tracer):
     """-i prints the interval's share; the total at exit holds everything."""
     t = tracer("dwell", "-i", "1", "--netns", str(netns.inum))
     netns.scenario("client_close", 0.1, 0.1)
-    time.sleep(1.5)
+    # an interval ends between the two connections: its report printed
+    t.wait_output('"span":"interval"', READY_S)
     netns.scenario("client_close", 0.1, 0.1)
     t.stop()
     recs = [r for r in t.records() if r["type"] == "dwell"]

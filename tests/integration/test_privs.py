@@ -8,9 +8,8 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 
-from conftest import BIN
+from conftest import BIN, READY_S, wait_until
 
 CAP_DAC_OVERRIDE, CAP_KILL, CAP_SYS_PTRACE, CAP_SYS_ADMIN, CAP_PERFMON, CAP_BPF = 1, 5, 19, 21, 38, 39
 
@@ -49,7 +48,15 @@ def test_timewait_keeps_what_its_intervals_need(netns, tracer):
     want = bits(CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_SYS_PTRACE)
     assert caps(t.proc.pid)["CapEff"] == want == caps(t.proc.pid)["CapBnd"]
     netns.scenario("many_client_close", 3)
-    time.sleep(0.5)  # an interval in the other namespace, after the drop
+
+    def counted():  # an interval in the other namespace, after the drop
+        t.out.seek(0)
+        lines = t.out.read().split("\n")[:-1]  # whole lines: the last may be half written
+        return any(r.get("type") == "timewait" and r.get("count") == 3
+                   for r in map(json.loads, filter(str.strip, lines)))
+
+    wait_until(counted, 3 + READY_S, "a timewait report counting 3",
+               alive=lambda: t.proc.poll() is None)
     t.stop()
     reports = [r for r in t.records() if r["type"] == "timewait"]
     assert reports and reports[-1]["count"] == 3, t.stdout[-800:]
@@ -121,10 +128,9 @@ def test_record_keeps_cap_bpf_after_its_census(netns, tmp_path):
                           str(netns.inum)], stderr=subprocess.PIPE, text=True)
     try:
         assert "tcpdwell: tracing" in p.stderr.readline()
-        for _ in range(50):  # the census at start runs with everything, then the drop
-            if caps(p.pid)["CapEff"] == bits(CAP_BPF):
-                break
-            time.sleep(0.1)
+        # the census at start runs with everything, then the drop
+        wait_until(lambda: caps(p.pid)["CapEff"] == bits(CAP_BPF), READY_S,
+                   "record's capabilities dropped to CAP_BPF", alive=lambda: p.poll() is None)
         assert caps(p.pid)["CapEff"] == bits(CAP_BPF) == caps(p.pid)["CapBnd"]
     finally:
         p.send_signal(signal.SIGINT)
