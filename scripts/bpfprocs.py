@@ -29,7 +29,7 @@ def _still_listed(kind, ids, timeout):
                                   capture_output=True).returncode == 0}
         if not left or time.time() >= deadline:
             return left
-        time.sleep(0.1)
+        time.sleep(0.1)  # a poll interval: bpftool is slow to ask
 
 
 def still_loaded(ids, timeout=3.0):

@@ -80,16 +80,16 @@ if [ "$mode" = "--smoke" ]; then
 	guest_cmd='
 cd /tmp
 @REPO@/tcpdwell trace --flush-ms 20 -d 6 > /tmp/out.txt 2> /tmp/err.txt &
-sleep 2
+until grep -q "tcpdwell: tracing" /tmp/err.txt; do sleep 0.05; done
 busybox nc -l -p 5555 -e /bin/true &
-sleep 0.3
+until grep -q ":15B3 00000000:0000 0A" /proc/net/tcp; do sleep 0.05; done # listening on 5555
 echo hi | busybox nc 127.0.0.1 5555
 busybox nc 127.0.0.1 1 </dev/null
 wait
 cat /tmp/out.txt /tmp/err.txt
 cc -static -O2 -o /tmp/backlog @REPO@/tests/vm/backlog.c 2>/dev/null || cp @REPO@/build/backlog /tmp/backlog
 @REPO@/tcpdwell retrans -o json --flush-ms 20 -d 6 > /tmp/rt.json 2> /tmp/rt.err &
-sleep 2
+until grep -q "tcpdwell: tracing" /tmp/rt.err; do sleep 0.05; done
 /tmp/backlog 3
 wait
 cat /tmp/rt.json /tmp/rt.err

@@ -58,7 +58,7 @@ if [ "$(id -u)" = 0 ] && [ -r /sys/kernel/btf/vmlinux ]; then
 	pid=$!
 	i=0
 	until grep -q "tcpdwell: tracing" "$out" 2>/dev/null || [ $i -ge 200 ]; do
-		sleep 0.1
+		sleep 0.1 # a poll interval
 		i=$((i + 1))
 	done
 	scrape=$(/usr/bin/python3 -c "import urllib.request as u; print(len(u.urlopen('http://127.0.0.1:$port/metrics', timeout=10).read()))" 2>&1)

@@ -34,9 +34,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		connect(c, (struct sockaddr *)&a, sizeof(a)); /* EINPROGRESS */
-		usleep(100000);
+		usleep(100000); /* the scenario: SYNs 100 ms apart, not a wait */
 	}
-	sleep(seconds);
+	sleep(seconds); /* the scenario: the SYNs retransmit meanwhile */
 	printf("backlog: done\n");
 	return 0;
 }
