@@ -82,7 +82,7 @@ cd /tmp
 @REPO@/tcpdwell trace --flush-ms 20 -d 6 > /tmp/out.txt 2> /tmp/err.txt &
 until grep -q "tcpdwell: tracing" /tmp/err.txt; do sleep 0.05; done
 busybox nc -l -p 5555 -e /bin/true &
-until grep -q ":15B3 00000000:0000 0A" /proc/net/tcp; do sleep 0.05; done # listening on 5555
+until grep -Eqs ":15B3 [0-9A-F]+:0000 0A" /proc/net/tcp /proc/net/tcp6; do sleep 0.05; done
 echo hi | busybox nc 127.0.0.1 5555
 busybox nc 127.0.0.1 1 </dev/null
 wait
