@@ -508,8 +508,10 @@ def test_full_disk(netns, tracer, workdir):
     try:
         path = os.path.join(mnt, "full.tdw")
         rec = tracer("record", "-w", path, "--netns", str(netns.inum), fmt="text")
-        for _ in range(8):
-            r = netns.scenario("churn", 200, timeout=300)
+        # 100 connections a step, about 10 kB of frames: the first step's
+        # events fit even when a flush splits them in two frames
+        for _ in range(16):
+            r = netns.scenario("churn", 100, timeout=300)
             # written, or the recorder ended (the disk full)
             wait_recorded(rec, path, r["server"]["port"], alive=False)
             if rec.proc.poll() is not None:
