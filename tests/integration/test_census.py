@@ -13,7 +13,8 @@ from collections import Counter
 
 import pytest
 
-from conftest import BIN, PYTHON, SCENARIO, Netns, sockstat_tw
+from conftest import BIN, PYTHON, READY_S, SCENARIO, Netns, sockstat_tw, wait_until
+from test_timewait import records_so_far
 
 RANGE = (20000, 39999)  # 20 000 ephemeral ports in the test namespace
 
@@ -146,13 +147,23 @@ def test_census_20000_matches_sockstat_ss_and_the_generated_shape(netns):
     assert len(warned) == 4 and all("tcp_tw_reuse=0" in w for w in warned)
 
 
+def reports_so_far(t):
+    """The census reports the tracer has written so far."""
+    return [r for r in records_so_far(t) if r["type"] == "timewait"]
+
+
 def test_census_live_snapshot_then_entries(netns, tracer):
     prepare(netns)
     before = netns.scenario("many_client_close", 100)
     t = tracer("timewait", "--netns", "/run/netns/" + netns.name, "-i", "0.03", "--verify")
-    time.sleep(0.5)
+    # the snapshot is out before the churn starts
+    t.wait_output('"type":"timewait"')
     after = netns.scenario("many_client_close", 3000)  # while reports are taken
-    time.sleep(0.5)
+    def after_churn():  # a report read with all there (sockstat's), ten at least
+        rs = reports_so_far(t)
+        return len(rs) >= 10 and rs[-1]["sockstat_tw"] == 3100
+    wait_until(after_churn, 30 + READY_S, "a report taken after the churn",
+               alive=lambda: t.proc.poll() is None)
     t.stop()
     truth = sockstat_tw(netns)
     assert t.returncode == 0, t.stderr
@@ -184,13 +195,17 @@ def test_census_live_sees_the_end_of_a_snapshot_socket(netns, tracer):
     # connection then closes first too: a second TIME_WAIT)
     scen = subprocess.Popen(["ip", "netns", "exec", netns.name, PYTHON, SCENARIO, "tw_reuse",
                              "-1.1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30  # the first TIME_WAIT is there before tcpdwell
-    while sockstat_tw(netns) < 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # the first TIME_WAIT is there before tcpdwell
+    wait_until(lambda: sockstat_tw(netns) >= 1, 30, "the first TIME_WAIT",
+               alive=lambda: scen.poll() is None)
     t = tracer("timewait", "--netns", "/run/netns/" + netns.name, "-i", "0.3", "--verify")
     t.wait_output('"type":"timewait"')
     res = json.loads(scen.communicate("go\n", timeout=30)[0])
-    time.sleep(0.5)
+    def reported():  # the reuse and the new TIME_WAIT
+        rs = reports_so_far(t)
+        return sum(r["ended"]["reused"] for r in rs) >= 1 and sum(r["entered"] for r in rs) >= 1
+    wait_until(reported, 30 + READY_S, "the reuse reported",
+               alive=lambda: t.proc.poll() is None)
     t.stop()
     reports = [r for r in t.records() if r["type"] == "timewait"]
     assert reports[0]["count"] == 1 and reports[0]["age"]["estimated"] == 1
@@ -267,6 +282,7 @@ def test_census_namespace_deleted_ends_the_run(bpf, when):
             deadline, seen = time.monotonic() + 60, False
             while not seen and p.poll() is None and time.monotonic() < deadline:
                 seen = bpf_fds(p.pid)
+                # a poll interval: fds of libbpf's probes live for moments
                 time.sleep(0 if seen else 0.005)
             assert seen, "no BPF map or program opened"
         else:

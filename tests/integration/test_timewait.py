@@ -11,7 +11,8 @@ import time
 import pytest
 
 from conftest import (PYTHON, READY_S, WRAP, Netns, assert_close_ms, dwell_ms,
-                      fold_tw_substate, one_socket, sockets, sockstat_tw, transitions)
+                      fold_tw_substate, one_socket, sockets, sockstat_tw, transitions,
+                      wait_until)
 
 HANDSHAKE_C = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED")]
 HANDSHAKE_S = [("LISTEN", "SYN_RECV"), ("SYN_RECV", "ESTABLISHED")]
@@ -198,9 +199,11 @@ def cpu_hog(on):
 
 def records_so_far(t):
     """The tracer's records written so far: whole lines only (it may be
-    in the middle of one)."""
-    t.out.seek(0)
-    lines = t.out.read().split("\n")[:-1]
+    in the middle of one). Read through a file description of its own: the
+    tracer's stdout shares t.out's offset, and a seek on t.out while the
+    tracer writes would move where its next record lands."""
+    with open("/proc/self/fd/%d" % t.out.fileno()) as f:
+        lines = f.read().split("\n")[:-1]
     return [json.loads(line) for line in lines if line.strip()]
 
 
@@ -217,13 +220,16 @@ def tw_ends_of(t, ns):
 def wait_tw_ends(t, ns, count, timeout=60):
     """Until the tracer has written `count` timewait ends in ns (the last of
     them may come up to the claim window after the kill: TD_TW_CLAIM_NS)."""
-    deadline = time.monotonic() + timeout + (READY_S if WRAP else 0)
-    while True:
+    def enough():
         got = tw_ends_of(t, ns)
-        if sum(len(v) for v in got.values()) >= count or time.monotonic() > deadline:
-            return got
+        return got if sum(len(v) for v in got.values()) >= count else None
+    try:
+        return wait_until(enough, timeout + (READY_S if WRAP else 0),
+                          "%d timewait ends written" % count,
+                          alive=lambda: t.proc.poll() is None)
+    except AssertionError:
         assert t.proc.poll() is None, "tracer ended early"
-        time.sleep(0.05)  # a poll interval
+        return tw_ends_of(t, ns)  # fewer: the test's own checks say which
 
 
 N_REASONS = 50
@@ -296,10 +302,8 @@ def proc_net_of(ns):
     100 ms and more in a TCG guest)."""
     anchor = subprocess.Popen(["ip", "netns", "exec", ns.name, "sleep", "600"])
     try:
-        deadline = time.monotonic() + 30
-        while os.stat("/proc/%d/ns/net" % anchor.pid).st_ino != ns.inum:
-            assert time.monotonic() < deadline, "the anchor never entered " + ns.name
-            time.sleep(0.01)  # a poll interval: until it has entered ns
+        wait_until(lambda: os.stat("/proc/%d/ns/net" % anchor.pid).st_ino == ns.inum, 30,
+                   "the anchor entering " + ns.name, alive=lambda: anchor.poll() is None)
         yield "/proc/%d/net" % anchor.pid
     finally:
         anchor.kill()
@@ -364,7 +368,7 @@ def test_silent_substate_switch_shown_live(netns, tracer, peer):
                 seen["export"] = now
             if peer == "never" and scen.poll() is not None:
                 break
-            time.sleep(0.02)  # a poll interval
+            time.sleep(0.02)  # a poll interval of a loop that times when each view shows it
     r = json.loads(scen.communicate(timeout=60)[0])
     samples = parse(get(xport)[2])
     for tr in (t, d, x):
@@ -413,9 +417,8 @@ def test_timewait_killed_without_a_cause(netns, tracer):
     t = tracer("trace", "--netns", path)
     u = tracer("trace", "--netns", path)
     r = netns.scenario("client_close", 0, 0)
-    deadline = time.monotonic() + 30
-    while sockstat_tw(netns) < 1 and time.monotonic() < deadline:
-        time.sleep(0.02)  # a poll interval: the server's FIN makes it TIME_WAIT
+    # the server's FIN makes it TIME_WAIT
+    wait_until(lambda: sockstat_tw(netns) >= 1, 30, "the client's TIME_WAIT")
     t0 = time.monotonic_ns()
     netns.run("ss", "-K", "-tan", "state", "time-wait", check=True, capture_output=True)
     t1 = time.monotonic_ns()
