@@ -59,6 +59,21 @@ def wait_until(cond, timeout, what, alive=None):
         time.sleep(POLL_S)
 
 
+def written(f):
+    """What another process has written so far to the file f (its stdout
+    or stderr), read through a file description of our own: the writer
+    shares f's offset, and a seek on f while it writes would move where
+    its next write lands, over what it wrote before."""
+    with open("/proc/self/fd/%d" % f.fileno(), errors="replace") as own:
+        return own.read()
+
+
+def records_written(f):
+    """The JSON records written so far to f: whole lines only (the writer
+    may be in the middle of one)."""
+    return [json.loads(line) for line in written(f).split("\n")[:-1] if line.strip()]
+
+
 def _wrapped_bin():
     if not WRAP:
         return REAL_BIN
@@ -168,21 +183,17 @@ class Tracer:
         self._wait_ready()
         self.returncode = None
 
-    def _read(self, f):
-        f.seek(0)
-        return f.read()
-
     def _wait_ready(self, timeout=READY_S):
         try:
-            wait_until(lambda: "tcpdwell: tracing" in self._read(self.err), timeout,
+            wait_until(lambda: "tcpdwell: tracing" in written(self.err), timeout,
                        "tracer start", alive=lambda: self.proc.poll() is None)
         except AssertionError as e:
             raise AssertionError("%s: rc=%s stderr=%s"
-                                 % (e, self.proc.poll(), self._read(self.err)))
+                                 % (e, self.proc.poll(), written(self.err)))
 
     def wait_output(self, text, timeout=30):
         """Until the tracer has written `text` to stdout."""
-        wait_until(lambda: text in self._read(self.out),
+        wait_until(lambda: text in written(self.out),
                    timeout + (READY_S if WRAP else 0), "tracer output %r" % text,
                    alive=lambda: self.proc.poll() is None)
 
@@ -199,6 +210,10 @@ class Tracer:
         assert WRAP_ERROR_CODE is None or self.returncode != WRAP_ERROR_CODE, \
             "%s found errors: %s" % (WRAP[0], wrap_reports(self.proc.pid))
         return self
+
+    def records_so_far(self):
+        """Its records while it runs (records(): once it has stopped)."""
+        return records_written(self.out)
 
     def records(self):
         return [json.loads(l) for l in self.stdout.splitlines() if l.strip()]

@@ -14,7 +14,6 @@ from collections import Counter
 import pytest
 
 from conftest import BIN, PYTHON, READY_S, SCENARIO, Netns, sockstat_tw, wait_until
-from test_timewait import records_so_far
 
 RANGE = (20000, 39999)  # 20 000 ephemeral ports in the test namespace
 
@@ -149,7 +148,7 @@ def test_census_20000_matches_sockstat_ss_and_the_generated_shape(netns):
 
 def reports_so_far(t):
     """The census reports the tracer has written so far."""
-    return [r for r in records_so_far(t) if r["type"] == "timewait"]
+    return [r for r in t.records_so_far() if r["type"] == "timewait"]
 
 
 def test_census_live_snapshot_then_entries(netns, tracer):

@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from conftest import BIN, READY_S, REPO, wait_until
+from conftest import BIN, READY_S, REPO, wait_until, written
 
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 from bpfprocs import prog_ids, still_loaded  # noqa: E402
@@ -79,8 +79,7 @@ def test_pipe_to_head(netns, bpf):
                          stdout=subprocess.PIPE, stderr=err, text=True)
 
     def stderr():
-        err.seek(0)
-        return err.read()
+        return written(err)
 
     # attached: the tracer says so once its programs are loaded and attached
     wait_until(lambda: "tcpdwell: tracing" in stderr(), READY_S, "pipeline tracer start",
@@ -119,7 +118,7 @@ def test_sigusr1_prints_loss_counters(netns, tracer):
     # the scenario's events read and printed: delivered ones to count
     t.wait_output(":%d " % port, READY_S)
     t.proc.send_signal(signal.SIGUSR1)
-    wait_until(lambda: "events delivered" in t._read(t.err), READY_S,
+    wait_until(lambda: "events delivered" in written(t.err), READY_S,
                "the SIGUSR1 loss counters", alive=lambda: t.proc.poll() is None)
     t.stop()
     lines = [l for l in t.stderr.splitlines() if "events delivered" in l]

@@ -19,7 +19,7 @@ import json
 
 import pytest
 
-from conftest import BIN, READY_S, sockstat_tw, wait_until
+from conftest import BIN, READY_S, sockstat_tw, wait_until, written
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -185,8 +185,7 @@ class Prometheus:
             raise AssertionError("%s: %s" % (e, self.logs()))
 
     def logs(self):
-        self.log.seek(0)
-        return self.log.read()[-3000:]
+        return written(self.log)[-3000:]
 
     def query(self, promql):
         """Instant query -> [(labels, value)]."""

@@ -2,7 +2,6 @@
 the reader stopped. (A ring buffer too small under churn:
 test_filters_loss.py::test_ringbuf_too_small_counts_drops; SIGINT, SIGTERM
 and SIGHUP detaching: test_cli.py.)"""
-import json
 import os
 import re
 import signal
@@ -171,10 +170,8 @@ def vm_rss_kb(pid):
 
 def traced(t, port):
     """Whether the tracer has written out an event of port's connections."""
-    t.out.seek(0)
-    lines = t.out.read().split("\n")[:-1]  # whole lines: the last may be half written
     return any(port in (e.get("lport"), e.get("rport"))
-               for e in map(json.loads, filter(str.strip, lines)) if e.get("type") != "loss")
+               for e in t.records_so_far() if e.get("type") != "loss")
 
 
 def test_reader_stopped_stays_bounded(netns, tracer):

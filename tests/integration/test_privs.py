@@ -50,10 +50,8 @@ def test_timewait_keeps_what_its_intervals_need(netns, tracer):
     netns.scenario("many_client_close", 3)
 
     def counted():  # an interval in the other namespace, after the drop
-        t.out.seek(0)
-        lines = t.out.read().split("\n")[:-1]  # whole lines: the last may be half written
         return any(r.get("type") == "timewait" and r.get("count") == 3
-                   for r in map(json.loads, filter(str.strip, lines)))
+                   for r in t.records_so_far())
 
     wait_until(counted, 3 + READY_S, "a timewait report counting 3",
                alive=lambda: t.proc.poll() is None)

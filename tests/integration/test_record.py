@@ -31,7 +31,6 @@ import time
 import pytest
 
 from conftest import BIN, READY_S, Tracer, wait_until
-from test_timewait import records_so_far
 
 IGNORE_EVENT = {"time", "wall"}
 
@@ -248,7 +247,7 @@ def test_live_and_replay_agree(netns, tracer, workdir, views):
     # theirs when stopped, after a last drain
     for v in ("trace", "filtered"):
         if v in live:
-            wait_until(lambda: listener_closed(records_so_far(live[v]), port), 30 + READY_S,
+            wait_until(lambda: listener_closed(live[v].records_so_far(), port), 30 + READY_S,
                        "%s: the close of listener %d" % (v, port),
                        alive=lambda: live[v].proc.poll() is None)
     wait_recorded(rec, path, port)

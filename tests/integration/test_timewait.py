@@ -197,20 +197,10 @@ def cpu_hog(on):
             p.wait()
 
 
-def records_so_far(t):
-    """The tracer's records written so far: whole lines only (it may be
-    in the middle of one). Read through a file description of its own: the
-    tracer's stdout shares t.out's offset, and a seek on t.out while the
-    tracer writes would move where its next record lands."""
-    with open("/proc/self/fd/%d" % t.out.fileno()) as f:
-        lines = f.read().split("\n")[:-1]
-    return [json.loads(line) for line in lines if line.strip()]
-
-
 def tw_ends_of(t, ns):
     """The timewait ends the tracer has written so far, by 4-tuple."""
     by = {}
-    for e in records_so_far(t):
+    for e in t.records_so_far():
         if (e.get("type") == "state" and e["netns"] == ns.inum and e["timewait"]
                 and e["new"] == "CLOSE"):
             by.setdefault((e["lport"], e["rport"]), []).append(e)
@@ -347,29 +337,36 @@ def test_silent_substate_switch_shown_live(netns, tracer, peer):
                              "orphan_expire", str(wait)], stdout=subprocess.PIPE, text=True,
                             env=env)
     seen = {}
-    fin_ns = None
+    fin_ns = r = None
     deadline = time.monotonic() + 30 + wait + (READY_S if WRAP else 0)
     with proc_net_of(netns) as proc_net:
         while len(seen) < 3 and time.monotonic() < deadline:
+            if r is None and scen.poll() is not None:
+                r = json.loads(scen.communicate(timeout=60)[0])
+            if r and "trace" not in seen and any(
+                    e.get("type") == "state" and e["lport"] == r["client"]["lport"]
+                    and e["new"] == "TIME_WAIT" and e["old"] != "FIN_WAIT2(tw)"
+                    for e in t.records_so_far()):
+                break  # the FIN came before close(): straight in, no switch to show
             now = time.monotonic_ns()
             if "trace" not in seen:
-                sw = [e for e in records_so_far(t) if e.get("type") == "state"
+                sw = [e for e in t.records_so_far() if e.get("type") == "state"
                       and e["old"] == "FIN_WAIT2(tw)" and e["new"] == "TIME_WAIT"]
                 if sw:
                     seen["trace"] = now
                     fin_ns = tw_timer_fin_ns(proc_net, sw[0]["lport"], sw[0]["rport"])
             if "dwell" not in seen and any(
                     r.get("type") == "dwell" and "FIN_WAIT2(tw)" in r["states"]
-                    for r in records_so_far(d)):
+                    for r in d.records_so_far()):
                 seen["dwell"] = now
             if "export" not in seen and total(
                     parse(get(xport)[2]), "tcpdwell_transitions_total",
                     **{"from": "FIN_WAIT2(tw)", "to": "TIME_WAIT"}):
                 seen["export"] = now
-            if peer == "never" and scen.poll() is not None:
+            if peer == "never" and r:
                 break
             time.sleep(0.02)  # a poll interval of a loop that times when each view shows it
-    r = json.loads(scen.communicate(timeout=60)[0])
+    r = r or json.loads(scen.communicate(timeout=60)[0])
     samples = parse(get(xport)[2])
     for tr in (t, d, x):
         tr.stop()
