@@ -14,6 +14,7 @@ import re
 import shlex
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -221,6 +222,28 @@ class Tracer:
     def events(self, netns=None):
         return [r for r in self.records() if r["type"] != "loss"
                 and (netns is None or r["netns"] == netns.inum)]
+
+    def clean(self):
+        """It exited 0; or 4 (events lost) with every loss counter 0 but
+        the recursion misses: runs of its programs the kernel skipped
+        because one already ran on that CPU (a softirq over a program in
+        process context). The kernel imposes those, tcpdwell counts and
+        says them (docs/design.md §3.4); on a slow machine (valgrind, a TCG
+        guest) a long run meets a few, mostly for timers and sockets the
+        test is not about, and the test's own checks say whether any of
+        its events was among them."""
+        if self.returncode == 0:
+            return True
+        m = re.findall(r"; lost: ([^\n]*)", self.stderr)  # the last summary
+        if self.returncode != 4 or not m:
+            return False
+        counts = re.findall(r"(\d+) ([a-z][a-z -]*)", m[-1])
+        if not any(n != "0" and what == "recursion misses" for n, what in counts):
+            return False
+        if any(n != "0" for n, what in counts if what != "recursion misses"):
+            return False
+        print("tcpdwell ran with recursion misses only:", m[-1], file=sys.stderr)
+        return True
 
     def loss(self):
         losses = [r for r in self.records() if r["type"] == "loss"]

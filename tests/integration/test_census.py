@@ -165,7 +165,7 @@ def test_census_live_snapshot_then_entries(netns, tracer):
                alive=lambda: t.proc.poll() is None)
     t.stop()
     truth = sockstat_tw(netns)
-    assert t.returncode == 0, t.stderr
+    assert t.clean(), t.stderr
     reports = [r for r in t.records() if r["type"] == "timewait"]
     assert len(reports) >= 10
     # the first report is the snapshot: the 100 older sockets, dated by their timer

@@ -64,7 +64,7 @@ def test_signals_exit_cleanly_and_detach(netns, tracer, sig):
     assert len(ids) >= 8, "programs should be loaded while tracing: %s" % ids
     netns.scenario("refused")
     t.stop(sig)
-    assert t.returncode == 0, t.stderr
+    assert t.clean(), t.stderr
     assert t.loss()["exact"]
     assert not still_loaded(ids), "programs left loaded after exit"
 

@@ -36,7 +36,7 @@ def test_trace_keeps_only_cap_bpf(netns, tracer):
                  "CapBnd": bits(CAP_BPF), "CapAmb": 0}, c
     r = netns.scenario("client_close", 0, 0.3)
     t.stop()
-    assert t.returncode == 0, t.stderr
+    assert t.clean(), t.stderr
     evs = [e for e in t.events(netns) if e["lport"] == r["client"]["lport"]]
     assert [e["new"] for e in evs if e["type"] == "state"][-1] == "TIME_WAIT"
     # the maps were still readable: the loss record is real

@@ -24,7 +24,7 @@ def test_timeline_server_close(netns, tracer):
     t = tracer("timeline")
     r = netns.scenario("server_close", 0.2, 0.1)
     t.stop()
-    assert t.returncode == 0
+    assert t.clean(), t.stderr
     cs = conns(t, netns)
     srv, cl = r["server"], r["client"]
 

@@ -253,7 +253,7 @@ def test_end_reasons_decided_by_what_happened(netns, tracer, load):
     assert not wrong, "%d of %d ends wrong (want %s): %s; recursion misses %s; events %s" % (
         len(wrong), len(want), {k: want[k] for k in list(wrong)[:5]}, list(wrong.items())[:5],
         missed, story[:40])
-    assert t.returncode == 0, (t.stderr, missed)
+    assert t.clean(), (t.stderr, missed)
     assert len(r["ends"]["reused"]) == 2 * N_REASONS
     for reason in ("reset", "killed", "expired"):
         assert len(r["ends"][reason]) == N_REASONS, reason

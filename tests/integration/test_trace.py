@@ -39,7 +39,7 @@ def test_client_active_close(netns, tracer, fam):
     hold, peer_delay = 0.2, 0.3
     r = netns.scenario("client_close", hold, peer_delay, *(["-6"] if fam == "6" else []))
     t.stop()
-    assert t.returncode == 0, t.stderr
+    assert t.clean(), t.stderr
     evs = t.events(netns)
     srv, cl = r["server"], r["client"]
     family, addr = r["family"], r["addr"]
@@ -84,7 +84,7 @@ def test_server_active_close(netns, tracer):
     hold, peer_delay = 0.25, 0.15
     r = netns.scenario("server_close", hold, peer_delay)
     t.stop()
-    assert t.returncode == 0, t.stderr
+    assert t.clean(), t.stderr
     evs = t.events(netns)
     srv, cl = r["server"], r["client"]
 

@@ -106,4 +106,4 @@ def test_timewait_expires_after_60s(bpf):
     assert all(x["count"] == x["sockstat_tw"] for x in census)
     assert census[-1]["count"] == 0 and max(x["count"] for x in census) == 1
     for t in tr.values():
-        assert t.returncode == 0, t.stderr
+        assert t.clean(), t.stderr
