@@ -237,10 +237,8 @@ class Tracer:
         m = re.findall(r"; lost: ([^\n]*)", self.stderr)  # the last summary
         if self.returncode != 4 or not m:
             return False
-        counts = re.findall(r"(\d+) ([a-z][a-z -]*)", m[-1])
-        if not any(n != "0" and what == "recursion misses" for n, what in counts):
-            return False
-        if any(n != "0" for n, what in counts if what != "recursion misses"):
+        lost = {what: int(n) for n, what in re.findall(r"(\d+) ([a-z][a-z -]*)", m[-1])}
+        if not lost.pop("recursion misses", 0) or any(lost.values()):
             return False
         print("tcpdwell ran with recursion misses only:", m[-1], file=sys.stderr)
         return True

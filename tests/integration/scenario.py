@@ -575,9 +575,7 @@ def many_client_close(family, addr, count):
             "client": {"pid": os.getpid(), "lports": lports}}
 
 
-TCP_STATES = {"ESTABLISHED": "01", "SYN_SENT": "02", "SYN_RECV": "03", "FIN_WAIT1": "04",
-              "FIN_WAIT2": "05", "TIME_WAIT": "06", "CLOSE_WAIT": "08", "LAST_ACK": "09",
-              "CLOSING": "0B"}
+TCP_STATES = {"FIN_WAIT2": "05", "TIME_WAIT": "06"}
 
 
 def _proc_addr(h):
@@ -614,26 +612,23 @@ def wait_for(cond, what, timeout=30):
         time.sleep(0.01)  # a poll interval, not a wait for something
 
 
-def _key(row, t):
-    return ((row["lport"], row["rport"]) if len(t) == 2 else
-            (row["laddr"], row["lport"], row["raddr"], row["rport"]))
-
-
 def wait_tcp_states(family, tuples, state, present=True, timewait=False, timeout=30):
     """Until every socket on one of the tuples, (lport, rport) or (laddr,
     lport, raddr, rport), is in `state` (present) or none is left (not
     present), as /proc/net/tcp{,6} lists them (timewait sockets with their
     substate; timewait: only those, by their timer, type 3)."""
     want = {tuple(t) for t in tuples}
+    by_ports = all(len(t) == 2 for t in want)
     wanted = TCP_STATES[state] + ("tw" if timewait else "")
     seen = {}
 
     def reached():
         seen.clear()
         for row in tcp_table(family):
-            for t in want:
-                if _key(row, t) == t:
-                    seen.setdefault(t, set()).add(row["st"] + ("tw" if row["tw"] else ""))
+            t = ((row["lport"], row["rport"]) if by_ports else
+                 (row["laddr"], row["lport"], row["raddr"], row["rport"]))
+            if t in want:
+                seen.setdefault(t, set()).add(row["st"] + ("tw" if row["tw"] else ""))
         if present:
             return all(seen.get(t) in ({wanted}, {wanted + "tw"}) for t in want)
         return not seen

@@ -78,11 +78,8 @@ def test_pipe_to_head(netns, bpf):
                          (BIN, netns.name), shell=True,
                          stdout=subprocess.PIPE, stderr=err, text=True)
 
-    def stderr():
-        return written(err)
-
     # attached: the tracer says so once its programs are loaded and attached
-    wait_until(lambda: "tcpdwell: tracing" in stderr(), READY_S, "pipeline tracer start",
+    wait_until(lambda: "tcpdwell: tracing" in written(err), READY_S, "pipeline tracer start",
                alive=lambda: p.poll() is None)
 
     def tracer_progs():
@@ -98,7 +95,7 @@ def test_pipe_to_head(netns, bpf):
     out, _ = p.communicate(timeout=30)
     assert p.returncode == 0
     assert len(out.splitlines()) == 3 and out.startswith("TIME(s)")
-    e = stderr()
+    e = written(err)
     err.close()
     assert "Segmentation" not in e and "Broken pipe" not in e, e
     assert not still_loaded(ids), "programs left loaded after exit"

@@ -343,21 +343,20 @@ def test_silent_substate_switch_shown_live(netns, tracer, peer):
         while len(seen) < 3 and time.monotonic() < deadline:
             if r is None and scen.poll() is not None:
                 r = json.loads(scen.communicate(timeout=60)[0])
-            if r and "trace" not in seen and any(
-                    e.get("type") == "state" and e["lport"] == r["client"]["lport"]
-                    and e["new"] == "TIME_WAIT" and e["old"] != "FIN_WAIT2(tw)"
-                    for e in t.records_so_far()):
-                break  # the FIN came before close(): straight in, no switch to show
             now = time.monotonic_ns()
             if "trace" not in seen:
-                sw = [e for e in t.records_so_far() if e.get("type") == "state"
-                      and e["old"] == "FIN_WAIT2(tw)" and e["new"] == "TIME_WAIT"]
+                into = [e for e in t.records_so_far() if e.get("type") == "state"
+                        and e["new"] == "TIME_WAIT"]
+                if r and any(e["lport"] == r["client"]["lport"] and e["old"] != "FIN_WAIT2(tw)"
+                             for e in into):
+                    break  # the FIN came before close(): straight in, no switch to show
+                sw = [e for e in into if e["old"] == "FIN_WAIT2(tw)"]
                 if sw:
                     seen["trace"] = now
                     fin_ns = tw_timer_fin_ns(proc_net, sw[0]["lport"], sw[0]["rport"])
             if "dwell" not in seen and any(
-                    r.get("type") == "dwell" and "FIN_WAIT2(tw)" in r["states"]
-                    for r in d.records_so_far()):
+                    x.get("type") == "dwell" and "FIN_WAIT2(tw)" in x["states"]
+                    for x in d.records_so_far()):
                 seen["dwell"] = now
             if "export" not in seen and total(
                     parse(get(xport)[2]), "tcpdwell_transitions_total",
