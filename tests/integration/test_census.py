@@ -47,6 +47,12 @@ def prepare(ns, tw_reuse=0):
     ns.sysctl("net.ipv4.tcp_tw_reuse", str(tw_reuse))
     # nor overflow: a new namespace's default depends on the kernel and RAM
     ns.sysctl("net.ipv4.tcp_max_tw_buckets", "262144")
+    # nor assassination: on a slow machine (the TCG guest) a server's FIN
+    # retransmitted past the first ACK gets a duplicate ACK from the
+    # client's TIME_WAIT, which the listener answers with a RST that, with
+    # tcp_rfc1337=0, kills that TIME_WAIT (one of 20 250 went so in a
+    # guest run: gone from ss, sockstat and tcpdwell alike)
+    ns.sysctl("net.ipv4.tcp_rfc1337", "1")
 
 
 class Population:
