@@ -100,6 +100,10 @@ $(BUILD)/loadgen: tests/bench/loadgen.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -o $@ $<
 
+$(BUILD)/hostload: tests/bench/hostload.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -o $@ $<
+
 $(BUILD)/asan/user/%.o: user/%.c $(wildcard user/*.h) bpf/events.h $(SKEL)
 	@mkdir -p $(@D)
 	$(CLANG) $(SAN_CFLAGS) -c $< -o $@
@@ -145,7 +149,7 @@ valgrind: $(BUILD)/vg/tcpdwell tcpdwell
 
 # Overhead and loss side by side with the reference tools (minutes; not in
 # `make test`, which runs a smoke of it). BENCH_ARGS e.g. "-n 50000 -r 3".
-bench: deps tcpdwell $(BUILD)/loadgen
+bench: deps tcpdwell $(BUILD)/loadgen $(BUILD)/hostload
 	scripts/bench.py $(BENCH_ARGS)
 
 run: deps tcpdwell
@@ -162,7 +166,7 @@ vmtest: tcpdwell
 	@scripts/vmtest.sh
 
 test: deps
-	@$(MAKE) --no-print-directory tcpdwell $(UNIT_BINS) $(BUILD)/loadgen $(ASAN_UNITS) \
+	@$(MAKE) --no-print-directory tcpdwell $(UNIT_BINS) $(BUILD)/loadgen $(BUILD)/hostload $(ASAN_UNITS) \
 		$(BUILD)/asan/tcpdwell $(FUZZ_BINS) $(BUILD)/vg/tcpdwell
 	@tests/run-all.sh $(UNIT_BINS)
 

@@ -35,6 +35,16 @@ did not run; not every miss loses an event). The reference tools cannot filter o
 netns; their output goes to a tmpfs file whose lines for the bench port
 are counted.
 
+Each program's own cost comes from the kernel (kernel.bpf_stats_enabled is
+1 for the bench, its old value after): run_time_ns / run_cnt per program,
+runs per connection and the sum of their time per connection.
+
+Then a second load with no TCP churn (build/hostload): a getppid() loop
+and a timer loop (blocking reads with SO_RCVTIMEO: a timer_list timer armed
+and deleted per read), each with no tracer and with `tcpdwell trace -o
+text` on the whole host, alternating: the cost to the rest of a production
+host, and what each program costs for work that is not its own.
+
 Then the census snapshot: --census-sockets (20 000) TIME_WAIT sockets in a
 namespace of their own, and `tcpdwell timewait --once` timed against
 `ss -tan state time-wait`, alternating, --census-reps times each (medians).
@@ -58,6 +68,13 @@ from bpfprocs import prog_ids  # noqa: E402
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 TCPDWELL = os.path.join(REPO, "tcpdwell")
 LOADGEN = os.path.join(REPO, "build", "loadgen")
+HOSTLOAD = os.path.join(REPO, "build", "hostload")
+# the second load: no TCP, the tracer on the whole host (see host_run)
+HOST_MODES = ("syscalls", "timers")
+HOST_CONFIGS = ("none", "trace-text")
+# each program's own cost, ns per run (docs/design.md, "Hot path")
+BUDGET_NS = {"td_set_state": 300}
+BUDGET_UNRELATED_NS = 25  # a program run for work that is not ours (host load)
 PORT = 5001
 BPFTRACE_STATES = (
     'tracepoint:sock:inet_sock_set_state /args->protocol == 6/ '
@@ -105,14 +122,49 @@ def peak_rss_kib(pid):
     return 0
 
 
-def recursion_misses(ids):
-    total = 0
+def prog_stats(ids):
+    """What the kernel counted for each program: {name: run_cnt, run_time_ns,
+    recursion_misses}. run_time_ns grows only while kernel.bpf_stats_enabled
+    is 1 (see bpf_stats)."""
+    out = {}
     for i in ids:
         p = subprocess.run(["bpftool", "-j", "prog", "show", "id", str(i)],
                            capture_output=True, text=True)
-        if p.returncode == 0:
-            total += json.loads(p.stdout).get("recursion_misses", 0)
-    return total
+        if p.returncode != 0:
+            continue
+        j = json.loads(p.stdout)
+        out[j.get("name", str(i))] = {k: j.get(k, 0) for k in
+                                      ("run_cnt", "run_time_ns", "recursion_misses")}
+    return out
+
+
+class bpf_stats:
+    """kernel.bpf_stats_enabled=1 for the bench, the previous value after:
+    each program's own cost (run_time_ns / run_cnt) is far steadier than a
+    throughput ratio on a noisy machine."""
+    PATH = "/proc/sys/kernel/bpf_stats_enabled"
+
+    def __enter__(self):
+        with open(self.PATH) as f:
+            self.old = f.read().strip()
+        with open(self.PATH, "w") as f:
+            f.write("1")
+        return self
+
+    def __exit__(self, *exc):
+        with open(self.PATH, "w") as f:
+            f.write(self.old)
+
+
+def add_prog_costs(res, stats, per):
+    """Each program's ns per run and runs per unit of load (a connection,
+    an operation), and the sum of their time per unit."""
+    res["progs"] = {n: {"run_cnt": v["run_cnt"], "ns_per_run":
+                        v["run_time_ns"] / v["run_cnt"] if v["run_cnt"] else None,
+                        "runs_per_op": v["run_cnt"] / per if per else None}
+                    for n, v in stats.items()}
+    res["prog_ns_per_op"] = sum(v["run_time_ns"] for v in stats.values()) / per if per else None
+    res["recursion_misses"] = sum(v["recursion_misses"] for v in stats.values())
 
 
 def configs(available):
@@ -138,7 +190,9 @@ def start_tracer(kind, args, ns, tmpdir):
     """Start a tracer, wait until it is attached. Returns (proc, out_path)."""
     out_path = None
     if kind == "tcpdwell":
-        cmd = [TCPDWELL] + args + ["--netns", ns.path, "--timewait-map", "262144"]
+        # the host load runs with no filter, as on a production host
+        cmd = [TCPDWELL] + args + (["--netns", ns.path, "--timewait-map", "262144"]
+                                   if ns else [])
         stdout = subprocess.DEVNULL
         if args[0] == "dwell":  # one report at exit
             cmd += ["-o", "json"]
@@ -218,7 +272,8 @@ def one_run(name, cfg, conns, threads, tmpdir):
         time.sleep(0.3)
         res["tracer_cpu_s"] = cpu_seconds(p.pid) - cpu0
         res["peak_rss_kib"] = peak_rss_kib(p.pid)
-        misses = recursion_misses(ids)
+        add_prog_costs(res, prog_stats(ids), load["connections"])
+        misses = res["recursion_misses"]
         p.send_signal(signal.SIGINT)
         try:
             stdout, _ = p.communicate(timeout=60)
@@ -306,6 +361,38 @@ def one_run(name, cfg, conns, threads, tmpdir):
         ns.delete()
 
 
+def host_run(name, cfg, mode, count, tmpdir):
+    """hostload MODE COUNT with no tracer or with cfg tracing the whole
+    host: the cost of tcpdwell to work that has no TCP in it. The programs'
+    counts are taken around the load alone."""
+    res = {"config": name, "mode": mode}
+    p = None
+    try:
+        if cfg:
+            p, _ = start_tracer(cfg[0], cfg[1], None, tmpdir)
+            ids = prog_ids(p.pid)
+            before = prog_stats(ids)
+        h = subprocess.run([HOSTLOAD, mode, str(count)], capture_output=True, text=True)
+        if h.returncode != 0:
+            raise RuntimeError("hostload failed: %s %s" % (h.stdout, h.stderr))
+        load = json.loads(h.stdout)
+        res.update(rate=load["rate"], operations=load["operations"], seconds=load["seconds"])
+        if p:
+            after = prog_stats(ids)
+            delta = {n: {k: v[k] - before.get(n, {}).get(k, 0) for k in v}
+                     for n, v in after.items()}
+            add_prog_costs(res, delta, load["operations"])
+        return res
+    finally:
+        if p:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
 def census_timing(count, reps):
     """`tcpdwell timewait --once` against `ss -tan state time-wait` with
     `count` TIME_WAIT sockets in a namespace (server-side, from loadgen)."""
@@ -357,11 +444,37 @@ def summarize(runs, names):
         for k in ("tracer_cpu_s", "cpu_s_per_million", "peak_rss_kib", "delivered",
                   "expected_events", "ringbuf_drops", "recursion_misses", "unaccounted"):
             s[k] = median(rows, k)
+        s["prog_ns_per_conn"] = median(rows, "prog_ns_per_op")
+        s["progs"] = prog_summary(rows)
         out.append(s)
     by = {s["config"]: s for s in out}
     if "tcpstates" in by and by["tcpstates"]["median_rate"]:
         for s in out:
             s["ratio_to_tcpstates"] = s["median_rate"] / by["tcpstates"]["median_rate"]
+    return out
+
+
+def prog_summary(rows):
+    """Medians over runs of each program's ns per run and runs per op."""
+    out = {}
+    for n in sorted({n for r in rows for n in r.get("progs", {})}):
+        ps = [r["progs"][n] for r in rows if n in r.get("progs", {})]
+        out[n] = {"ns_per_run": median(ps, "ns_per_run"),
+                  "runs_per_op": median(ps, "runs_per_op")}
+    return out
+
+
+def summarize_host(runs):
+    out = []
+    for mode in [m for m in HOST_MODES if any(r["mode"] == m for r in runs)]:
+        base = median([r for r in runs if r["mode"] == mode and r["config"] == "none"], "rate")
+        for n in HOST_CONFIGS:
+            rows = [r for r in runs if r["mode"] == mode and r["config"] == n]
+            rate = median(rows, "rate")
+            out.append({"mode": mode, "config": n, "runs": len(rows), "median_rate": rate,
+                        "ratio_to_none": rate / base if base and rate else None,
+                        "prog_ns_per_op": median(rows, "prog_ns_per_op"),
+                        "progs": prog_summary(rows)})
     return out
 
 
@@ -385,6 +498,36 @@ def print_table(summary, meta):
             fmt(s["unaccounted"], ".0f")))
 
 
+def print_host_table(host, reps):
+    print("\nno TCP churn, tracer on the whole host (build/hostload; %d runs per config)" % reps)
+    print("%-9s %-11s %11s %6s %10s" % ("load", "config", "ops/s", "ratio", "prog ns/op"))
+    for s in host:
+        print("%-9s %-11s %11s %6s %10s" % (
+            s["mode"], s["config"], fmt(s["median_rate"], ".0f"),
+            fmt(s["ratio_to_none"], ".3f"), fmt(s["prog_ns_per_op"], ".1f")))
+
+
+def print_prog_table(summary, host):
+    """Each program's own cost (kernel.bpf_stats_enabled), medians: under
+    churn per connection, under the host load per operation."""
+    print("\nper program: runs per connection (churn) or operation (host load), "
+          "ns per run")
+    print("%-20s %-20s %9s %8s %7s" % ("load/config", "program", "runs/op", "ns/run",
+                                       "budget"))
+    rows = [("churn/" + s["config"], s, BUDGET_NS) for s in summary] + \
+        [("%s/%s" % (s["mode"], s["config"]), s,
+          {n: BUDGET_UNRELATED_NS for n in s["progs"]}) for s in host]
+    for label, s, budget in rows:
+        for n, v in s.get("progs", {}).items():
+            if v["runs_per_op"]:
+                print("%-20s %-20s %9.3f %8s %7s" % (
+                    label, n, v["runs_per_op"], fmt(v["ns_per_run"], ".0f"),
+                    budget.get(n, "")))
+        if s.get("prog_ns_per_conn") is not None:
+            print("%-20s %-20s %9s %8.0f  (sum per connection)" % (
+                label, "all", "", s["prog_ns_per_conn"]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-n", "--connections", type=int, default=200000)
@@ -394,18 +537,23 @@ def main():
     ap.add_argument("-o", "--output", default=os.path.join(REPO, "build", "bench-results.json"))
     ap.add_argument("--census-sockets", type=int, default=20000)
     ap.add_argument("--census-reps", type=int, default=11)
+    ap.add_argument("--host-syscalls", type=int, default=5000000,
+                    help="getppid() calls per host-load run (0: no host load)")
+    ap.add_argument("--host-timers", type=int, default=200000,
+                    help="timer round trips per host-load run (0: none)")
     ap.add_argument("--smoke", action="store_true",
                     help="tiny run for the test suite: checks the bench still works")
     a = ap.parse_args()
     if a.smoke:
         a.connections, a.reps = 2000, 1
         a.census_sockets, a.census_reps = 2000, 1
+        a.host_syscalls, a.host_timers = 200000, 20000
         a.configs = a.configs or "none,trace-text,trace-json,dwell,timewait"
     if os.geteuid() != 0:
         sys.exit("bench: needs root (BPF, network namespaces)")
-    for f in (TCPDWELL, LOADGEN):
+    for f in (TCPDWELL, LOADGEN, HOSTLOAD):
         if not os.access(f, os.X_OK):
-            sys.exit("bench: %s missing (make tcpdwell build/loadgen)" % f)
+            sys.exit("bench: %s missing (make tcpdwell build/loadgen build/hostload)" % f)
     available = {t: shutil.which(t) for t in ("tcpstates", "tcplife", "bpftrace") if shutil.which(t)}
     allc = configs(available)
     names = a.configs.split(",") if a.configs else list(allc)
@@ -416,23 +564,39 @@ def main():
             "connections": a.connections, "reps": a.reps, "threads": a.threads,
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "reference_tools": available}
-    runs = []
+    runs, host_runs = [], []
+    host_counts = {"syscalls": a.host_syscalls, "timers": a.host_timers}
+    host_modes = [m for m in HOST_MODES if host_counts[m] > 0]
     tmpdir = tempfile.mkdtemp(prefix="tdbench-", dir="/dev/shm")
     try:
-        for rep in range(a.reps):
-            order = names if rep % 2 == 0 else list(reversed(names))
-            for n in order:
-                r = one_run(n, allc[n], a.connections, a.threads, tmpdir)
-                r["rep"] = rep
-                runs.append(r)
-                print("rep %d %-11s %8.0f conn/s%s" % (
-                    rep, n, r["rate"], "" if "delivered" not in r else
-                    "  delivered %d/%d" % (r["delivered"], r["expected_events"])),
-                    file=sys.stderr, flush=True)
+        with bpf_stats():
+            for rep in range(a.reps):
+                order = names if rep % 2 == 0 else list(reversed(names))
+                for n in order:
+                    r = one_run(n, allc[n], a.connections, a.threads, tmpdir)
+                    r["rep"] = rep
+                    runs.append(r)
+                    print("rep %d %-11s %8.0f conn/s%s" % (
+                        rep, n, r["rate"], "" if "delivered" not in r else
+                        "  delivered %d/%d" % (r["delivered"], r["expected_events"])),
+                        file=sys.stderr, flush=True)
+            for rep in range(a.reps):
+                order = HOST_CONFIGS if rep % 2 == 0 else tuple(reversed(HOST_CONFIGS))
+                for mode in host_modes:
+                    for n in order:
+                        r = host_run(n, allc[n], mode, host_counts[mode], tmpdir)
+                        r["rep"] = rep
+                        host_runs.append(r)
+                        print("rep %d %-8s %-11s %10.0f ops/s" % (rep, mode, n, r["rate"]),
+                              file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     summary = summarize(runs, names)
+    host = summarize_host(host_runs) if host_runs else []
     print_table(summary, meta)
+    if host:
+        print_host_table(host, a.reps)
+    print_prog_table(summary, host)
     census = census_timing(a.census_sockets, a.census_reps) if a.census_sockets else None
     if census:
         print("\ntimewait --once, %d timewait sockets (%d in TIME_WAIT, ss lists %d): %.1f ms; "
@@ -442,13 +606,19 @@ def main():
                   census["ss_ms"], census["ratio_to_ss"], census["reps"]))
     os.makedirs(os.path.dirname(a.output), exist_ok=True)
     with open(a.output, "w") as f:
-        json.dump({"meta": meta, "summary": summary, "census_once": census, "runs": runs},
+        json.dump({"meta": meta, "summary": summary, "census_once": census, "host": host,
+                   "runs": runs, "host_runs": host_runs},
                   f, indent=1)
     print("\nJSON: %s" % a.output)
     if a.smoke:
         bad = [s for s in summary if s["config"] != "none" and s["unaccounted"] != 0]
         if bad:
             sys.exit("bench smoke: unaccounted events: %s" % bad)
+        costs = [s for s in summary if s["config"].startswith("trace")]
+        if any(not s["progs"].get("td_set_state", {}).get("ns_per_run") for s in costs):
+            sys.exit("bench smoke: no per-program cost for td_set_state: %s" % costs)
+        if len(host) != 2 * len(HOST_MODES) or any(not s["median_rate"] for s in host):
+            sys.exit("bench smoke: the host load did not run: %s" % host)
         if census["time_wait"] != census["ss_lines"]:
             sys.exit("bench smoke: the census counted %d in TIME_WAIT, ss listed %d" % (
                 census["time_wait"], census["ss_lines"]))
