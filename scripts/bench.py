@@ -72,7 +72,7 @@ HOSTLOAD = os.path.join(REPO, "build", "hostload")
 # the second load: no TCP, the tracer on the whole host (see host_run)
 HOST_MODES = ("syscalls", "timers")
 HOST_CONFIGS = ("none", "trace-text")
-# each program's own cost, ns per run (docs/design.md, "Hot path")
+# each program's own cost, ns per run (docs/design.md §4)
 BUDGET_NS = {"td_set_state": 300}
 BUDGET_UNRELATED_NS = 25  # a program run for work that is not ours (host load)
 PORT = 5001

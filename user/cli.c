@@ -26,6 +26,7 @@ enum {
 	OPT_WAKEUP_PCT,
 	OPT_WAKEUP_PER_EVENT,
 	OPT_NO_ACCEPT,
+	OPT_ACCEPT_HOOK,
 	OPT_ALL_NETNS,
 	OPT_ONCE,
 	OPT_VERIFY,
@@ -74,6 +75,7 @@ static const struct option long_opts[] = {
     {"wakeup-pct", required_argument, NULL, OPT_WAKEUP_PCT},
     {"wakeup-per-event", no_argument, NULL, OPT_WAKEUP_PER_EVENT},
     {"no-accept-tracepoint", no_argument, NULL, OPT_NO_ACCEPT},
+    {"accept-hook", required_argument, NULL, OPT_ACCEPT_HOOK},
     {"all-netns", no_argument, NULL, OPT_ALL_NETNS},
     {"once", no_argument, NULL, OPT_ONCE},
     {"verify", no_argument, NULL, OPT_VERIFY},
@@ -172,8 +174,12 @@ void td_usage(FILE *f)
 		"                        included (default 8192; more are counted as lost)\n"
 		"      --wakeup-pct P    wake the reader early at P%% fill (default 25)\n"
 		"      --wakeup-per-event  wake the reader for every event (benchmarks)\n"
-		"      --no-accept-tracepoint  accepted sockets keep their listener's owner;\n"
-		"                        spares every syscall on the host ~50 ns\n"
+		"      --accept-hook H   how an accepted socket gets its owner: auto (the\n"
+		"                        first this kernel takes of fexit, kprobe,\n"
+		"                        tracepoint), fexit, kprobe, tracepoint (paid by\n"
+		"                        every syscall on the host, ~50 ns), or none (it\n"
+		"                        keeps its listener's owner); doctor says which\n"
+		"      --no-accept-tracepoint  auto, but never the tracepoint\n"
 		"timewait:\n"
 		"      --once            print one snapshot and exit (no tracing)\n"
 		"      --all-netns       every network namespace in /proc and /run/netns\n"
@@ -373,7 +379,8 @@ static int check_record_replay(const struct td_opts *o, bool out_opt, bool kerne
 		if (kernel_opt || o->follow)
 			return usage_error(
 			    "%s: reads a file; --ringbuf-kb, --timewait-map, "
-			    "--wakeup-*, --no-accept-tracepoint and --follow are for "
+			    "--wakeup-*, --accept-hook, --no-accept-tracepoint and --follow are "
+			    "for "
 			    "live tracing (the recording's own filters already apply)",
 			    "replay");
 		if (o->once || o->all_netns || o->verify)
@@ -935,6 +942,13 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			break;
 		case OPT_NO_ACCEPT:
 			o->no_accept = kernel_opt = true;
+			break;
+		case OPT_ACCEPT_HOOK:
+			kernel_opt = true;
+			if (td_accept_hook_parse(optarg, &o->accept_hook))
+				return usage_error("bad --accept-hook '%s' (auto, fexit, kprobe, "
+						   "tracepoint, none)",
+						   optarg);
 			break;
 		case OPT_ALL_NETNS:
 			o->all_netns = tw_opt = true;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "accept.h"
 #include "events.h"
 
 /* Exit codes, documented in README.md. */
@@ -82,17 +83,18 @@ struct td_opts {
 	struct td_cidr_list laddrs; /* --laddr */
 	struct td_cidr_list raddrs; /* --raddr */
 
-	bool wall_time;	       /* -T */
-	bool wide;	       /* -w */
-	double duration_s;     /* -d: stop after this long (0: run until signalled) */
-	double interval_s;     /* -i: dwell prints every SEC (0: at exit only) */
-	unsigned flush_ms;     /* --flush-ms: how often the reader drains the ring */
-	unsigned ringbuf_kb;   /* --ringbuf-kb */
-	unsigned max_sockets;  /* --max-sockets: size of the per-socket LRU map */
-	unsigned timewait_map; /* --timewait-map: size of the timewait LRU map */
-	unsigned wakeup_pct;   /* --wakeup-pct: early wakeup fill threshold */
-	bool wakeup_per_event; /* --wakeup-per-event: for the benchmark only */
-	bool no_accept;	       /* --no-accept-tracepoint */
+	bool wall_time;			 /* -T */
+	bool wide;			 /* -w */
+	double duration_s;		 /* -d: stop after this long (0: run until signalled) */
+	double interval_s;		 /* -i: dwell prints every SEC (0: at exit only) */
+	unsigned flush_ms;		 /* --flush-ms: how often the reader drains the ring */
+	unsigned ringbuf_kb;		 /* --ringbuf-kb */
+	unsigned max_sockets;		 /* --max-sockets: size of the per-socket LRU map */
+	unsigned timewait_map;		 /* --timewait-map: size of the timewait LRU map */
+	unsigned wakeup_pct;		 /* --wakeup-pct: early wakeup fill threshold */
+	bool wakeup_per_event;		 /* --wakeup-per-event: for the benchmark only */
+	bool no_accept;			 /* --no-accept-tracepoint */
+	enum td_accept_hook accept_hook; /* --accept-hook */
 	/* timewait */
 	char netns_path[256]; /* --netns as given when it was a path */
 	bool all_netns;	      /* --all-netns */

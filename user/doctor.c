@@ -28,6 +28,7 @@
 #include "kconfig.h"
 #include "ksym.h"
 #include "privs.h"
+#include "tracefs.h"
 #include "tracer.h"
 
 enum verdict { OK, INFO, DEGRADED, MISSING };
@@ -105,37 +106,34 @@ static void fact(struct doc *d, bool holds, const char *check, const char *yes, 
 	line(d, holds ? OK : DEGRADED, check, false, "%s", holds ? yes : no);
 }
 
-/* fentry is not used (tracepoints first): say whether it would load. */
-static void fentry(struct doc *d, const struct btf *btf)
+/* The accept() hook tcpdwell will use here, and why not a cheaper one. */
+static void accept_hook(struct doc *d, bool can)
 {
-	struct bpf_insn prog[] = {
-	    {.code = 0xb7, .dst_reg = 0, .imm = 0}, /* r0 = 0 */
-	    {.code = 0x95},			    /* exit */
-	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
-	int id = btf ? btf__find_by_name_kind(btf, "tcp_set_state", BTF_KIND_FUNC) : -1;
-	int fd, link;
+	enum td_accept_hook h;
+	char why[512];
 
-	if (id <= 0) {
-		line(d, INFO, "fentry", false, "not used by tcpdwell; tcp_set_state not in BTF");
+	if (!can) {
+		line(d, MISSING, "accept() attribution", false,
+		     "not probed (privileges or BTF missing)");
 		return;
 	}
-	opts.attach_btf_id = id;
-	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "td_doctor", "GPL", prog, 2, &opts);
-	if (fd < 0) {
-		line(d, INFO, "fentry", false, "not used by tcpdwell; refused here (%s)",
-		     strerror(errno));
-		return;
+	td_accept_hook_choose(TD_ACCEPT_AUTO, false, &h, why, sizeof(why));
+	switch (h) {
+	case TD_ACCEPT_FEXIT:
+	case TD_ACCEPT_KPROBE:
+		line(d, OK, "accept() attribution", false, "%s: runs on accept() only%s%s",
+		     td_accept_hook_target(h), *why ? "; " : "", why);
+		break;
+	case TD_ACCEPT_TRACEPOINT:
+		line(d, DEGRADED, "accept() attribution", false,
+		     "%s: every syscall on the host pays ~50 ns (%s); --no-accept-tracepoint "
+		     "leaves it out, accepted sockets then keep their listener's owner",
+		     td_accept_hook_target(h), why);
+		break;
+	default:
+		line(d, DEGRADED, "accept() attribution", false,
+		     "none: accepted sockets keep their listener's owner (%s)", why);
 	}
-	link = bpf_link_create(fd, 0, BPF_TRACE_FENTRY, NULL);
-	if (link < 0)
-		line(d, INFO, "fentry", false, "not used by tcpdwell; attach refused here (%s)",
-		     strerror(errno));
-	else
-		line(d, INFO, "fentry", false, "not used by tcpdwell; would work here");
-	if (link >= 0)
-		close(link);
-	close(fd);
 }
 
 /* The effective capabilities that matter to tcpdwell, listed. */
@@ -185,11 +183,10 @@ static void bpf_features(struct doc *d, bool can, bool loaded)
 	     rb == 1 ? "BPF_MAP_TYPE_RINGBUF (5.8+): every event crosses it"
 		     : "no BPF_MAP_TYPE_RINGBUF: needs Linux 5.8 or newer");
 	line(d, tp == 1 ? OK : DEGRADED, "program type tracepoint", false, "%s",
-	     tp == 1 ? "syscalls:sys_exit_accept* (accept() attribution)"
-		     : "refused: accepted sockets keep their listener's owner");
+	     tp == 1 ? "loads (the accept() fallback)"
+		     : "refused: no accept() attribution by syscall tracepoint");
 	line(d, tr == 1 ? OK : MISSING, "program type tracing", true, "%s",
-	     tr == 1 ? "tp_btf (every tracepoint program) and iter/tcp (the census); fentry "
-		       "below"
+	     tr == 1 ? "tp_btf (every tracepoint program) and iter/tcp (the census)"
 		     : "refused: tp_btf and iter/tcp programs cannot load");
 }
 
@@ -282,7 +279,7 @@ int td_doctor_main(const struct td_opts *o)
 	     "tcp_death_row.tw_refcount: TIME_WAIT overflow told apart",
 	     "no tw_refcount: a TIME_WAIT overflow looks like a reset");
 	if (td_tracefs_mounted())
-		line(&d, OK, "tracefs", false, "mounted (accept() attribution)");
+		line(&d, OK, "tracefs", false, "mounted (the accept() tracepoint fallback)");
 	else
 		line(&d, INFO, "tracefs", false, "not mounted: tcpdwell mounts it at start");
 	if (mounted("/sys/fs/bpf", BPF_FS_MAGIC))
@@ -296,7 +293,7 @@ int td_doctor_main(const struct td_opts *o)
 		line(&d, INFO, "memlock", false,
 		     "%s (BPF memory is charged to the cgroup since 5.11)",
 		     rl.rlim_cur == RLIM_INFINITY ? "unlimited" : "limited");
-	fentry(&d, btf);
+	accept_hook(&d, td_privileged() && btf);
 
 	if (d.json)
 		printf("],\"can_run\":%s}\n", d.missing ? "false" : "true");

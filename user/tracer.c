@@ -8,14 +8,13 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
-#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "accept.h"
 #include "event.h"
 #include "filter.h"
 #include "hist.h"
@@ -24,12 +23,12 @@
 #include "netns.h"
 #include "privs.h"
 #include "replay.h"
+#include "tracefs.h"
 #include "census.skel.h"
 #include "tcpdwell.skel.h"
 #include "tracer.h"
 
 #define BTF_PATH  "/sys/kernel/btf/vmlinux"
-#define TRACEFS	  "/sys/kernel/tracing"
 #define BATCH_MAX 16384
 
 struct td_tracer {
@@ -51,9 +50,10 @@ struct td_tracer {
 	size_t nbatch;
 	struct td_delivered delivered;
 	uint64_t bad_records;
-	uint64_t last_sweep_ns; /* sweep_timewait() */
-	bool stop;		/* signal, duration or consumer: leave the loop */
-	bool consumer_done;	/* the consumer wants no more events */
+	uint64_t last_sweep_ns;	    /* sweep_timewait() */
+	bool stop;		    /* signal, duration or consumer: leave the loop */
+	bool consumer_done;	    /* the consumer wants no more events */
+	enum td_accept_hook accept; /* the accept() hook in use */
 	char degraded[256];
 };
 
@@ -86,20 +86,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-bool td_tracefs_mounted(void)
-{
-	struct stat st;
-
-	return !stat(TRACEFS "/events", &st) || !stat("/sys/kernel/debug/tracing/events", &st);
-}
-
-/* Classic tracepoints attach through tracefs; mount it if nobody did. */
-static bool tracefs_ready(void)
-{
-	return td_tracefs_mounted() ||
-	       (mount("nodev", TRACEFS, "tracefs", 0, NULL) == 0 && td_tracefs_mounted());
-}
-
 static int on_sample(void *ctx, void *data, size_t size);
 
 /* Whether kfree_skb names the socket of a dropped segment (rx_sk, 6.11+):
@@ -108,21 +94,15 @@ static int on_sample(void *ctx, void *data, size_t size);
  * cheap; without tracefs, assume not (the index is only memory). */
 static bool kfree_skb_has_rx_sk(void)
 {
-	static const char *const paths[] = {
-	    TRACEFS "/events/skb/kfree_skb/format",
-	    "/sys/kernel/debug/tracing/events/skb/kfree_skb/format"};
+	FILE *f = td_tracefs_open("events/skb/kfree_skb/format");
 	char buf[4096];
 	bool found = false;
 
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]) && !found; i++) {
-		FILE *f = fopen(paths[i], "re");
-
-		if (!f)
-			continue;
-		while (!found && fgets(buf, sizeof(buf), f))
-			found = strstr(buf, " rx_sk;") != NULL;
-		fclose(f);
-	}
+	if (!f)
+		return false;
+	while (!found && fgets(buf, sizeof(buf), f))
+		found = strstr(buf, " rx_sk;") != NULL;
+	fclose(f);
 	return found;
 }
 
@@ -157,6 +137,45 @@ static void resolve_timer_fns(struct td_tracer *t)
 	cfg->fn_tw_timer = addrs[0];
 	cfg->fn_reqsk_timer = addrs[1];
 	cfg->fn_write_timer = addrs[2];
+}
+
+/* Load only the accept() hook that was picked (the others start unloaded,
+ * see bpf/owner.bpf.c). */
+static void accept_autoload(struct tcpdwell_bpf *skel, enum td_accept_hook h)
+{
+	bpf_program__set_autoload(skel->progs.td_accept_fexit, h == TD_ACCEPT_FEXIT);
+	bpf_program__set_autoload(skel->progs.td_accept_kprobe, h == TD_ACCEPT_KPROBE);
+	bpf_program__set_autoload(skel->progs.td_exit_accept, h == TD_ACCEPT_TRACEPOINT);
+	bpf_program__set_autoload(skel->progs.td_exit_accept4, h == TD_ACCEPT_TRACEPOINT);
+}
+
+static bool is_accept_prog(const struct tcpdwell_bpf *skel, const struct bpf_program *prog)
+{
+	return prog == skel->progs.td_accept_fexit || prog == skel->progs.td_accept_kprobe ||
+	       prog == skel->progs.td_exit_accept || prog == skel->progs.td_exit_accept4;
+}
+
+/* accept() attribution through the cheapest hook this kernel takes
+ * (accept.c). export labels nothing by owner and takes no owner filter:
+ * it needs none, and spares the host every hook's cost. */
+static int select_accept(struct td_tracer *t)
+{
+	const struct td_opts *o = t->opts;
+	enum td_accept_hook want = o->cmd == TD_CMD_EXPORT ? TD_ACCEPT_NONE : o->accept_hook;
+	char why[512], what[640];
+
+	if (td_accept_hook_choose(want, o->no_accept, &t->accept, why, sizeof(why)))
+		return fail(TD_EXIT_USAGE, "--accept-hook %s: not available here (%s)",
+			    td_accept_hook_name(want), why);
+	if (t->accept == TD_ACCEPT_NONE && want == TD_ACCEPT_AUTO && !o->no_accept) {
+		snprintf(what, sizeof(what),
+			 "no accept() hook attaches (%s): accepted sockets keep their "
+			 "listener's owner",
+			 why);
+		note_degraded(t, what);
+	}
+	accept_autoload(t->skel, t->accept);
+	return 0;
 }
 
 static int attach(struct td_tracer *t, struct bpf_program *prog, bool required)
@@ -387,12 +406,9 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		bpf_program__set_autoload(t->skel->progs.td_kfree_skb, false);
 		bpf_program__set_autoload(t->skel->progs.td_tw_sweep, false);
 	}
-	/* export labels nothing by owner and takes no owner filter: spare every
-	 * syscall on the host the accept() tracepoints' cost */
-	if (o->no_accept || o->cmd == TD_CMD_EXPORT) {
-		bpf_program__set_autoload(t->skel->progs.td_exit_accept, false);
-		bpf_program__set_autoload(t->skel->progs.td_exit_accept4, false);
-	}
+	err = select_accept(t);
+	if (err)
+		goto cleanup;
 	bpf_map__set_max_entries(t->skel->maps.td_events, o->ringbuf_kb * 1024);
 	bpf_map__set_max_entries(t->skel->maps.td_socks, o->max_sockets);
 	bpf_map__set_max_entries(t->skel->maps.td_tws, o->timewait_map);
@@ -431,25 +447,26 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	t->wall_off_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
 
 	bpf_object__for_each_program (prog, t->skel->obj) {
-		bool optional = bpf_program__type(prog) == BPF_PROG_TYPE_TRACEPOINT;
+		bool optional = is_accept_prog(t->skel, prog);
 
 		if (t->nlinks == TD_MAX_PROGS)
 			break;
 		if (!bpf_program__autoload(prog))
-			continue; /* --no-accept-tracepoint */
+			continue; /* an accept() hook not picked, a command's extra */
 		if (prog == t->skel->progs.td_tw_sweep)
 			continue; /* run by the reader, never attached */
-		if (optional && !tracefs_ready()) {
-			note_degraded(t, "tracefs unavailable: accepted sockets keep their "
-					 "listener's owner");
-			continue;
-		}
 		err = attach(t, prog, !optional);
 		if (err > 0)
 			goto cleanup;
-		if (err < 0)
-			note_degraded(t, "accept() tracepoint did not attach: accepted sockets "
-					 "keep their listener's owner");
+		if (err < 0) {
+			char what[160];
+
+			snprintf(what, sizeof(what),
+				 "accept() hook %s did not attach: accepted sockets keep their "
+				 "listener's owner",
+				 td_accept_hook_target(t->accept));
+			note_degraded(t, what);
+		}
 		err = 0;
 	}
 
@@ -1013,6 +1030,8 @@ int td_tracer_probe(char *why, size_t sz)
 {
 	struct tcpdwell_bpf *skel = tcpdwell_bpf__open();
 	struct census_bpf *census = NULL;
+	enum td_accept_hook hook;
+	char hook_why[512];
 	int err;
 
 	libbpf_set_print(libbpf_print);
@@ -1020,6 +1039,8 @@ int td_tracer_probe(char *why, size_t sz)
 		snprintf(why, sz, "cannot open the BPF object: %s", strerror(errno));
 		return -1;
 	}
+	if (!td_accept_hook_choose(TD_ACCEPT_AUTO, false, &hook, hook_why, sizeof(hook_why)))
+		accept_autoload(skel, hook);
 	/* the smallest maps: this is a load test, not a run */
 	bpf_map__set_max_entries(skel->maps.td_events, getpagesize());
 	bpf_map__set_max_entries(skel->maps.td_socks, 16);

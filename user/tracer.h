@@ -32,9 +32,6 @@ struct td_consumer {
 	void *ctx;
 };
 
-/* tracefs (for the classic accept() tracepoints) is mounted. */
-bool td_tracefs_mounted(void);
-
 /* Load (not attach) every BPF program with tiny maps: can this kernel run
  * tcpdwell? Returns 0, or -1 with the reason in why. */
 int td_tracer_probe(char *why, size_t sz);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * Work with no TCP in it, for the bench's second load: what a tracer costs
- * the rest of a production host (docs/design.md, "Cost to the host").
+ * the rest of a production host (docs/design.md §4).
  *
  *   syscalls  N calls of getppid(2): the cheapest syscall, so any cost
  *             added to every syscall (a syscall tracepoint puts every task

@@ -143,6 +143,33 @@ def server_close(family, addr, hold, peer_delay):
             "client": cl}
 
 
+def prefork(family, addr):
+    """A pre-fork server: this process listens, a forked worker accepts
+    and closes after the client's EOF. Only accept() attribution can name
+    the worker: before it, the child has its listener's owner."""
+    srv = listener(family, addr)
+    port = srv.getsockname()[1]
+
+    def worker():
+        a, _ = srv.accept()
+        wait_eof(a)
+        a.close()
+        return {}
+
+    def client():
+        c = socket.socket(family, socket.SOCK_STREAM)
+        c.connect((addr, port))
+        lport = c.getsockname()[1]
+        c.close()
+        return {"lport": lport}
+
+    wk = fork_client(worker)
+    cl = fork_client(client)()
+    w = wk()
+    srv.close()
+    return {"server": {"pid": os.getpid(), "port": port, "worker": w["pid"]}, "client": cl}
+
+
 def refused(family, addr):
     """connect() to a port nobody listens on: RST, SYN_SENT -> CLOSE."""
     probe = socket.socket(family, socket.SOCK_STREAM)
@@ -846,6 +873,8 @@ def main():
         res = server_close(family, addr, float(args[0]), float(args[1]))
     elif name == "refused":
         res = refused(family, addr)
+    elif name == "prefork":
+        res = prefork(family, addr)
     elif name in ("unread", "linger0"):
         res = abort(family, addr, name)
     elif name == "syn_retrans":

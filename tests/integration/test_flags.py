@@ -1,9 +1,14 @@
 """Flags the README promises, each exercised with traffic that must and must
 not show."""
+import json
+import os
 import re
+import subprocess
 import time
 
-from conftest import READY_S, Netns
+import pytest
+
+from conftest import BIN, READY_S, Netns
 
 
 def test_netns_filter(netns, tracer):
@@ -84,13 +89,69 @@ def test_timeline_ipv6(netns, tracer):
         ["FIN_WAIT2(tw)", "CLOSE"]
 
 
-def test_no_accept_tracepoint(netns, tracer):
-    """Without the accept() tracepoints a child keeps its listener's owner."""
-    t = tracer("trace", "--no-accept-tracepoint", "--netns", str(netns.inum))
-    r = netns.scenario("server_close", 0.05, 0.05)
+ACCEPT_PROGS = {"fexit": {"td_accept_fexit"}, "kprobe": {"td_accept_kprobe"},
+                "tracepoint": {"td_exit_accept", "td_exit_accept4"}, "none": set()}
+# hooks the environment promises (the guest: fentry and kprobes work there),
+# so a hook that is not available cannot pass unnoticed where it must be
+REQUIRED_HOOKS = {h for h in os.environ.get("TCPDWELL_REQUIRE_HOOKS", "").split(",") if h}
+ACCEPT_TARGETS = {"fexit": "fexit/inet_accept", "kprobe": "kretprobe/inet_csk_accept",
+                  "tracepoint": "syscalls:sys_exit_accept*"}
+KPROBE_PMU = "/sys/bus/event_source/devices/kprobe"
+
+
+def accept_hook_works(hook):
+    """The hook attaches here: tcpdwell runs with it forced, or refuses
+    with one line and exit 2."""
+    p = subprocess.run([BIN, "trace", "--accept-hook", hook, "-d", "0.01"],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode == 2:
+        assert p.stderr.startswith("tcpdwell: --accept-hook %s: not available here (" % hook)
+        assert p.stderr.count("\n") == 1, p.stderr
+        return False
+    assert p.returncode == 0, p.stderr
+    return True
+
+
+@pytest.mark.parametrize("hook", ["auto", "fexit", "kprobe", "tracepoint", "none",
+                                  "no-tracepoint"])
+def test_accept_hook(netns, tracer, hook):
+    """A pre-fork server: the listener is the scenario's, a forked worker
+    accepts. Each accept() hook names the worker once it has accepted;
+    none leaves the listener's owner. auto takes the first that works of
+    fexit, kprobe and tracepoint (not tracepoint with
+    --no-accept-tracepoint); a hook this kernel refuses is an exit 2."""
+    works = {h: accept_hook_works(h) for h in ("fexit", "kprobe")}
+    missing = REQUIRED_HOOKS - {h for h, ok in works.items() if ok}
+    assert not missing, "accept hooks this environment must have: %s" % works
+    if not os.path.exists(KPROBE_PMU):
+        assert not works["kprobe"]
+    if hook in works and not works[hook]:
+        return  # accept_hook_works checked the refusal
+    if hook == "auto":
+        used = next((h for h in ("fexit", "kprobe") if works[h]), "tracepoint")
+        args = []
+    elif hook == "no-tracepoint":
+        used = next((h for h in ("fexit", "kprobe") if works[h]), "none")
+        args = ["--no-accept-tracepoint"]
+    else:
+        used, args = hook, ["--accept-hook", hook]
+    t = tracer("trace", *args, "--netns", str(netns.inum))
+    r = netns.scenario("prefork")
     t.stop()
+    assert t.clean(), t.stderr
     srv, cl = r["server"], r["client"]
     s = [e for e in t.events() if (e["lport"], e["rport"]) == (srv["port"], cl["lport"])]
-    assert s and all(e["owner"] == "listener" and e["pid"] == srv["pid"] for e in s), s
+    assert [e["new"] for e in s][-2:] == ["LAST_ACK", "CLOSE"], s
+    # the listener's owner until accept(), the worker's after
+    assert s[0]["owner"] == "listener" and s[0]["pid"] == srv["pid"], s
+    want = ("listener", srv["pid"]) if used == "none" else ("accept", srv["worker"])
+    assert (s[-1]["owner"], s[-1]["pid"]) == want, (used, s)
     progs = {p["name"] for p in t.loss()["programs"]}
-    assert "td_set_state" in progs and not progs & {"td_exit_accept", "td_exit_accept4"}
+    assert "td_set_state" in progs
+    assert progs & set().union(*ACCEPT_PROGS.values()) == ACCEPT_PROGS[used], (used, progs)
+    if hook == "auto":  # doctor names the hook auto takes, and what it costs
+        d = json.loads(subprocess.run([BIN, "doctor", "-o", "json"], capture_output=True,
+                                      text=True, timeout=60).stdout)
+        c = {c["check"]: c for c in d["checks"]}["accept() attribution"]
+        assert c["detail"].startswith(ACCEPT_TARGETS[used] + ":"), c
+        assert c["status"] == ("degraded" if used == "tracepoint" else "ok"), c

@@ -518,6 +518,8 @@ static void assert_defaults_except_family(const struct td_opts *o)
 	assert_true(o->interval_s == 0.0);
 	assert_int_equal(o->wakeup_pct, 25);
 	assert_false(o->wakeup_per_event);
+	assert_int_equal(o->accept_hook, TD_ACCEPT_AUTO);
+	assert_false(o->no_accept);
 }
 
 static void test_args_defaults(void **state)
@@ -684,6 +686,31 @@ static void test_args_flags(void **state)
 	assert_true(o.wide);
 	assert_true(o.wall_time);
 	assert_true(o.wakeup_per_event);
+}
+
+static void test_args_accept_hook(void **state)
+{
+	static const char *const names[] = {"auto", "fexit", "kprobe", "tracepoint", "none"};
+	struct td_opts o;
+	struct cap c;
+
+	(void)state;
+	for (int h = TD_ACCEPT_AUTO; h <= TD_ACCEPT_NONE; h++) {
+		PARSE(&o, &c, "trace", "--accept-hook", names[h]);
+		assert_ok_quiet(&c);
+		assert_int_equal(o.accept_hook, h);
+		assert_string_equal(td_accept_hook_name(o.accept_hook), names[h]);
+	}
+	PARSE(&o, &c, "--no-accept-tracepoint");
+	assert_ok_quiet(&c);
+	assert_true(o.no_accept);
+	assert_int_equal(o.accept_hook, TD_ACCEPT_AUTO);
+	PARSE(&o, &c, "--accept-hook", "fentry");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "--accept-hook", "");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "replay", "x.tdrec", "--accept-hook", "none");
+	assert_usage_error(&c);
 }
 
 static void test_args_duration(void **state)
@@ -1206,6 +1233,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_args_ports, reset_getopt),
 	    cmocka_unit_test_setup(test_args_output, reset_getopt),
 	    cmocka_unit_test_setup(test_args_flags, reset_getopt),
+	    cmocka_unit_test_setup(test_args_accept_hook, reset_getopt),
 	    cmocka_unit_test_setup(test_args_duration, reset_getopt),
 	    cmocka_unit_test_setup(test_args_numbers, reset_getopt),
 	    cmocka_unit_test_setup(test_args_timewait_map, reset_getopt),
