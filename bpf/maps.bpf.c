@@ -2,7 +2,7 @@
 /* The one definition of every map and of the config (see common.bpf.h). */
 #include "common.bpf.h"
 
-td_ringbuf_map td_events SEC(".maps");
+td_rings_map td_rings SEC(".maps");
 td_sock_map td_socks SEC(".maps");
 td_listen_map td_listeners SEC(".maps");
 td_counter_map td_counters SEC(".maps");

@@ -30,12 +30,20 @@
 
 #define BTF_PATH  "/sys/kernel/btf/vmlinux"
 #define BATCH_MAX 16384
+/* How long a record can take from its program's clock read to its ring:
+ * a periodic drain holds back what is younger, so that a record of
+ * another CPU's ring, reserved just after that ring was read, still comes
+ * before it (see deliver_batch). */
+#define TD_REORDER_NS (10 * 1000000ull)
 
 struct td_tracer {
 	const struct td_opts *opts;
 	struct td_replay *replay; /* replaying a recording: no BPF at all */
 	struct tcpdwell_bpf *skel;
 	struct ring_buffer *rb;
+	int *ring_fds; /* one ring buffer per possible CPU (bpf/common.bpf.h) */
+	int nrings;
+	uint32_t ring_bytes;
 	struct bpf_link *links[TD_MAX_PROGS];
 	struct census_bpf *census; /* timewait only */
 	struct bpf_link *iter;
@@ -46,6 +54,7 @@ struct td_tracer {
 	int64_t wall_off_ns;
 	const struct td_consumer *c;
 	struct td_event *batch; /* records in arrival order */
+	struct td_event *carry; /* those held back for the next drain */
 	uint32_t *order;	/* batch indices in timestamp order */
 	size_t nbatch;
 	struct td_delivered delivered;
@@ -175,6 +184,50 @@ static int select_accept(struct td_tracer *t)
 		note_degraded(t, what);
 	}
 	accept_autoload(t->skel, t->accept);
+	return 0;
+}
+
+/* --ringbuf-kb is the total: each CPU's ring gets its share, a power of
+ * two of at least a page. */
+static uint32_t ring_bytes(unsigned total_kb, int nrings)
+{
+	uint64_t share = (uint64_t)total_kb * 1024 / nrings, size = getpagesize();
+
+	while (size * 2 <= share)
+		size *= 2;
+	return size;
+}
+
+/* A ring buffer per possible CPU, in td_rings at the CPU's number, all
+ * read by one ring_buffer (one epoll). Made before the programs attach. */
+static int make_rings(struct td_tracer *t)
+{
+	int outer = bpf_map__fd(t->skel->maps.td_rings);
+
+	t->ring_fds = malloc(t->nrings * sizeof(*t->ring_fds));
+	if (!t->ring_fds)
+		return fail(TD_EXIT_ERROR, "out of memory");
+	for (int i = 0; i < t->nrings; i++)
+		t->ring_fds[i] = -1;
+	for (int i = 0; i < t->nrings; i++) {
+		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "td_ring", 0, 0, t->ring_bytes, NULL);
+
+		if (fd < 0)
+			return fail(TD_EXIT_ERROR, "cannot create a %u-byte ring buffer: %s",
+				    t->ring_bytes, strerror(errno));
+		t->ring_fds[i] = fd;
+		if (bpf_map_update_elem(outer, &i, &fd, BPF_ANY))
+			return fail(TD_EXIT_ERROR, "cannot install ring buffer %d: %s", i,
+				    strerror(errno));
+		if (!t->rb)
+			t->rb = ring_buffer__new(fd, on_sample, t, NULL);
+		else if (ring_buffer__add(t->rb, fd, on_sample, t))
+			return fail(TD_EXIT_ERROR, "cannot read ring buffer %d: %s", i,
+				    strerror(errno));
+		if (!t->rb)
+			return fail(TD_EXIT_ERROR, "cannot set up the ring buffer reader: %s",
+				    strerror(errno));
+	}
 	return 0;
 }
 
@@ -361,9 +414,11 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		return 0;
 	}
 	t->batch = calloc(BATCH_MAX, sizeof(*t->batch));
+	t->carry = calloc(BATCH_MAX, sizeof(*t->carry));
 	t->order = calloc(BATCH_MAX, sizeof(*t->order));
 	t->skel = tcpdwell_bpf__open();
-	if (!t->batch || !t->order || !t->skel) {
+	t->nrings = libbpf_num_possible_cpus();
+	if (!t->batch || !t->carry || !t->order || !t->skel || t->nrings <= 0) {
 		err = fail(TD_EXIT_ERROR, "cannot open the BPF object: %s", strerror(errno));
 		goto cleanup;
 	}
@@ -373,8 +428,9 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	t->skel->rodata->td_cfg.hist = o->cmd == TD_CMD_DWELL || o->cmd == TD_CMD_RUN;
 	t->skel->rodata->td_cfg.mark_exit = o->cmd == TD_CMD_RUN;
 	t->skel->rodata->td_cfg.known_owner = o->cmd == TD_CMD_RUN;
+	t->ring_bytes = ring_bytes(o->ringbuf_kb, t->nrings);
 	t->skel->rodata->td_cfg.wakeup_bytes =
-	    o->wakeup_per_event ? 0 : (uint64_t)o->ringbuf_kb * 1024 * o->wakeup_pct / 100;
+	    o->wakeup_per_event ? 0 : (uint64_t)t->ring_bytes * o->wakeup_pct / 100;
 	t->skel->rodata->td_cfg.tw_only = o->cmd == TD_CMD_TIMEWAIT || o->cmd == TD_CMD_EXPORT;
 	if (o->follow) /* children join the listed pids (follow.bpf.c) */
 		bpf_map__set_max_entries(t->skel->maps.td_pids, o->max_follow);
@@ -409,7 +465,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	err = select_accept(t);
 	if (err)
 		goto cleanup;
-	bpf_map__set_max_entries(t->skel->maps.td_events, o->ringbuf_kb * 1024);
+	bpf_map__set_max_entries(t->skel->maps.td_rings, t->nrings);
 	bpf_map__set_max_entries(t->skel->maps.td_socks, o->max_sockets);
 	bpf_map__set_max_entries(t->skel->maps.td_tws, o->timewait_map);
 	bpf_map__set_max_entries(t->skel->maps.td_tw_fins, kfree_skb_has_rx_sk() ? 1
@@ -441,6 +497,10 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		if (err)
 			goto cleanup;
 	}
+
+	err = make_rings(t);
+	if (err)
+		goto cleanup;
 
 	/* The clock starts before the first program can fire. */
 	t->start_ns = clock_ns(CLOCK_MONOTONIC);
@@ -477,8 +537,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		if (err)
 			goto cleanup;
 	}
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.td_events), on_sample, t, NULL);
-	if (!t->rb || setup_signals(t)) {
+	if (setup_signals(t)) {
 		err = fail(TD_EXIT_ERROR, "cannot set up the ring buffer reader: %s",
 			   strerror(errno));
 		goto cleanup;
@@ -542,18 +601,34 @@ static void sort_batch(struct td_tracer *t)
 	}
 }
 
-/* Hand the batch on in timestamp order. */
-static void deliver_batch(struct td_tracer *t)
+/*
+ * Hand the batch on in timestamp order, up to `upto`; keep the younger
+ * records for the next drain. Each CPU has its ring and they are read one
+ * after the other: a record another CPU reserves in a ring already read
+ * shows only at the next drain, however old its timestamp. A program
+ * reaches its ring within microseconds of reading its clock, so what is
+ * older than TD_REORDER_NS at the start of a drain is all in (records
+ * deferred on purpose, with their original time, come when they come).
+ */
+static void deliver_batch(struct td_tracer *t, uint64_t upto)
 {
+	size_t i, kept;
+
 	sort_batch(t);
-	for (size_t i = 0; i < t->nbatch && !t->consumer_done; i++) {
+	for (i = 0; i < t->nbatch && !t->consumer_done; i++) {
 		const struct td_event *e = &t->batch[t->order[i]];
 
+		if (e->ts_ns > upto)
+			break;
 		td_delivered_add(&t->delivered, e);
 		if (t->c->on_event(t->c->ctx, e))
 			t->consumer_done = t->stop = true;
 	}
-	t->nbatch = 0;
+	kept = t->consumer_done ? 0 : t->nbatch - i;
+	for (size_t j = 0; j < kept; j++)
+		t->carry[j] = t->batch[t->order[i + j]];
+	memcpy(t->batch, t->carry, kept * sizeof(*t->batch));
+	t->nbatch = kept;
 }
 
 static int on_sample(void *ctx, void *data, size_t size)
@@ -566,7 +641,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	if (++t->nbatch == BATCH_MAX)
-		deliver_batch(t);
+		deliver_batch(t, UINT64_MAX);
 	return t->consumer_done ? -1 : 0;
 }
 
@@ -625,17 +700,21 @@ static void sweep_timewait(struct td_tracer *t, uint64_t now, bool all)
 	} while (n == CHUNK);
 }
 
-static void drain(struct td_tracer *t)
+/* Everything in the rings; all of it handed on (a consumer that must be
+ * current, the end), or what is older than TD_REORDER_NS (the loop). */
+static void drain(struct td_tracer *t, bool all)
 {
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
 	ring_buffer__consume(t->rb);
-	deliver_batch(t);
+	deliver_batch(t, all ? UINT64_MAX : now - TD_REORDER_NS);
 }
 
 void td_tracer_drain(struct td_tracer *t)
 {
 	/* a replay is always current: it hands on records as it reads them */
 	if (t->rb && !t->consumer_done)
-		drain(t);
+		drain(t, true);
 }
 
 /* Entries in a hash map keyed by a u64 (socket cookies): in batches of
@@ -777,7 +856,7 @@ int td_tracer_run(struct td_tracer *t, const struct td_consumer *c)
 			sweep_timewait(t, now, false);
 			t->last_sweep_ns = now;
 		}
-		drain(t);
+		drain(t, false);
 		if (c->on_tick && c->on_tick(c->ctx, clock_ns(CLOCK_MONOTONIC)))
 			t->stop = true;
 	}
@@ -798,7 +877,7 @@ void td_tracer_finish(struct td_tracer *t, struct td_loss *loss)
 	if (t->skel && bpf_program__autoload(t->skel->progs.td_tw_sweep))
 		sweep_timewait(t, clock_ns(CLOCK_MONOTONIC), true);
 	if (t->c && !t->consumer_done)
-		drain(t);
+		drain(t, true);
 	read_loss(t, loss, true);
 }
 
@@ -812,12 +891,17 @@ void td_tracer_close(struct td_tracer *t)
 	bpf_link__destroy(t->iter);
 	census_bpf__destroy(t->census);
 	ring_buffer__free(t->rb);
+	for (int i = 0; t->ring_fds && i < t->nrings; i++)
+		if (t->ring_fds[i] >= 0)
+			close(t->ring_fds[i]);
+	free(t->ring_fds);
 	tcpdwell_bpf__destroy(t->skel);
 	if (t->sigfd >= 0)
 		close(t->sigfd);
 	if (t->epfd >= 0)
 		close(t->epfd);
 	free(t->batch);
+	free(t->carry);
 	free(t->order);
 	free(t);
 }
@@ -1042,7 +1126,6 @@ int td_tracer_probe(char *why, size_t sz)
 	if (!td_accept_hook_choose(TD_ACCEPT_AUTO, false, &hook, hook_why, sizeof(hook_why)))
 		accept_autoload(skel, hook);
 	/* the smallest maps: this is a load test, not a run */
-	bpf_map__set_max_entries(skel->maps.td_events, getpagesize());
 	bpf_map__set_max_entries(skel->maps.td_socks, 16);
 	bpf_map__set_max_entries(skel->maps.td_tws, 16);
 	err = tcpdwell_bpf__load(skel);
