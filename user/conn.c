@@ -200,10 +200,12 @@ void td_conn_summarize(const struct td_conn *c, struct td_conn_summary *s)
 
 		switch (e->type) {
 		case TD_EV_RETRANS:
+			/* segments, as the kernel's TcpRetransSegs counts them: one
+			 * skb can carry several (GSO, or collapsed on retransmit) */
 			if (e->flags & TD_F_FAILED)
-				s->retrans_failed++;
+				s->retrans_failed += e->segs ? e->segs : 1;
 			else
-				s->retrans++;
+				s->retrans += e->segs ? e->segs : 1;
 			continue;
 		case TD_EV_RESET_SENT:
 			s->rst_sent++;

@@ -16,7 +16,10 @@
 
 struct td_conn_ev {
 	uint64_t ts_ns;
-	uint64_t dwell_ns;
+	union {
+		uint64_t dwell_ns;
+		uint64_t segs; /* retrans: segments in the skb (0: 1, see events.h) */
+	};
 	uint8_t type, old_state, new_state, flags;
 	uint8_t kind;
 	uint8_t task_flags; /* state: TD_TASK_* (run) */
