@@ -317,6 +317,19 @@ static __always_inline bool td_addr_in(void *trie, __u8 family, const __u8 *addr
 	return bpf_map_lookup_elem(trie, &k) != NULL;
 }
 
+/* The filters a socket can never leave, its family (-4/-6) and network
+ * namespace (--netns): a socket that fails them is not tracked at all (no
+ * map entry, nothing parked), not only kept off the ring. */
+static __always_inline bool td_scope_pass(__u8 family, __u32 netns)
+{
+	return (!td_cfg.family || td_cfg.family == family) &&
+	       (!td_cfg.netns || td_cfg.netns == netns);
+}
+
+/* Whether a family or namespace filter is set (a constant: the checks
+ * below vanish from the programs when not). */
+#define TD_SCOPED (td_cfg.family || td_cfg.netns)
+
 /* Kernel-side filters (-4/-6, --netns, --lport, --rport, --laddr, --raddr,
  * --cgroup, --pid, --comm): nothing else crosses the ring or enters a
  * histogram. */
@@ -325,9 +338,7 @@ static __always_inline bool td_filter_pass(const struct td_event *e)
 	__u32 port;
 	__u8 *bits;
 
-	if (td_cfg.family && td_cfg.family != e->family)
-		return false;
-	if (td_cfg.netns && td_cfg.netns != e->netns)
+	if (!td_scope_pass(e->family, e->netns))
 		return false;
 	if ((td_cfg.addr_filter & TD_ADDR_LOCAL) && !td_addr_in(&td_laddrs, e->family, e->laddr))
 		return false;

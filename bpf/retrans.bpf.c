@@ -26,6 +26,8 @@ static __always_inline void td_retrans_emit(const struct sock *sk, struct td_eve
 	e->old_state = sk->__sk_common.skc_state;
 	e->new_state = e->old_state;
 	td_fill_sock_tuple(e, sk);
+	if (!td_scope_pass(e->family, e->netns))
+		return;
 	td_sock_lookup(sk, e->cookie, e);
 	td_emit(e);
 }

@@ -91,6 +91,8 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 	e.old_state = oldstate;
 	e.new_state = newstate;
 	td_fill_sock_tuple(&e, sk);
+	if (!td_scope_pass(e.family, e.netns))
+		return 0; /* never tracked: no entry to keep, nothing to show */
 
 	cp = bpf_map_lookup_elem(&td_child_pend, &zero);
 	if (oldstate == TD_TCP_LISTEN && newstate == TD_TCP_SYN_RECV && !e.rport) {

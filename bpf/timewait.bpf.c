@@ -47,6 +47,14 @@ static __always_inline struct inet_timewait_sock *td_tw_of(struct timer_list *ti
 	return (void *)timer - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
 }
 
+/* A timewait socket outside -4/-6 and --netns: never tracked (see
+ * td_scope_pass), whatever its timer does. */
+static __always_inline bool td_tw_out_of_scope(struct inet_timewait_sock *tw)
+{
+	return TD_SCOPED && !td_scope_pass(BPF_CORE_READ(tw, __tw_common.skc_family),
+					   BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum));
+}
+
 static __always_inline __u8 td_tw_substate(struct inet_timewait_sock *tw)
 {
 	return BPF_CORE_READ(tw, tw_substate) == TD_TCP_FIN_WAIT2 ? TD_TCP_FIN_WAIT2_TW
@@ -221,8 +229,10 @@ int BPF_PROG(td_timer_start, struct timer_list *timer)
 			td_tw_claim_timer(timer, fn);
 		return 0;
 	}
-	now = bpf_ktime_get_ns();
 	tw = td_tw_of(timer);
+	if (td_tw_out_of_scope(tw))
+		return 0;
+	now = bpf_ktime_get_ns();
 	cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
 	if (td_tw_nends) {
 		/* cancel + start of the same socket's timer: re-armed, not ended
@@ -281,7 +291,7 @@ int BPF_PROG(td_timer_cancel, struct timer_list *timer)
 	struct td_tw *t;
 	__u32 zero = 0;
 
-	if (!td_fn_is(timer->function, td_cfg.fn_tw_timer))
+	if (!td_fn_is(timer->function, td_cfg.fn_tw_timer) || td_tw_out_of_scope(td_tw_of(timer)))
 		return 0;
 	td_tw_end_event(&w.ev, timer, bpf_ktime_get_ns(), &t);
 	if (t && t->rst_sent) {
@@ -326,7 +336,7 @@ int BPF_PROG(td_timer_expire, struct timer_list *timer)
 	struct td_tw *t;
 	__u32 zero = 0;
 
-	if (!td_fn_is(timer->function, td_cfg.fn_tw_timer))
+	if (!td_fn_is(timer->function, td_cfg.fn_tw_timer) || td_tw_out_of_scope(td_tw_of(timer)))
 		return 0;
 	/* an expiry's cancel came just before, on this CPU */
 	h = bpf_map_lookup_elem(&td_tw_hints, &zero);
@@ -371,6 +381,8 @@ int td_kfree_skb(__u64 *ctx)
 		if (!rx || rx->__sk_common.skc_state != TD_TCP_TIME_WAIT)
 			return 0;
 		tw = (struct inet_timewait_sock *)rx;
+		if (td_tw_out_of_scope(tw))
+			return 0;
 	} else if (!td_tw_nends && !td_tw_nfins) {
 		return 0;
 	}
