@@ -7,15 +7,19 @@
  *
  * Three hooks, one used (user/accept.c picks by load-time probes,
  * docs/design.md §4):
- *   fexit/inet_accept           the accepted socket in newsock, only on
- *                               accept (BPF trampolines: 5.5+, where the
+ *   fentry/security_sock_graft  the child grafted onto the new socket by
+ *                               the accepting task, after any wait, only
+ *                               on accept (BPF trampolines, where the
  *                               kernel allows them);
- *   kretprobe/inet_csk_accept   the child as the return value (kernels
- *                               with kprobes but no trampolines);
+ *   kprobe/security_sock_graft  the same where kprobes work but not
+ *                               trampolines;
  *   syscalls:sys_exit_accept*   the fallback: the fd -> file -> socket walk.
  *                               Enabling any syscall tracepoint sends every
  *                               syscall of every task through the tracing
  *                               slow path (~50 ns each, measured).
+ * An entry hook, not the return of inet_accept: a worker already blocked
+ * in accept() when tcpdwell attaches returns through no fexit trampoline
+ * or kretprobe, but it grafts its next child after the attach.
  * All three start unloaded ("?"): the loader enables the one it picked.
  */
 #include "common.bpf.h"
@@ -30,23 +34,18 @@ static __always_inline int td_accepted_cookie(__u64 cookie)
 	return 0;
 }
 
-/* inet_accept() gained and lost arguments over time (flags, kern, then
- * struct proto_accept_arg in 6.10); newsock stays the second. */
-SEC("?fexit/inet_accept")
-int BPF_PROG(td_accept_fexit, struct socket *sock, struct socket *newsock)
+/* sock_graft() -> security_sock_graft(sk, parent) in inet_accept (6.10+:
+ * __inet_accept), in the accepting task. Other families graft too: their
+ * cookies are in no tcpdwell map. */
+SEC("?fentry/security_sock_graft")
+int BPF_PROG(td_accept_fentry, struct sock *sk, struct socket *parent)
 {
-	struct sock *sk = newsock->sk; /* NULL when the accept failed */
-
-	if (!sk)
-		return 0;
 	return td_accepted_cookie(sk->__sk_common.skc_cookie.counter);
 }
 
-SEC("?kretprobe/inet_csk_accept")
-int BPF_KRETPROBE(td_accept_kprobe, struct sock *sk)
+SEC("?kprobe/security_sock_graft")
+int BPF_KPROBE(td_accept_kprobe, struct sock *sk)
 {
-	if (!sk)
-		return 0;
 	return td_accepted_cookie(BPF_CORE_READ(sk, __sk_common.skc_cookie.counter));
 }
 

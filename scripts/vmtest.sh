@@ -100,11 +100,11 @@ else echo "VMTEST-RESULT 0 passed, 1 failed"; status=1; fi'
 else
 	# the 60 s TIME_WAIT expiry would dominate the run under TCG: left to
 	# the host; every other test (TIME_WAIT, retransmits, loss) runs.
-	# Debian's kernels take fexit and kprobes: both accept() hooks must
+	# Debian's kernels take fentry and kprobes: both accept() hooks must
 	# work here (the development host refuses both, see docs/design.md)
 	guest_cmd='
 cd @REPO@/tests/integration
-TCPDWELL_REQUIRE_BPF=1 TCPDWELL_SKIP_EXPIRY=1 TCPDWELL_REQUIRE_HOOKS=fexit,kprobe \
+TCPDWELL_REQUIRE_BPF=1 TCPDWELL_SKIP_EXPIRY=1 TCPDWELL_REQUIRE_HOOKS=fentry,kprobe \
 	PYTHONDONTWRITEBYTECODE=1 HOME=/tmp \
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider -rA \
 	--deselect test_zz_expiry.py::test_timewait_expires_after_60s @ARGS@ > /tmp/pytest.log 2>&1

@@ -4,7 +4,8 @@
  * attachment the hook needs and drops it: a kernel can have BTF and BPF
  * trampolines in its config and still refuse them (this project's 6.18
  * development host answers EPERM to every fentry/fexit load), or lack
- * kprobes altogether.
+ * kprobes altogether. No probe changes the system: tracefs, which only the
+ * tracepoint fallback needs, is mounted by the tracer when it attaches.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -29,8 +30,8 @@ static const struct {
 	const char *target;
 } hooks[] = {
     [TD_ACCEPT_AUTO] = {"auto", "auto"},
-    [TD_ACCEPT_FEXIT] = {"fexit", "fexit/inet_accept"},
-    [TD_ACCEPT_KPROBE] = {"kprobe", "kretprobe/inet_csk_accept"},
+    [TD_ACCEPT_FENTRY] = {"fentry", "fentry/security_sock_graft"},
+    [TD_ACCEPT_KPROBE] = {"kprobe", "kprobe/security_sock_graft"},
     [TD_ACCEPT_TRACEPOINT] = {"tracepoint", "syscalls:sys_exit_accept*"},
     [TD_ACCEPT_NONE] = {"none", "none"},
 };
@@ -55,29 +56,31 @@ int td_accept_hook_parse(const char *s, enum td_accept_hook *h)
 	return -1;
 }
 
-/* An empty fexit program on inet_accept, loaded and attached. */
-static bool fexit_works(char *why, size_t sz)
+#define GRAFT "security_sock_graft"
+
+/* An empty fentry program on security_sock_graft, loaded and attached. */
+static bool fentry_works(char *why, size_t sz)
 {
 	struct bpf_insn prog[] = {
 	    {.code = 0xb7, .dst_reg = 0, .imm = 0}, /* r0 = 0 */
 	    {.code = 0x95},			    /* exit */
 	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FEXIT);
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
 	struct btf *btf = td_kbtf_load();
-	int id = btf ? btf__find_by_name_kind(btf, "inet_accept", BTF_KIND_FUNC) : -1;
+	int id = btf ? btf__find_by_name_kind(btf, GRAFT, BTF_KIND_FUNC) : -1;
 	int fd = -1, link = -1;
 
 	btf__free(btf);
 	if (id <= 0) {
-		snprintf(why, sz, "inet_accept not in the kernel's BTF");
+		snprintf(why, sz, GRAFT " not in the kernel's BTF");
 		return false;
 	}
 	opts.attach_btf_id = id;
 	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "td_probe", "GPL", prog, 2, &opts);
 	if (fd < 0)
-		snprintf(why, sz, "the kernel refused an fexit program (%s)", strerror(errno));
-	else if ((link = bpf_link_create(fd, 0, BPF_TRACE_FEXIT, NULL)) < 0)
-		snprintf(why, sz, "the kernel refused to attach fexit (%s)", strerror(errno));
+		snprintf(why, sz, "the kernel refused an fentry program (%s)", strerror(errno));
+	else if ((link = bpf_link_create(fd, 0, BPF_TRACE_FENTRY, NULL)) < 0)
+		snprintf(why, sz, "the kernel refused to attach fentry (%s)", strerror(errno));
 	if (link >= 0)
 		close(link);
 	if (fd >= 0)
@@ -100,56 +103,58 @@ static int read_sysfs_uint(const char *path, const char *prefix, unsigned *out)
 	return ok ? 0 : -1;
 }
 
-/* A return probe on inet_csk_accept through the kprobe PMU (what libbpf
+/* A kprobe on security_sock_graft through the kprobe PMU (what libbpf
  * attaches with), opened and closed. */
 static bool kprobe_works(char *why, size_t sz)
 {
 	struct perf_event_attr a = {.size = sizeof(a)};
-	unsigned type, bit;
+	unsigned type;
 	int fd;
 
-	if (read_sysfs_uint(KPROBE_PMU "/type", "", &type) ||
-	    read_sysfs_uint(KPROBE_PMU "/format/retprobe", "config:", &bit) || bit > 63) {
+	if (read_sysfs_uint(KPROBE_PMU "/type", "", &type)) {
 		snprintf(why, sz, "no kprobes in this kernel (%s)", KPROBE_PMU);
 		return false;
 	}
 	a.type = type;
-	a.config = 1ull << bit;
-	a.config1 = (uint64_t)(uintptr_t) "inet_csk_accept"; /* kprobe_func */
+	a.config1 = (uint64_t)(uintptr_t)GRAFT; /* kprobe_func */
 	fd = syscall(__NR_perf_event_open, &a, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0) {
-		snprintf(why, sz, "a kretprobe on inet_csk_accept was refused (%s)",
-			 strerror(errno));
+		snprintf(why, sz, "a kprobe on " GRAFT " was refused (%s)", strerror(errno));
 		return false;
 	}
 	close(fd);
 	return true;
 }
 
-/* The syscall tracepoints exist (CONFIG_FTRACE_SYSCALLS) and tracefs is
- * there to attach them through. */
+/* The syscall tracepoints exist (CONFIG_FTRACE_SYSCALLS): in tracefs when
+ * it is mounted, else by their record type in the kernel's BTF. */
 static bool tracepoint_works(char *why, size_t sz)
 {
-	FILE *f;
+	FILE *f = td_tracefs_open("events/syscalls/sys_exit_accept4/id");
+	struct btf *btf;
+	bool found;
 
-	if (!td_tracefs_ready()) {
-		snprintf(why, sz, "tracefs is not mounted and cannot be");
-		return false;
+	if (f) {
+		fclose(f);
+		return true;
 	}
-	f = td_tracefs_open("events/syscalls/sys_exit_accept4/id");
-	if (!f) {
+	if (td_tracefs_mounted()) {
 		snprintf(why, sz, "no syscall tracepoints in this kernel");
 		return false;
 	}
-	fclose(f);
-	return true;
+	btf = td_kbtf_load();
+	found = btf && btf__find_by_name_kind(btf, "trace_event_raw_sys_exit", BTF_KIND_STRUCT) > 0;
+	btf__free(btf);
+	if (!found)
+		snprintf(why, sz, "no syscall tracepoints in this kernel");
+	return found;
 }
 
 bool td_accept_hook_works(enum td_accept_hook h, char *why, size_t sz)
 {
 	switch (h) {
-	case TD_ACCEPT_FEXIT:
-		return fexit_works(why, sz);
+	case TD_ACCEPT_FENTRY:
+		return fentry_works(why, sz);
 	case TD_ACCEPT_KPROBE:
 		return kprobe_works(why, sz);
 	case TD_ACCEPT_TRACEPOINT:
@@ -165,7 +170,7 @@ bool td_accept_hook_works(enum td_accept_hook h, char *why, size_t sz)
 int td_accept_hook_choose(enum td_accept_hook want, bool no_tracepoint, enum td_accept_hook *out,
 			  char *why, size_t sz)
 {
-	static const enum td_accept_hook order[] = {TD_ACCEPT_FEXIT, TD_ACCEPT_KPROBE,
+	static const enum td_accept_hook order[] = {TD_ACCEPT_FENTRY, TD_ACCEPT_KPROBE,
 						    TD_ACCEPT_TRACEPOINT};
 	char one[160];
 	size_t len = 0;

@@ -11,19 +11,19 @@
 
 enum td_accept_hook {
 	TD_ACCEPT_AUTO,	      /* the cheapest this kernel takes */
-	TD_ACCEPT_FEXIT,      /* fexit/inet_accept: runs on accept only */
-	TD_ACCEPT_KPROBE,     /* kretprobe/inet_csk_accept: on accept only */
+	TD_ACCEPT_FENTRY,     /* fentry/security_sock_graft: on accept only */
+	TD_ACCEPT_KPROBE,     /* kprobe/security_sock_graft: on accept only */
 	TD_ACCEPT_TRACEPOINT, /* syscalls:sys_exit_accept*: every syscall pays */
 	TD_ACCEPT_NONE,	      /* children keep their listener's owner */
 };
 
-/* "fexit", "kprobe", ...: the --accept-hook names. */
+/* "fentry", "kprobe", ...: the --accept-hook names. */
 const char *td_accept_hook_name(enum td_accept_hook h);
 
 /* The hook named s; -1 when s names none. */
 int td_accept_hook_parse(const char *s, enum td_accept_hook *h);
 
-/* What the hook attaches to, for messages ("fexit/inet_accept"). */
+/* What the hook attaches to, for messages ("fentry/security_sock_graft"). */
 const char *td_accept_hook_target(enum td_accept_hook h);
 
 /* Whether this kernel takes hook h (a probe of that very attachment,
@@ -31,7 +31,7 @@ const char *td_accept_hook_target(enum td_accept_hook h);
 bool td_accept_hook_works(enum td_accept_hook h, char *why, size_t sz);
 
 /* The hook to use for `want`: itself when it works (else -1, with why),
- * or for TD_ACCEPT_AUTO the first that works of fexit, kprobe and, unless
+ * or for TD_ACCEPT_AUTO the first that works of fentry, kprobe and, unless
  * no_tracepoint, the tracepoints; TD_ACCEPT_NONE when none does, with why
  * the better ones were passed over. */
 int td_accept_hook_choose(enum td_accept_hook want, bool no_tracepoint, enum td_accept_hook *out,

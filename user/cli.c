@@ -176,8 +176,8 @@ void td_usage(FILE *f)
 		"      --wakeup-pct P    wake the reader early at P%% fill (default 25)\n"
 		"      --wakeup-per-event  wake the reader for every event (benchmarks)\n"
 		"      --accept-hook H   how an accepted socket gets its owner: auto (the\n"
-		"                        first this kernel takes of fexit, kprobe,\n"
-		"                        tracepoint), fexit, kprobe, tracepoint (paid by\n"
+		"                        first this kernel takes of fentry, kprobe,\n"
+		"                        tracepoint), fentry, kprobe, tracepoint (paid by\n"
 		"                        every syscall on the host, ~50 ns), or none (it\n"
 		"                        keeps its listener's owner); doctor says which\n"
 		"      --no-accept-tracepoint  auto, but never the tracepoint\n"
@@ -198,7 +198,7 @@ void td_usage(FILE *f)
 		"run (exit status: CMD's, or 3 when a threshold is crossed):\n"
 		"      --report FILE     write the report as JSON\n"
 		"      --junit FILE      write the thresholds as JUnit XML test cases\n"
-		"      --max-retrans N   fail above N retransmits\n"
+		"      --max-retrans N   fail above N retransmitted segments\n"
 		"      --max-resets N    fail above N resets (sent and received)\n"
 		"      --max-timewait N  fail above N connections in TIME_WAIT at CMD's exit\n"
 		"      --fail-on-leak    fail when connections are left in CLOSE_WAIT or\n"
@@ -947,7 +947,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 		case OPT_ACCEPT_HOOK:
 			kernel_opt = true;
 			if (td_accept_hook_parse(optarg, &o->accept_hook))
-				return usage_error("bad --accept-hook '%s' (auto, fexit, kprobe, "
+				return usage_error("bad --accept-hook '%s' (auto, fentry, kprobe, "
 						   "tracepoint, none)",
 						   optarg);
 			break;
@@ -1038,6 +1038,10 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 	}
 	if (o->cmd == TD_CMD_TIMEWAIT && !o->interval_s)
 		o->interval_s = 1;
+	if (o->no_accept && o->accept_hook != TD_ACCEPT_AUTO)
+		return usage_error("--accept-hook %s and --no-accept-tracepoint: the latter "
+				   "only narrows auto",
+				   td_accept_hook_name(o->accept_hook));
 	c = check_record_replay(o, out_opt, kernel_opt, rec_opt, tw_opt, rt_opt, top_opt, run_opt);
 	return c ? c
 		 : check_combinations(o, tw_opt, rt_opt, top_opt, max_follow, run_opt, export_opt);

@@ -69,22 +69,6 @@ static bool has_type(const struct btf *btf, const char *name, int kind)
 	return btf && btf__find_by_name_kind(btf, name, kind) > 0;
 }
 
-static bool has_field(const struct btf *btf, const char *type, const char *field)
-{
-	int id = btf ? btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT) : -1;
-	const struct btf_type *t;
-	const struct btf_member *m;
-
-	if (id <= 0)
-		return false;
-	t = btf__type_by_id(btf, id);
-	m = btf_members(t);
-	for (int i = 0; i < btf_vlen(t); i++, m++)
-		if (!strcmp(btf__name_by_offset(btf, m->name_off), field))
-			return true;
-	return false;
-}
-
 /* A tp_btf tracepoint exists when the kernel has its btf_trace_ typedef. */
 static void tracepoint(struct doc *d, const struct btf *btf, const char *tp, const char *what,
 		       bool essential)
@@ -119,7 +103,7 @@ static void accept_hook(struct doc *d, bool can)
 	}
 	td_accept_hook_choose(TD_ACCEPT_AUTO, false, &h, why, sizeof(why));
 	switch (h) {
-	case TD_ACCEPT_FEXIT:
+	case TD_ACCEPT_FENTRY:
 	case TD_ACCEPT_KPROBE:
 		line(d, OK, "accept() attribution", false, "%s: runs on accept() only%s%s",
 		     td_accept_hook_target(h), *why ? "; " : "", why);
@@ -254,12 +238,12 @@ int td_doctor_main(const struct td_opts *o)
 
 	tracepoint(&d, btf, "sock:inet_sock_set_state", "state transitions", true);
 	tracepoint(&d, btf, "tcp:tcp_retransmit_skb", "retransmits", false);
-	fact(&d, has_field(btf, "trace_event_raw_tcp_retransmit_skb", "err"),
+	fact(&d, td_kbtf_has_field(btf, "trace_event_raw_tcp_retransmit_skb", "err"),
 	     "tcp_retransmit_skb err", "failed retransmit attempts are reported, shown apart",
 	     "no err field (6.1 shape): failed attempts are not traced");
 	tracepoint(&d, btf, "tcp:tcp_retransmit_synack", "SYN-ACK retransmits", false);
 	tracepoint(&d, btf, "tcp:tcp_send_reset", "resets sent", false);
-	fact(&d, has_field(btf, "trace_event_raw_tcp_send_reset", "reason"),
+	fact(&d, td_kbtf_has_field(btf, "trace_event_raw_tcp_send_reset", "reason"),
 	     "tcp_send_reset reason", "the kernel's reason, and RSTs sent without a socket",
 	     "no reason, and RSTs sent without a socket are not traced (before 6.10)");
 	tracepoint(&d, btf, "tcp:tcp_receive_reset", "resets received", false);
@@ -275,8 +259,8 @@ int td_doctor_main(const struct td_opts *o)
 		     "CAP_SYSLOG or root");
 	else
 		line(&d, OK, "ksym tw_timer_handler", false, "timewait timers recognised");
-	fact(&d, has_field(btf, "inet_timewait_death_row", "tw_refcount"), "netns timewait count",
-	     "tcp_death_row.tw_refcount: TIME_WAIT overflow told apart",
+	fact(&d, td_kbtf_has_field(btf, "inet_timewait_death_row", "tw_refcount"),
+	     "netns timewait count", "tcp_death_row.tw_refcount: TIME_WAIT overflow told apart",
 	     "no tw_refcount: a TIME_WAIT overflow looks like a reset");
 	if (td_tracefs_mounted())
 		line(&d, OK, "tracefs", false, "mounted (the accept() tracepoint fallback)");

@@ -8,7 +8,13 @@
 
 struct btf;
 
+#include <stdbool.h>
+
 /* /sys/kernel/btf/vmlinux parsed, or NULL with errno set. */
 struct btf *td_kbtf_load(void);
+
+/* The kernel's struct `type` has a member `field` (false without btf):
+ * how CO-RE's field-exists checks look from user space. */
+bool td_kbtf_has_field(const struct btf *btf, const char *type, const char *field);
 
 #endif /* TCPDWELL_KBTF_H */

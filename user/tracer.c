@@ -12,12 +12,14 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "accept.h"
 #include "event.h"
 #include "filter.h"
 #include "hist.h"
+#include "kbtf.h"
 #include "loss.h"
 #include "ksym.h"
 #include "netns.h"
@@ -41,7 +43,8 @@ struct td_tracer {
 	struct td_replay *replay; /* replaying a recording: no BPF at all */
 	struct tcpdwell_bpf *skel;
 	struct ring_buffer *rb;
-	int *ring_fds; /* one ring buffer per possible CPU (bpf/common.bpf.h) */
+	int *ring_fds;	   /* one ring buffer per possible CPU (bpf/common.bpf.h) */
+	bool *ring_online; /* its CPU was online at start: a full share */
 	int nrings;
 	uint32_t ring_bytes;
 	struct bpf_link *links[TD_MAX_PROGS];
@@ -55,7 +58,8 @@ struct td_tracer {
 	const struct td_consumer *c;
 	struct td_event *batch; /* records in arrival order */
 	struct td_event *carry; /* those held back for the next drain */
-	uint32_t *order;	/* batch indices in timestamp order */
+	size_t batch_cap;
+	uint32_t *order; /* batch indices in timestamp order */
 	size_t nbatch;
 	struct td_delivered delivered;
 	uint64_t bad_records;
@@ -63,7 +67,7 @@ struct td_tracer {
 	bool stop;		    /* signal, duration or consumer: leave the loop */
 	bool consumer_done;	    /* the consumer wants no more events */
 	enum td_accept_hook accept; /* the accept() hook in use */
-	char degraded[256];
+	char degraded[1024];
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -99,19 +103,14 @@ static int on_sample(void *ctx, void *data, size_t size);
 
 /* Whether kfree_skb names the socket of a dropped segment (rx_sk, 6.11+):
  * then the timewait programs need no 4-tuple index of the FIN_WAIT2(tw)
- * sockets (timewait.bpf.c). Read from the tracepoint's format, which is
- * cheap; without tracefs, assume not (the index is only memory). */
+ * sockets (timewait.bpf.c). Asked of the kernel's BTF, as the programs'
+ * CO-RE check does. */
 static bool kfree_skb_has_rx_sk(void)
 {
-	FILE *f = td_tracefs_open("events/skb/kfree_skb/format");
-	char buf[4096];
-	bool found = false;
+	struct btf *btf = td_kbtf_load();
+	bool found = td_kbtf_has_field(btf, "trace_event_raw_kfree_skb", "rx_sk");
 
-	if (!f)
-		return false;
-	while (!found && fgets(buf, sizeof(buf), f))
-		found = strstr(buf, " rx_sk;") != NULL;
-	fclose(f);
+	btf__free(btf);
 	return found;
 }
 
@@ -152,7 +151,7 @@ static void resolve_timer_fns(struct td_tracer *t)
  * see bpf/owner.bpf.c). */
 static void accept_autoload(struct tcpdwell_bpf *skel, enum td_accept_hook h)
 {
-	bpf_program__set_autoload(skel->progs.td_accept_fexit, h == TD_ACCEPT_FEXIT);
+	bpf_program__set_autoload(skel->progs.td_accept_fentry, h == TD_ACCEPT_FENTRY);
 	bpf_program__set_autoload(skel->progs.td_accept_kprobe, h == TD_ACCEPT_KPROBE);
 	bpf_program__set_autoload(skel->progs.td_exit_accept, h == TD_ACCEPT_TRACEPOINT);
 	bpf_program__set_autoload(skel->progs.td_exit_accept4, h == TD_ACCEPT_TRACEPOINT);
@@ -160,7 +159,7 @@ static void accept_autoload(struct tcpdwell_bpf *skel, enum td_accept_hook h)
 
 static bool is_accept_prog(const struct tcpdwell_bpf *skel, const struct bpf_program *prog)
 {
-	return prog == skel->progs.td_accept_fexit || prog == skel->progs.td_accept_kprobe ||
+	return prog == skel->progs.td_accept_fentry || prog == skel->progs.td_accept_kprobe ||
 	       prog == skel->progs.td_exit_accept || prog == skel->progs.td_exit_accept4;
 }
 
@@ -176,6 +175,14 @@ static int select_accept(struct td_tracer *t)
 	if (td_accept_hook_choose(want, o->no_accept, &t->accept, why, sizeof(why)))
 		return fail(TD_EXIT_USAGE, "--accept-hook %s: not available here (%s)",
 			    td_accept_hook_name(want), why);
+	/* the fallback attaches through tracefs: mounted now if nobody did */
+	if (t->accept == TD_ACCEPT_TRACEPOINT && !td_tracefs_ready()) {
+		if (want != TD_ACCEPT_AUTO)
+			return fail(TD_EXIT_USAGE, "--accept-hook tracepoint: tracefs is not "
+						   "mounted and cannot be");
+		snprintf(why, sizeof(why), "tracefs is not mounted and cannot be");
+		t->accept = TD_ACCEPT_NONE;
+	}
 	if (t->accept == TD_ACCEPT_NONE && want == TD_ACCEPT_AUTO && !o->no_accept) {
 		snprintf(what, sizeof(what),
 			 "no accept() hook attaches (%s): accepted sockets keep their "
@@ -187,15 +194,57 @@ static int select_accept(struct td_tracer *t)
 	return 0;
 }
 
-/* --ringbuf-kb is the total: each CPU's ring gets its share, a power of
- * two of at least a page. */
-static uint32_t ring_bytes(unsigned total_kb, int nrings)
+/* The online CPUs, from "0-3,6" (sysfs): one flag per possible CPU. A
+ * CPU that comes online later gets the smallest ring. */
+static int online_cpus(bool *online, int n)
 {
-	uint64_t share = (uint64_t)total_kb * 1024 / nrings, size = getpagesize();
+	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+	int a, b, count = 0;
+	char sep;
 
+	for (int i = 0; i < n; i++)
+		online[i] = !f; /* unreadable: take them all as online */
+	if (!f)
+		return n;
+	while (fscanf(f, "%d", &a) == 1) {
+		b = a;
+		if (fscanf(f, "%c", &sep) == 1 && sep == '-' && fscanf(f, "%d%c", &b, &sep) < 1)
+			break;
+		for (int i = a; i <= b && i < n; i++)
+			if (i >= 0 && !online[i]) {
+				online[i] = true;
+				count++;
+			}
+		if (sep != ',')
+			break;
+	}
+	fclose(f);
+	return count ? count : (online[0] = true, 1);
+}
+
+/* --ringbuf-kb is the total: each online CPU's ring gets its share, a
+ * power of two of at least a page; the batch holds all the rings can and
+ * as much again for the records a drain keeps. */
+static int alloc_batch(struct td_tracer *t, unsigned total_kb)
+{
+	uint64_t share, size = getpagesize();
+	int online;
+
+	t->ring_online = calloc(t->nrings, sizeof(*t->ring_online));
+	if (!t->ring_online)
+		return -ENOMEM;
+	online = online_cpus(t->ring_online, t->nrings);
+	share = (uint64_t)total_kb * 1024 / online;
 	while (size * 2 <= share)
 		size *= 2;
-	return size;
+	t->ring_bytes = size;
+	/* a record: the ring's 8-byte header and the event */
+	t->batch_cap = (uint64_t)online * size / (8 + sizeof(struct td_event)) +
+		       (t->nrings - online) * 40 + BATCH_MAX;
+	t->batch = calloc(t->batch_cap, sizeof(*t->batch));
+	t->carry = calloc(t->batch_cap, sizeof(*t->carry));
+	t->order = calloc(t->batch_cap, sizeof(*t->order));
+	return t->batch && t->carry && t->order ? 0 : -ENOMEM;
 }
 
 /* A ring buffer per possible CPU, in td_rings at the CPU's number, all
@@ -210,7 +259,9 @@ static int make_rings(struct td_tracer *t)
 	for (int i = 0; i < t->nrings; i++)
 		t->ring_fds[i] = -1;
 	for (int i = 0; i < t->nrings; i++) {
-		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "td_ring", 0, 0, t->ring_bytes, NULL);
+		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "td_ring", 0, 0,
+					t->ring_online[i] ? t->ring_bytes : (uint32_t)getpagesize(),
+					NULL);
 
 		if (fd < 0)
 			return fail(TD_EXIT_ERROR, "cannot create a %u-byte ring buffer: %s",
@@ -413,12 +464,12 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		*out = t;
 		return 0;
 	}
-	t->batch = calloc(BATCH_MAX, sizeof(*t->batch));
-	t->carry = calloc(BATCH_MAX, sizeof(*t->carry));
-	t->order = calloc(BATCH_MAX, sizeof(*t->order));
 	t->skel = tcpdwell_bpf__open();
 	t->nrings = libbpf_num_possible_cpus();
-	if (!t->batch || !t->carry || !t->order || !t->skel || t->nrings <= 0) {
+	err = 0;
+	if (t->nrings > 0)
+		err = alloc_batch(t, o->ringbuf_kb);
+	if (!t->skel || t->nrings <= 0 || err) {
 		err = fail(TD_EXIT_ERROR, "cannot open the BPF object: %s", strerror(errno));
 		goto cleanup;
 	}
@@ -428,7 +479,6 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	t->skel->rodata->td_cfg.hist = o->cmd == TD_CMD_DWELL || o->cmd == TD_CMD_RUN;
 	t->skel->rodata->td_cfg.mark_exit = o->cmd == TD_CMD_RUN;
 	t->skel->rodata->td_cfg.known_owner = o->cmd == TD_CMD_RUN;
-	t->ring_bytes = ring_bytes(o->ringbuf_kb, t->nrings);
 	t->skel->rodata->td_cfg.wakeup_bytes =
 	    o->wakeup_per_event ? 0 : (uint64_t)t->ring_bytes * o->wakeup_pct / 100;
 	t->skel->rodata->td_cfg.tw_only = o->cmd == TD_CMD_TIMEWAIT || o->cmd == TD_CMD_EXPORT;
@@ -507,7 +557,9 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	t->wall_off_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
 
 	bpf_object__for_each_program (prog, t->skel->obj) {
-		bool optional = is_accept_prog(t->skel, prog);
+		/* a hook auto picked may still fail to attach: then say so; one
+		 * the user named is an error like any other */
+		bool optional = is_accept_prog(t->skel, prog) && o->accept_hook == TD_ACCEPT_AUTO;
 
 		if (t->nlinks == TD_MAX_PROGS)
 			break;
@@ -570,35 +622,14 @@ static int order_cmp(const void *a, const void *b, void *ctx)
 	return i < j ? -1 : i > j;
 }
 
-/* Records from different CPUs (and the deferred SYN_SENT) reach the ring
- * slightly out of time order: each is only a few places from where it
- * belongs. An insertion sort of 4-byte indices handles that in about one
- * pass without moving the 104-byte records (qsort of the records was a
- * third of the reader's CPU); a batch that is badly out of order falls
- * back to qsort so the cost stays O(n log n). */
+/* The batch is the records kept from the last drain, then each CPU's
+ * ring in turn (each nearly in time order, deferred records aside): a
+ * qsort of 4-byte indices, the 104-byte records stay where they are. */
 static void sort_batch(struct td_tracer *t)
 {
-	size_t n = t->nbatch, budget = 16 * n;
-	uint32_t *o = t->order;
-
-	for (size_t i = 0; i < n; i++)
-		o[i] = i;
-	for (size_t i = 1; i < n; i++) {
-		uint32_t cur = o[i];
-		uint64_t ts = t->batch[cur].ts_ns;
-		size_t j = i;
-
-		while (j > 0 && t->batch[o[j - 1]].ts_ns > ts) {
-			o[j] = o[j - 1];
-			j--;
-			if (!budget--) {
-				o[j] = cur;
-				qsort_r(o, n, sizeof(*o), order_cmp, t->batch);
-				return;
-			}
-		}
-		o[j] = cur;
-	}
+	for (size_t i = 0; i < t->nbatch; i++)
+		t->order[i] = i;
+	qsort_r(t->order, t->nbatch, sizeof(*t->order), order_cmp, t->batch);
 }
 
 /*
@@ -640,7 +671,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 		t->bad_records++;
 		return 0;
 	}
-	if (++t->nbatch == BATCH_MAX)
+	if (++t->nbatch == t->batch_cap) /* all the rings and more: cannot happen */
 		deliver_batch(t, UINT64_MAX);
 	return t->consumer_done ? -1 : 0;
 }
@@ -895,6 +926,7 @@ void td_tracer_close(struct td_tracer *t)
 		if (t->ring_fds[i] >= 0)
 			close(t->ring_fds[i]);
 	free(t->ring_fds);
+	free(t->ring_online);
 	tcpdwell_bpf__destroy(t->skel);
 	if (t->sigfd >= 0)
 		close(t->sigfd);

@@ -170,6 +170,21 @@ def netns(bpf):
     ns.delete()
 
 
+def exited_clean(returncode, stderr):
+    """Tracer.clean() for any tcpdwell run: exit 0, or 4 with recursion
+    misses its only loss."""
+    if returncode == 0:
+        return True
+    m = re.findall(r"; lost: ([^\n]*)", stderr)  # the last summary
+    if returncode != 4 or not m:
+        return False
+    lost = {what: int(n) for n, what in re.findall(r"(\d+) ([a-z][a-z -]*)", m[-1])}
+    if not lost.pop("recursion misses", 0) or any(lost.values()):
+        return False
+    print("tcpdwell ran with recursion misses only:", m[-1], file=sys.stderr)
+    return True
+
+
 class Tracer:
     """tcpdwell as a subprocess; start() returns once it is attached."""
 
@@ -232,16 +247,7 @@ class Tracer:
         guest) a long run meets a few, mostly for timers and sockets the
         test is not about, and the test's own checks say whether any of
         its events was among them."""
-        if self.returncode == 0:
-            return True
-        m = re.findall(r"; lost: ([^\n]*)", self.stderr)  # the last summary
-        if self.returncode != 4 or not m:
-            return False
-        lost = {what: int(n) for n, what in re.findall(r"(\d+) ([a-z][a-z -]*)", m[-1])}
-        if not lost.pop("recursion misses", 0) or any(lost.values()):
-            return False
-        print("tcpdwell ran with recursion misses only:", m[-1], file=sys.stderr)
-        return True
+        return exited_clean(self.returncode, self.stderr)
 
     def loss(self):
         losses = [r for r in self.records() if r["type"] == "loss"]

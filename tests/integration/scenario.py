@@ -57,6 +57,7 @@ def fork_client(fn):
             raise RuntimeError("client: " + res["error"])
         return res
 
+    collect.pid = pid
     return collect
 
 
@@ -164,10 +165,29 @@ def prefork(family, addr):
         return {"lport": lport}
 
     wk = fork_client(worker)
+    if os.environ.get("TD_BLOCKED"):
+        # the worker sleeps in accept() before the test attaches its tracer
+        # (a server older than tcpdwell): say so, wait for the go
+        wait_for(lambda: in_syscall(wk.pid, ACCEPT_SYSCALLS), "worker blocked in accept()")
+        print("blocked", flush=True)
+        sys.stdin.readline()
     cl = fork_client(client)()
     w = wk()
     srv.close()
     return {"server": {"pid": os.getpid(), "port": port, "worker": w["pid"]}, "client": cl}
+
+
+ACCEPT_SYSCALLS = (43, 288)  # x86_64 accept, accept4
+
+
+def in_syscall(pid, numbers):
+    """Process pid is blocked in one of these syscalls (/proc/PID/syscall)."""
+    try:
+        with open("/proc/%d/syscall" % pid) as f:
+            nr = f.read().split()[0]
+    except (OSError, IndexError):
+        return False
+    return nr.isdigit() and int(nr) in numbers
 
 
 def refused(family, addr):

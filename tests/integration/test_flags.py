@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import BIN, READY_S, Netns
+from conftest import BIN, READY_S, Netns, exited_clean, gated, release
 
 
 def test_netns_filter(netns, tracer):
@@ -89,69 +89,103 @@ def test_timeline_ipv6(netns, tracer):
         ["FIN_WAIT2(tw)", "CLOSE"]
 
 
-ACCEPT_PROGS = {"fexit": {"td_accept_fexit"}, "kprobe": {"td_accept_kprobe"},
+ACCEPT_PROGS = {"fentry": {"td_accept_fentry"}, "kprobe": {"td_accept_kprobe"},
                 "tracepoint": {"td_exit_accept", "td_exit_accept4"}, "none": set()}
+ACCEPT_TARGETS = {"fentry": "fentry/security_sock_graft",
+                  "kprobe": "kprobe/security_sock_graft",
+                  "tracepoint": "syscalls:sys_exit_accept*"}
 # hooks the environment promises (the guest: fentry and kprobes work there),
 # so a hook that is not available cannot pass unnoticed where it must be
 REQUIRED_HOOKS = {h for h in os.environ.get("TCPDWELL_REQUIRE_HOOKS", "").split(",") if h}
-ACCEPT_TARGETS = {"fexit": "fexit/inet_accept", "kprobe": "kretprobe/inet_csk_accept",
-                  "tracepoint": "syscalls:sys_exit_accept*"}
 KPROBE_PMU = "/sys/bus/event_source/devices/kprobe"
 
 
-def accept_hook_works(hook):
-    """The hook attaches here: tcpdwell runs with it forced, or refuses
-    with one line and exit 2."""
-    p = subprocess.run([BIN, "trace", "--accept-hook", hook, "-d", "0.01"],
-                       capture_output=True, text=True, timeout=60)
-    if p.returncode == 2:
-        assert p.stderr.startswith("tcpdwell: --accept-hook %s: not available here (" % hook)
-        assert p.stderr.count("\n") == 1, p.stderr
-        return False
-    assert p.returncode == 0, p.stderr
-    return True
+_HOOKS = {}
 
 
-@pytest.mark.parametrize("hook", ["auto", "fexit", "kprobe", "tracepoint", "none",
-                                  "no-tracepoint"])
-def test_accept_hook(netns, tracer, hook):
-    """A pre-fork server: the listener is the scenario's, a forked worker
-    accepts. Each accept() hook names the worker once it has accepted;
-    none leaves the listener's owner. auto takes the first that works of
-    fexit, kprobe and tracepoint (not tracepoint with
-    --no-accept-tracepoint); a hook this kernel refuses is an exit 2."""
-    works = {h: accept_hook_works(h) for h in ("fexit", "kprobe")}
+@pytest.fixture
+def accept_hooks(bpf):
+    """Which of fentry and kprobe attach here: tcpdwell runs with each
+    forced, or refuses it with one line and exit 2 (asked once)."""
+    if _HOOKS:
+        return _HOOKS
+    works = {}
+    for hook in ("fentry", "kprobe"):
+        p = subprocess.run([BIN, "trace", "--accept-hook", hook, "-d", "0.01"],
+                           capture_output=True, text=True, timeout=60 + READY_S)
+        works[hook] = p.returncode != 2
+        if works[hook]:
+            assert exited_clean(p.returncode, p.stderr), p.stderr
+        else:
+            assert p.stderr.startswith("tcpdwell: --accept-hook %s: not available here ("
+                                       % hook) and p.stderr.count("\n") == 1, p.stderr
     missing = REQUIRED_HOOKS - {h for h, ok in works.items() if ok}
     assert not missing, "accept hooks this environment must have: %s" % works
     if not os.path.exists(KPROBE_PMU):
         assert not works["kprobe"]
-    if hook in works and not works[hook]:
-        return  # accept_hook_works checked the refusal
-    if hook == "auto":
-        used = next((h for h in ("fexit", "kprobe") if works[h]), "tracepoint")
-        args = []
-    elif hook == "no-tracepoint":
-        used = next((h for h in ("fexit", "kprobe") if works[h]), "none")
-        args = ["--no-accept-tracepoint"]
+    _HOOKS.update(works)
+    return works
+
+
+def prefork_events(netns, tracer, args, blocked):
+    """The prefork scenario traced with args: its server child's events
+    and the scenario's result. blocked: the worker already sleeps in
+    accept() when the tracer attaches."""
+    if not blocked:
+        t = tracer("trace", *args, "--netns", str(netns.inum))
+        r = netns.scenario("prefork")
     else:
-        used, args = hook, ["--accept-hook", hook]
-    t = tracer("trace", *args, "--netns", str(netns.inum))
-    r = netns.scenario("prefork")
+        p = gated(netns, "prefork", env={"TD_BLOCKED": "1"})
+        p.stdin.write("go\n")  # the scenario's own start gate
+        p.stdin.flush()
+        assert p.stdout.readline() == "blocked\n"
+        t = tracer("trace", *args, "--netns", str(netns.inum))
+        r = release(p)[0]
     t.stop()
     assert t.clean(), t.stderr
     srv, cl = r["server"], r["client"]
     s = [e for e in t.events() if (e["lport"], e["rport"]) == (srv["port"], cl["lport"])]
     assert [e["new"] for e in s][-2:] == ["LAST_ACK", "CLOSE"], s
-    # the listener's owner until accept(), the worker's after
-    assert s[0]["owner"] == "listener" and s[0]["pid"] == srv["pid"], s
+    return t, r, s
+
+
+@pytest.mark.parametrize("hook,blocked", [
+    ("auto", False), ("fentry", False), ("kprobe", False), ("tracepoint", False),
+    ("none", False), ("no-tracepoint", False), ("auto", True), ("kprobe", True)])
+def test_accept_hook(netns, tracer, accept_hooks, hook, blocked):
+    """A pre-fork server: the listener is the scenario's, a forked worker
+    accepts. Each accept() hook names the worker once it has accepted,
+    also when the worker was already blocked in accept() as tcpdwell
+    attached; none leaves the listener's owner. auto takes the first that
+    works of fentry, kprobe and tracepoint (not tracepoint with
+    --no-accept-tracepoint); a hook this kernel refuses is an exit 2."""
+    works = accept_hooks
+    if hook in works and not works[hook]:
+        return  # the fixture checked the refusal
+    if hook == "auto":
+        used = next((h for h in ("fentry", "kprobe") if works[h]), "tracepoint")
+        args = []
+    elif hook == "no-tracepoint":
+        used = next((h for h in ("fentry", "kprobe") if works[h]), "none")
+        args = ["--no-accept-tracepoint"]
+    else:
+        used, args = hook, ["--accept-hook", hook]
+    t, r, s = prefork_events(netns, tracer, args, blocked)
+    srv = r["server"]
+    # the listener's owner until accept(), the worker's after; a listener
+    # older than the tracer is unknown to it: whoever was on the CPU
+    if not blocked:
+        assert s[0]["owner"] == "listener" and s[0]["pid"] == srv["pid"], s
+    else:
+        assert s[0]["owner"] == "inferred", s
     want = ("listener", srv["pid"]) if used == "none" else ("accept", srv["worker"])
     assert (s[-1]["owner"], s[-1]["pid"]) == want, (used, s)
     progs = {p["name"] for p in t.loss()["programs"]}
     assert "td_set_state" in progs
     assert progs & set().union(*ACCEPT_PROGS.values()) == ACCEPT_PROGS[used], (used, progs)
-    if hook == "auto":  # doctor names the hook auto takes, and what it costs
+    if hook == "auto" and not blocked:  # doctor names the hook auto takes
         d = json.loads(subprocess.run([BIN, "doctor", "-o", "json"], capture_output=True,
-                                      text=True, timeout=60).stdout)
+                                      text=True, timeout=60 + READY_S).stdout)
         c = {c["check"]: c for c in d["checks"]}["accept() attribution"]
         assert c["detail"].startswith(ACCEPT_TARGETS[used] + ":"), c
         assert c["status"] == ("degraded" if used == "tracepoint" else "ok"), c

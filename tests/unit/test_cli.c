@@ -690,7 +690,7 @@ static void test_args_flags(void **state)
 
 static void test_args_accept_hook(void **state)
 {
-	static const char *const names[] = {"auto", "fexit", "kprobe", "tracepoint", "none"};
+	static const char *const names[] = {"auto", "fentry", "kprobe", "tracepoint", "none"};
 	struct td_opts o;
 	struct cap c;
 
@@ -705,7 +705,9 @@ static void test_args_accept_hook(void **state)
 	assert_ok_quiet(&c);
 	assert_true(o.no_accept);
 	assert_int_equal(o.accept_hook, TD_ACCEPT_AUTO);
-	PARSE(&o, &c, "--accept-hook", "fentry");
+	PARSE(&o, &c, "--accept-hook", "fexit");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "--accept-hook", "tracepoint", "--no-accept-tracepoint");
 	assert_usage_error(&c);
 	PARSE(&o, &c, "--accept-hook", "");
 	assert_usage_error(&c);
