@@ -523,9 +523,11 @@ def print_prog_table(summary, host):
                 print("%-20s %-20s %9.3f %8s %7s" % (
                     label, n, v["runs_per_op"], fmt(v["ns_per_run"], ".0f"),
                     budget.get(n, "")))
-        if s.get("prog_ns_per_conn") is not None:
-            print("%-20s %-20s %9s %8.0f  (sum per connection)" % (
-                label, "all", "", s["prog_ns_per_conn"]))
+        total = s.get("prog_ns_per_conn", s.get("prog_ns_per_op"))
+        if total is not None:
+            print("%-20s %-20s %9s %8.0f  (sum per %s)" % (
+                label, "all", "", total,
+                "connection" if "prog_ns_per_conn" in s else "operation"))
 
 
 def main():
@@ -617,7 +619,8 @@ def main():
         costs = [s for s in summary if s["config"].startswith("trace")]
         if any(not s["progs"].get("td_set_state", {}).get("ns_per_run") for s in costs):
             sys.exit("bench smoke: no per-program cost for td_set_state: %s" % costs)
-        if len(host) != 2 * len(HOST_MODES) or any(not s["median_rate"] for s in host):
+        if len(host) != len(HOST_CONFIGS) * len(HOST_MODES) or \
+                any(not s["median_rate"] for s in host):
             sys.exit("bench smoke: the host load did not run: %s" % host)
         if census["time_wait"] != census["ss_lines"]:
             sys.exit("bench smoke: the census counted %d in TIME_WAIT, ss listed %d" % (

@@ -152,9 +152,13 @@ def prefork(family, addr):
     port = srv.getsockname()[1]
 
     def worker():
-        a, _ = srv.accept()
+        a, peer = srv.accept()
         wait_eof(a)
         a.close()
+        # its LAST_ACK ends when the client's ACK of our FIN arrives, which
+        # close() does not wait for: the last transition comes before we say
+        # we are done
+        wait_tcp_states(family, [(port, peer[1])], "LAST_ACK", present=False)
         return {}
 
     def client():
@@ -622,7 +626,7 @@ def many_client_close(family, addr, count):
             "client": {"pid": os.getpid(), "lports": lports}}
 
 
-TCP_STATES = {"FIN_WAIT2": "05", "TIME_WAIT": "06"}
+TCP_STATES = {"FIN_WAIT2": "05", "TIME_WAIT": "06", "LAST_ACK": "09"}
 
 
 def _proc_addr(h):
