@@ -65,7 +65,9 @@ def check_against_mib(evs, d, t):
         assert ok_segs <= want_ok and failed_segs <= want_failed, (evs, d, t.loss())
         assert ok_segs + failed_segs + lost <= want_ok + want_failed, (evs, d, t.loss())
     else:
-        assert (ok_segs, failed_segs) == (want_ok, want_failed), (evs, d, t.loss())
+        # each event as (kind, ca_state, err, segs): what to read when this fails
+        seen = [(e["kind"], e.get("ca_state"), e["err"], e["segs"]) for e in evs]
+        assert (ok_segs, failed_segs) == (want_ok, want_failed), (seen, d, t.loss())
     assert sum(e["kind"] in ("syn", "synack") for e in ok) == d["TcpExtTCPSynRetrans"]
     assert sum(e["kind"] == "tlp" for e in ok) == d["TcpExtTCPLossProbes"]
 
