@@ -61,6 +61,15 @@ def fork_client(fn):
     return collect
 
 
+def connect_close(family, addr, port):
+    """A client that connects and closes at once: its local port."""
+    c = socket.socket(family, socket.SOCK_STREAM)
+    c.connect((addr, port))
+    lport = c.getsockname()[1]
+    c.close()
+    return {"lport": lport}
+
+
 def listener(family, addr):
     s = socket.socket(family, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -162,11 +171,7 @@ def prefork(family, addr):
         return {}
 
     def client():
-        c = socket.socket(family, socket.SOCK_STREAM)
-        c.connect((addr, port))
-        lport = c.getsockname()[1]
-        c.close()
-        return {"lport": lport}
+        return connect_close(family, addr, port)
 
     wk = fork_client(worker)
     if os.environ.get("TD_BLOCKED"):
@@ -322,11 +327,7 @@ def drop_synack(family, addr, hold):
     undo = nft(["tcp sport %d tcp flags & (syn|ack) == syn|ack drop" % port])
 
     def client():
-        c = socket.socket(family, socket.SOCK_STREAM)
-        c.connect((addr, port))
-        lport = c.getsockname()[1]
-        c.close()
-        return {"lport": lport}
+        return connect_close(family, addr, port)
 
     collect = fork_client(client)
     time.sleep(hold)  # the scenario: how long the SYN-ACKs are lost
