@@ -6,7 +6,8 @@
 #                 unit + smoke, fuzz smoke, integration, the same under valgrind,
 #                 bench smoke, vmtest)
 #   make bench    overhead and loss, side by side with the reference tools
-#   make vmtest   the integration suite on Debian's 6.1 kernel, in qemu
+#   make vmtest   the integration suite on each of Debian's kernels in
+#                 KERNELS, in qemu (make vmtest KERNELS="6.12": a chosen few)
 #   make check-asan  unit tests (and a tcpdwell smoke) built with ASan+UBSan
 #   make fuzz     each libFuzzer harness in tests/fuzz for FUZZ_SECONDS (60)
 #   make valgrind the integration suite under valgrind (build/vg/tcpdwell)
@@ -26,6 +27,8 @@ BPF_CFLAGS  := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
                -I$(VMLINUX) -Ibpf
 LDLIBS      := -Wl,-Bstatic -lbpf -lelf -lz -lm
 LDFLAGS     ?= -static
+# the guest kernels of make vmtest and make test, by short name
+KERNELS     ?= 6.1 6.12
 
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)
 # maps.bpf.o first: bpftool 7.1's linker cannot resolve an object's extern
@@ -161,14 +164,15 @@ unit: $(UNIT_BINS)
 integration: tcpdwell
 	@tests/run-integration.sh
 
-# the integration suite on Debian's 6.1 kernel under qemu (make test runs it too)
+# the integration suite on each of Debian's kernels under qemu (make test runs
+# them too), fetched the first time (scripts/kernels.sh)
 vmtest: tcpdwell
-	@scripts/vmtest.sh
+	@rc=0; for k in $(KERNELS); do VMTEST_KERNEL=$$k scripts/vmtest.sh || rc=1; done; exit $$rc
 
 test: deps
 	@$(MAKE) --no-print-directory tcpdwell $(UNIT_BINS) $(BUILD)/loadgen $(BUILD)/hostload $(ASAN_UNITS) \
 		$(BUILD)/asan/tcpdwell $(FUZZ_BINS) $(BUILD)/vg/tcpdwell
-	@tests/run-all.sh $(UNIT_BINS)
+	@KERNELS="$(KERNELS)" tests/run-all.sh $(UNIT_BINS)
 
 vmlinux:
 	scripts/gen-vmlinux.sh $(VMLINUX)/vmlinux.h

@@ -4,7 +4,8 @@
 # harness (replaying its committed corpus), integration tests (pytest, real
 # BPF), the same with tcpdwell under valgrind, a smoke run of the benchmark so it
 # cannot rot, then the integration tests again on a second kernel
-# (scripts/vmtest.sh: Debian 6.1 in qemu). Prints one closing line
+# (scripts/vmtest.sh: each of Debian's kernels in $KERNELS, in qemu). Prints
+# one closing line
 # "N passed, N failed[, N skipped]" over all of them.
 set -u
 here=$(dirname "$0")
@@ -49,20 +50,23 @@ else
 fi
 took bench-smoke
 
-# the integration suite again, on Debian's 6.1 kernel in a qemu guest
+# the integration suite again, on each of Debian's kernels in a qemu guest
 if [ "${TCPDWELL_SKIP_VMTEST:-0}" = 1 ]; then
 	echo "vmtest: 0 passed, 0 failed, 1 skipped (TCPDWELL_SKIP_VMTEST=1)" | tee -a "$log"
+	took vmtest
 else
-	# only its own summary counts: the guest's pytest lines would count twice
-	"$here/../scripts/vmtest.sh" 2>&1 | tee "$log.vm"
-	grep "^vmtest: [0-9]" "$log.vm" >> "$log" || echo "vmtest: 0 passed, 1 failed" >> "$log"
-	rm -f "$log.vm"
+	for k in ${KERNELS:-6.1 6.12}; do
+		# only its own summary counts: the guest's pytest lines would count twice
+		VMTEST_KERNEL=$k "$here/../scripts/vmtest.sh" 2>&1 | tee "$log.vm"
+		grep "^vmtest $k: [0-9]" "$log.vm" >> "$log" || echo "vmtest $k: 0 passed, 1 failed" >> "$log"
+		rm -f "$log.vm"
+		took "vmtest-$k"
+	done
 fi
-took vmtest
 cat "$log.times"
 
 count() { # sum "N word" over the summary lines
-	grep -E "^(unit: |asan-unit: |asan-smoke: |fuzz: |bench-smoke: |vmtest: )?[0-9]+ passed|^=+ .*(passed|failed|error)|^[0-9]+ (passed|failed)" "$log" |
+	grep -E "^(unit: |asan-unit: |asan-smoke: |fuzz: |bench-smoke: |vmtest( [0-9.]+)?: )?[0-9]+ passed|^=+ .*(passed|failed|error)|^[0-9]+ (passed|failed)" "$log" |
 		grep -oE "[0-9]+ $1" | awk '{s += $1} END {print s + 0}'
 }
 pass=$(count passed)
