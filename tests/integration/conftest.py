@@ -407,6 +407,20 @@ def assert_close_ms(measured, expected, what, rel=0.05, abs_ms=5.0):
         what, measured, expected, tol)
 
 
+def assert_between_ms(measured, seen_ms, caused_ms, what, rel=0.05, abs_ms=5.0):
+    """A dwell whose start the scenario can only date from both ends:
+    caused_ms from the call that caused it (a peer's close(): its FIN
+    crosses loopback within the call; connect()'s start), seen_ms from when
+    the process woke up to see it (EOF; connect() or accept() returning),
+    later by its wakeup latency (up to a TCG time slice in a guest). The
+    tracer's dwell lies between the two, within max(5 %, 5 ms)."""
+    lo, hi = min(seen_ms, caused_ms), max(seen_ms, caused_ms)
+    tol = max(lo * rel, abs_ms)
+    assert lo - tol <= measured <= hi + tol, \
+        "%s: tracer %.3f ms, scenario %.3f (EOF seen) to %.3f ms (FIN sent) (tol %.3f)" % (
+            what, measured, seen_ms, caused_ms, tol)
+
+
 # --- The 60 s TIME_WAIT expiry runs alongside the whole session -----------
 # It starts when the session starts (its own netns, tracers filtered to it)
 # and test_zz_expiry.py, collected last, waits for what is left of the 60 s.
