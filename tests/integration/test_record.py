@@ -289,6 +289,10 @@ def check_timeline(path, live):
     want, wl = split_loss(live["timeline"].records())
     got, gl = split_loss(jlines(r.stdout))
     key = lambda c: c["cookie"]
+    # which connection one side lacks, with what the other printed of it
+    only = {"live": [c for c in want if c["cookie"] not in {g["cookie"] for g in got}],
+            "replay": [c for c in got if c["cookie"] not in {w["cookie"] for w in want}]}
+    assert not only["live"] and not only["replay"], only
     same(sorted(got, key=key), sorted(want, key=key))
     assert any(c["retransmits"] for c in want)
     same_loss(wl, gl)
