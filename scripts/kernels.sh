@@ -12,6 +12,7 @@
 #   vmlinux   the uncompressed ELF kernel (boots by PVH under qemu)
 #   release   its release string (uname -r)
 #   root/lib/modules/RELEASE   its modules, with modules.dep (depmod -b)
+#   root/boot  its config-RELEASE (CONFIG_HZ) and System.map
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 name=${1:?usage: scripts/kernels.sh 5.10|6.1|6.12}

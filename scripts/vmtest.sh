@@ -46,7 +46,6 @@ fi
 [ -x "$top/tcpdwell" ] || { echo "vmtest: build ./tcpdwell first (make)" >&2; exit 2; }
 kdir=$("$top/scripts/kernels.sh" "$kname") || exit 2
 kver=$(cat "$kdir/release")
-mods=$kdir/root/lib/modules/$kver
 
 mkdir -p "$work"
 # --- the initramfs: busybox, the 9p/virtio modules, /init ---------------
