@@ -149,24 +149,31 @@ void td_conns_add(struct td_conns *t, const struct td_event *e)
 		c->id = *e; /* the latest tuple and owner (accept() refines it) */
 	if (is_last(e) && !c->finished) {
 		c->finished = true;
+		c->end_ns = e->ts_ns;
 		*t->fin_tail = c;
 		t->fin_tail = &c->fin_next;
 	}
 }
 
-void td_conns_flush(struct td_conns *t, td_conn_fn fn, void *ctx, bool all)
+void td_conns_flush(struct td_conns *t, td_conn_fn fn, void *ctx, uint64_t now)
 {
-	struct td_conn *c, *n;
+	struct td_conn *c, *n, **keep = &t->fin_head;
 
 	for (c = t->fin_head; c; c = n) {
 		n = c->fin_next;
+		if (now != TD_CONNS_ALL &&
+		    (now < c->end_ns || now - c->end_ns < TD_CONN_LINGER_NS)) {
+			*keep = c; /* not yet: its last events may still come */
+			keep = &c->fin_next;
+			continue;
+		}
 		unlink_conn(t, c);
 		fn(ctx, c);
 		conn_free(c);
 	}
-	t->fin_head = NULL;
-	t->fin_tail = &t->fin_head;
-	if (!all)
+	*keep = NULL;
+	t->fin_tail = keep;
+	if (now != TD_CONNS_ALL)
 		return;
 	for (size_t i = 0; i < NBUCKETS; i++) {
 		while ((c = t->bucket[i])) {

@@ -33,11 +33,21 @@ struct td_conn {
 	uint32_t dropped; /* retransmits/resets beyond TD_CONN_MAX_EVENTS */
 	struct td_conn_ev *ev;
 	bool finished;
+	uint64_t end_ns;	  /* finished: its -> CLOSE's time */
 	struct td_conn *next;	  /* hash chain */
 	struct td_conn *fin_next; /* finished list */
 };
 
 #define TD_CONN_MAX_EVENTS 256
+
+/* A finished connection is handed over once this long has passed since its
+ * -> CLOSE: the kernel emits some of a connection's events after it, from
+ * the same call (tcp_close() with unread data sets CLOSE, then sends the
+ * RST), and a drain may fall between the two; a vCPU preempted there (a
+ * loaded VM) widens the gap to milliseconds. See docs/design.md. */
+#define TD_CONN_LINGER_NS 1000000000ull
+/* td_conns_flush's `now` that hands over every connection, open ones too */
+#define TD_CONNS_ALL UINT64_MAX
 
 enum td_opened { TD_OPEN_UNKNOWN, TD_OPEN_ACTIVE, TD_OPEN_PASSIVE };
 enum td_closer {
@@ -84,9 +94,10 @@ void td_conns_add(struct td_conns *t, const struct td_event *e);
 
 typedef void (*td_conn_fn)(void *ctx, const struct td_conn *c);
 
-/* Hand over finished connections (all of them with all=true, e.g. at exit),
- * in the order they finished, and forget them. */
-void td_conns_flush(struct td_conns *t, td_conn_fn fn, void *ctx, bool all);
+/* Hand over the connections finished TD_CONN_LINGER_NS before `now` (the
+ * events' clock), in the order they finished, and forget them; with
+ * now = TD_CONNS_ALL (e.g. at exit) every connection, open ones too. */
+void td_conns_flush(struct td_conns *t, td_conn_fn fn, void *ctx, uint64_t now);
 
 size_t td_conns_open(const struct td_conns *t);
 uint64_t td_conns_overflowed(const struct td_conns *t);

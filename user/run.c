@@ -324,7 +324,7 @@ static int on_tick(void *ctx, uint64_t now)
 		r->judge_ns = now;
 		td_tracer_drain(r->t);
 	}
-	td_conns_flush(r->conns, account, r, false);
+	td_conns_flush(r->conns, account, r, now);
 	return r->exited && now >= r->judge_ns;
 }
 
@@ -509,7 +509,7 @@ int td_run_main(const struct td_opts *o)
 	if (!r.exited)
 		stop_child(&r);
 	td_tracer_finish(r.t, &rep->loss);
-	td_conns_flush(r.conns, account, &r, true);
+	td_conns_flush(r.conns, account, &r, TD_CONNS_ALL);
 	settle(&r);
 	qsort(rep->list[TD_RL_RETRANS].v, rep->list[TD_RL_RETRANS].n,
 	      sizeof(rep->list[TD_RL_RETRANS].v[0]), by_retrans);

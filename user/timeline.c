@@ -164,14 +164,13 @@ static int on_event(void *ctx, const struct td_event *e)
 	return 0;
 }
 
-/* After each drain: the events that end a connection in this batch have
- * all arrived (a RST sent right after -> CLOSE comes in the same batch). */
+/* After each drain: the connections that ended TD_CONN_LINGER_NS ago, with
+ * the events the kernel emits after their -> CLOSE (see conn.h). */
 static int on_tick(void *ctx, uint64_t now)
 {
 	struct td_timeline *tl = ctx;
 
-	(void)now;
-	td_conns_flush(tl->conns, print_conn, tl, false);
+	td_conns_flush(tl->conns, print_conn, tl, now);
 	if (fflush(stdout) || ferror(stdout))
 		tl->out_failed = true;
 	return tl->out_failed ? -1 : 0;
@@ -202,7 +201,7 @@ int td_timeline_main(const struct td_opts *o)
 	err = td_tracer_run(t, &c);
 	td_tracer_finish(t, &loss);
 	/* connections still open are shown as such, marked incomplete */
-	td_conns_flush(tl.conns, print_conn, &tl, true);
+	td_conns_flush(tl.conns, print_conn, &tl, TD_CONNS_ALL);
 	fflush(stdout);
 	td_loss_report(stdout, o->format == TD_FMT_JSON, &loss, td_tracer_degraded(t));
 	if (td_conns_overflowed(tl.conns))

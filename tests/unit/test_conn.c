@@ -27,6 +27,8 @@
 #define MS  1000000ull
 #define SEC 1000000000ull
 #define T0  (100 * SEC) /* monotonic time of the first event */
+/* a drain long after every event of a test: all finished ones are due */
+#define LATER (1000000 * SEC)
 
 #define HANDSHAKE_NS (150 * US)
 
@@ -302,7 +304,7 @@ static const struct snap *one_conn(struct sink *k, const struct stream *s)
 	assert_non_null(t);
 	add_all(t, s);
 	assert_int_equal(td_conns_open(t), 1);
-	td_conns_flush(t, collect, k, false);
+	td_conns_flush(t, collect, k, LATER);
 	assert_int_equal(k->n, 1);
 	assert_int_equal(td_conns_open(t), 0);
 	assert_int_equal(td_conns_overflowed(t), 0);
@@ -478,7 +480,7 @@ static void test_owner_from_latest_event(void **state)
 
 	/* in order */
 	add_all(t, &s);
-	td_conns_flush(t, collect, k, false);
+	td_conns_flush(t, collect, k, LATER);
 	assert_int_equal(k->n, 1);
 	p = &k->c[0];
 	assert_int_equal(p->id.owner, TD_OWNER_ACCEPT);
@@ -493,7 +495,7 @@ static void test_owner_from_latest_event(void **state)
 	/* newest first: an older event arriving late does not take over */
 	for (size_t i = s.n; i-- > 0;)
 		td_conns_add(t, &s.e[i]);
-	td_conns_flush(t, collect, k, false);
+	td_conns_flush(t, collect, k, LATER);
 	assert_int_equal(k->n, 2);
 	p = &k->c[1];
 	assert_int_equal(p->id.owner, TD_OWNER_ACCEPT);
@@ -506,7 +508,7 @@ static void test_owner_from_latest_event(void **state)
 	s.pid = 500;
 	s_state(&s, 0, TD_TCP_LISTEN, TD_TCP_SYN_RECV, TD_F_NEW, 0);
 	add_all(t, &s);
-	td_conns_flush(t, collect, k, true);
+	td_conns_flush(t, collect, k, TD_CONNS_ALL);
 	assert_int_equal(k->n, 3);
 	assert_int_equal(k->c[2].id.owner, TD_OWNER_LISTENER);
 	assert_int_equal(k->c[2].id.pid, 500);
@@ -576,9 +578,17 @@ static void test_abortive_close_rst_after_close(void **state)
 	client_opening(&s, 5001, T0);
 	s_state(&s, 1 * SEC, TD_TCP_ESTABLISHED, TD_TCP_CLOSE, 0, 0);
 	s_other(&s, 4 * US, TD_EV_RESET_SENT, TD_TCP_CLOSE, TD_F_HAS_REASON, 0, 0);
-	add_all(t, &s);
+	/* a drain fell between the two: -> CLOSE came in one, the RST in the
+	 * next; the connection waits TD_CONN_LINGER_NS for it */
+	for (size_t i = 0; i + 1 < s.n; i++)
+		td_conns_add(t, &s.e[i]);
+	td_conns_flush(t, collect, k, s.e[s.n - 2].ts_ns + 1 * MS);
+	assert_int_equal(k->n, 0);
+	td_conns_add(t, &s.e[s.n - 1]);
 	assert_int_equal(td_conns_open(t), 1); /* the RST joined its connection */
-	td_conns_flush(t, collect, k, false);
+	td_conns_flush(t, collect, k, s.e[s.n - 2].ts_ns + TD_CONN_LINGER_NS - 1);
+	assert_int_equal(k->n, 0);
+	td_conns_flush(t, collect, k, s.e[s.n - 2].ts_ns + TD_CONN_LINGER_NS);
 	assert_int_equal(k->n, 1);
 	assert_int_equal(td_conns_open(t), 0);
 	p = &k->c[0];
@@ -595,7 +605,7 @@ static void test_abortive_close_rst_after_close(void **state)
 	assert_int_equal(p->s.lifetime_ns, HANDSHAKE_NS + 1 * SEC);
 
 	/* nothing left over: a later flush(all) hands over nothing */
-	td_conns_flush(t, collect, k, true);
+	td_conns_flush(t, collect, k, TD_CONNS_ALL);
 	assert_int_equal(k->n, 1);
 	td_conns_free(t);
 	free(k);
@@ -714,7 +724,7 @@ static void run_order(struct sink *k, const struct td_event *const *order, size_
 	assert_non_null(t);
 	for (size_t i = 0; i < n; i++)
 		td_conns_add(t, order[i]);
-	td_conns_flush(t, collect, k, true);
+	td_conns_flush(t, collect, k, TD_CONNS_ALL);
 	assert_int_equal(td_conns_open(t), 0);
 	td_conns_free(t);
 }
@@ -947,12 +957,12 @@ static void test_open_until_flush_all(void **state)
 	s.n--; /* no TIME_WAIT -> CLOSE */
 	add_all(t, &s);
 	assert_int_equal(td_conns_open(t), 1);
-	td_conns_flush(t, collect, k, false);
+	td_conns_flush(t, collect, k, LATER);
 	assert_int_equal(k->n, 0); /* not finished: not handed over */
 	assert_int_equal(td_conns_open(t), 1);
-	td_conns_flush(t, collect, k, false);
+	td_conns_flush(t, collect, k, LATER);
 	assert_int_equal(k->n, 0);
-	td_conns_flush(t, collect, k, true);
+	td_conns_flush(t, collect, k, TD_CONNS_ALL);
 	assert_int_equal(k->n, 1);
 	assert_int_equal(td_conns_open(t), 0);
 	p = &k->c[0];
@@ -966,7 +976,7 @@ static void test_open_until_flush_all(void **state)
 	assert_int_equal(p->s.closer, TD_CLOSER_LOCAL);
 	assert_int_equal(p->s.gaps, 0);
 	/* nothing twice */
-	td_conns_flush(t, collect, k, true);
+	td_conns_flush(t, collect, k, TD_CONNS_ALL);
 	assert_int_equal(k->n, 1);
 	td_conns_free(t);
 	free(k);
@@ -1000,14 +1010,14 @@ static void test_not_connections(void **state)
 	add_all(t, &s);
 	assert_int_equal(td_conns_open(t), 0);
 	assert_int_equal(td_conns_overflowed(t), 0);
-	td_conns_flush(t, collect, k, true);
+	td_conns_flush(t, collect, k, TD_CONNS_ALL);
 	assert_int_equal(k->n, 0);
 
 	/* but the listener's child is one */
 	server_child(&s, 13002, T0);
 	td_conns_add(t, &s.e[0]);
 	assert_int_equal(td_conns_open(t), 1);
-	td_conns_flush(t, collect, k, true);
+	td_conns_flush(t, collect, k, TD_CONNS_ALL);
 	assert_int_equal(k->n, 1);
 	assert_int_equal(k->c[0].cookie, 13002);
 	td_conns_free(t);
@@ -1031,7 +1041,7 @@ static void test_table_limit(void **state)
 	/* "N connections not kept" (timeline.c): one connection, however many
 	 * of its events were turned away */
 	over = td_conns_overflowed(t);
-	td_conns_flush(t, collect, k, false);
+	td_conns_flush(t, collect, k, LATER);
 	assert_int_equal(k->n, 2);
 	assert_non_null(find(k, 14001));
 	assert_non_null(find(k, 14002));
@@ -1041,7 +1051,7 @@ static void test_table_limit(void **state)
 	/* room again once finished connections are handed over */
 	add_all(t, &s[3]);
 	assert_int_equal(td_conns_open(t), 1);
-	td_conns_flush(t, collect, k, false);
+	td_conns_flush(t, collect, k, LATER);
 	assert_int_equal(k->n, 3);
 	assert_int_equal(k->c[2].cookie, 14004);
 	assert_true(k->c[2].s.complete);
@@ -1097,7 +1107,7 @@ static void test_event_cap(void **state)
 	assert_int_equal(s->n, 306);
 	add_all(t, s);
 	assert_int_equal(td_conns_open(t), 1);
-	td_conns_flush(t, collect, k, false);
+	td_conns_flush(t, collect, k, LATER);
 	assert_int_equal(k->n, 1); /* its -> CLOSE arrived: it finished */
 	p = &k->c[0];
 	/* retransmits beyond the cap are dropped; the 4 closing transitions are
@@ -1118,7 +1128,7 @@ static void test_event_cap(void **state)
 	s = chatty_client(15002, TD_CONN_MAX_EVENTS - 6);
 	assert_int_equal(s->n, TD_CONN_MAX_EVENTS);
 	add_all(t, s);
-	td_conns_flush(t, collect, k, false);
+	td_conns_flush(t, collect, k, LATER);
 	assert_int_equal(k->n, 2);
 	p = &k->c[1];
 	assert_int_equal(p->n, TD_CONN_MAX_EVENTS);
@@ -1145,7 +1155,7 @@ static void test_event_cap_keeps_end(void **state)
 
 	(void)state;
 	add_all(t, s);
-	td_conns_flush(t, collect, k, false);
+	td_conns_flush(t, collect, k, LATER);
 	td_conns_free(t);
 	free(s);
 	assert_int_equal(k->n, 1);
@@ -1205,14 +1215,14 @@ static void test_interleaved(void **state)
 		td_conns_add(t, &all[best]->e[next[best]++]);
 	}
 	assert_int_equal(td_conns_open(t), 4);
-	td_conns_flush(t, collect, k, false);
+	td_conns_flush(t, collect, k, LATER);
 	/* in the order they finished: refused, server child, client */
 	assert_int_equal(k->n, 3);
 	assert_int_equal(k->c[0].cookie, cc);
 	assert_int_equal(k->c[1].cookie, cb);
 	assert_int_equal(k->c[2].cookie, ca);
 	assert_int_equal(td_conns_open(t), 1);
-	td_conns_flush(t, collect, k, true);
+	td_conns_flush(t, collect, k, TD_CONNS_ALL);
 	assert_int_equal(k->n, 4);
 	assert_int_equal(k->c[3].cookie, 16004);
 	assert_int_equal(td_conns_open(t), 0);
