@@ -473,9 +473,11 @@ def shutdown_then_close(family, addr, hold, peer_delay):
 
 
 def orphan_expire(family, addr, wait):
-    """Client closes; the server sends its FIN (TD_ABORT: a RST) only
-    `wait` s later. Past tcp_fin_timeout the orphan has expired in
-    FIN_WAIT2(tw) by then; before it, the FIN switches it to TIME_WAIT."""
+    """Client shuts down, and closes once its FIN is acked (a close() in
+    FIN_WAIT1 may leave a full FIN_WAIT2 socket, not an orphan: see
+    orphan()); the server sends its FIN (TD_ABORT: a RST) only `wait` s later. Past tcp_fin_timeout the
+    orphan has expired in FIN_WAIT2(tw) by then; before it, the FIN
+    switches it to TIME_WAIT."""
     srv = listener(family, addr)
     port = srv.getsockname()[1]
 
@@ -483,6 +485,8 @@ def orphan_expire(family, addr, wait):
         c = socket.socket(family, socket.SOCK_STREAM)
         c.connect((addr, port))
         lport = c.getsockname()[1]
+        c.shutdown(socket.SHUT_WR)
+        wait_tcp_states(family, [(lport, port)], "FIN_WAIT2")
         t = now()
         c.close()
         return {"lport": lport, "t_close": t}

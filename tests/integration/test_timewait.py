@@ -417,25 +417,40 @@ def test_timewait_killed_without_a_cause(netns, tracer):
     path = "/run/netns/" + netns.name
     t = tracer("trace", "--netns", path)
     u = tracer("trace", "--netns", path)
-    r = netns.scenario("client_close", 0, 0)
-    # the server's FIN makes it TIME_WAIT
-    wait_until(lambda: sockstat_tw(netns) >= 1, 30, "the client's TIME_WAIT")
-    t0 = time.monotonic_ns()
-    netns.run("ss", "-K", "-tan", "state", "time-wait", check=True, capture_output=True)
-    t1 = time.monotonic_ns()
+    # The client's TIME_WAIT, from the server's FIN. The kernel may reset
+    # it first: the server's delayed pure ACK, sent from another CPU's
+    # backlog, can reach it after the FIN; the TIME_WAIT answers that old
+    # segment with an ACK, the server's listener answers with a RST, and
+    # the RST kills the TIME_WAIT (RFC 1337 assassination; seen in a 6.12
+    # guest 10 ms after the TIME_WAIT began). Then a new one, up to 5.
+    for attempt in range(1, 6):
+        r = netns.scenario("client_close", 0, 0)
+        key = (r["client"]["lport"], r["server"]["port"])
+        wait_until(lambda: sockstat_tw(netns) >= 1 or key in tw_ends_of(t, netns), 30,
+                   "the client's TIME_WAIT")
+        t0 = time.monotonic_ns()
+        k = netns.run("ss", "-K", "-tanH", "state", "time-wait", check=True,
+                      capture_output=True, text=True).stdout
+        t1 = time.monotonic_ns()
+        if ":%d " % key[0] in k:  # ss -K lists what it destroyed
+            break
+        ends = wait_until(lambda: tw_ends_of(t, netns).get(key), 30, "the reset TIME_WAIT's end")
+        assert ends[0]["end"] == "reset", (k, ends)
+    else:
+        raise AssertionError("5 TIME_WAITs reset before ss -K")
     assert sockstat_tw(netns) == 0
     u.stop()
-    got = wait_tw_ends(t, netns, 1)
+    got = wait_tw_ends(t, netns, attempt)
     seen = time.monotonic_ns()
     t.stop()
-    key = (r["client"]["lport"], r["server"]["port"])
-    assert list(got) == [key], got
+    assert len(got) == attempt and key in got, got
+    assert all(v[0]["end"] == "reset" for k_, v in got.items() if k_ != key), got
     end = got[key][0]
     assert end["end"] == "killed" and end["old"] == "TIME_WAIT"
     assert t0 <= end["ts_ns"] <= t1
     assert seen - t0 >= 2e9  # told only once nothing could still name a cause
     early = [e for e in u.events(netns) if e["type"] == "state" and e["timewait"]
-             and e["new"] == "CLOSE"]
+             and e["new"] == "CLOSE" and e["lport"] == key[0]]
     assert len(early) == 1 and t0 <= early[0]["ts_ns"] <= t1
     # under valgrind the stop itself may outlast the window
     assert early[0]["end"] == "unknown" or (WRAP and early[0]["end"] == "killed"), early
