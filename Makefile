@@ -167,7 +167,7 @@ integration: tcpdwell
 # the integration suite on each of Debian's kernels under qemu (make test runs
 # them too), fetched the first time (scripts/kernels.sh)
 vmtest: tcpdwell
-	@rc=0; for k in $(KERNELS); do VMTEST_KERNEL=$$k scripts/vmtest.sh || rc=1; done; exit $$rc
+	@scripts/vmtest-all.sh $(KERNELS)
 
 test: deps
 	@$(MAKE) --no-print-directory tcpdwell $(UNIT_BINS) $(BUILD)/loadgen $(BUILD)/hostload $(ASAN_UNITS) \

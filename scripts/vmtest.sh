@@ -3,6 +3,7 @@
 #
 #   scripts/vmtest.sh           the integration suite (make vmtest)
 #   scripts/vmtest.sh --smoke   a quick look: trace, retrans, timewait --once
+#   scripts/vmtest.sh --prepare the packages and the kernel, nothing booted
 #   VMTEST_KERNEL=6.12 scripts/vmtest.sh
 #                               on that kernel (5.10, 6.1 (the default), 6.12;
 #                               make vmtest KERNELS="..." runs several)
@@ -43,8 +44,11 @@ if [ -n "$missing" ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
-[ -x "$top/tcpdwell" ] || { echo "vmtest: build ./tcpdwell first (make)" >&2; exit 2; }
 kdir=$("$top/scripts/kernels.sh" "$kname") || exit 2
+# --prepare: packages and kernel only, one guest after the other (apt takes
+# a lock), before scripts/vmtest-all.sh boots several guests at once
+[ "$mode" = "--prepare" ] && exit 0
+[ -x "$top/tcpdwell" ] || { echo "vmtest: build ./tcpdwell first (make)" >&2; exit 2; }
 kver=$(cat "$kdir/release")
 
 mkdir -p "$work"

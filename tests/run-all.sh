@@ -4,7 +4,8 @@
 # harness (replaying its committed corpus), integration tests (pytest, real
 # BPF), the same with tcpdwell under valgrind, a smoke run of the benchmark so it
 # cannot rot, then the integration tests again on a second kernel
-# (scripts/vmtest.sh: each of Debian's kernels in $KERNELS, in qemu). Prints
+# (scripts/vmtest-all.sh: each of Debian's kernels in $KERNELS, in qemu,
+# side by side). Prints
 # one closing line
 # "N passed, N failed[, N skipped]" over all of them.
 set -u
@@ -55,14 +56,15 @@ if [ "${TCPDWELL_SKIP_VMTEST:-0}" = 1 ]; then
 	echo "vmtest: 0 passed, 0 failed, 1 skipped (TCPDWELL_SKIP_VMTEST=1)" | tee -a "$log"
 	took vmtest
 else
-	# the kernels are the Makefile's KERNELS (make test passes them on)
-	for k in ${KERNELS:?"set by make test (the Makefile's KERNELS)"}; do
-		# only its own summary counts: the guest's pytest lines would count twice
-		VMTEST_KERNEL=$k "$here/../scripts/vmtest.sh" 2>&1 | tee "$log.vm"
-		grep "^vmtest $k: [0-9]" "$log.vm" >> "$log" || echo "vmtest $k: 0 passed, 1 failed" >> "$log"
-		rm -f "$log.vm"
-		took "vmtest-$k"
-	done
+	# the kernels are the Makefile's KERNELS (make test passes them on),
+	# booted side by side (scripts/vmtest-all.sh)
+	# shellcheck disable=SC2086
+	"$here/../scripts/vmtest-all.sh" ${KERNELS:?"set by make test (the Makefile's KERNELS)"} 2>&1 |
+		tee "$log.vm"
+	# only the guests' own summaries count: their pytest lines would count twice
+	grep -E "^vmtest [0-9.]+: [0-9]" "$log.vm" >> "$log"
+	grep "^time: vmtest-" "$log.vm" >> "$log.times"
+	rm -f "$log.vm"
 fi
 cat "$log.times"
 
