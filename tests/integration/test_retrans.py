@@ -192,8 +192,16 @@ def test_resets_sent_and_received(netns, tracer):
 
 def test_retrans_text_lines(netns, tracer):
     t = tracer("retrans", "--netns", "/run/netns/" + netns.name, fmt="text")
+    before = mib(netns)
     netns.scenario("drop_data", 3, 0.5)
+    d = delta(before, mib(netns))
     t.stop()
     lines = [l for l in t.stdout.splitlines() if "RETRANS" in l]
-    assert lines and "RETRANS tlp in ESTABLISHED (open)" in lines[0]
+    # The tail is probed first (TLP, in Open), unless the kernel found the
+    # RTO due first and sent no probe (seen once under valgrind: the first
+    # two retransmits were timeouts, in Loss); the namespace's
+    # TcpExtTCPLossProbes says which it did.
+    first = ("RETRANS tlp in ESTABLISHED (open)" if d["TcpExtTCPLossProbes"]
+             else "RETRANS data in ESTABLISHED (loss)")
+    assert lines and first in lines[0], (lines, d)
     assert all("python3" in l for l in lines)
