@@ -40,26 +40,34 @@ struct td_iter_tcp_ctx {
 
 struct td_iter_cfg td_iter;
 
-static __always_inline void td_seed(const struct td_event *e, __u64 now)
+/* Enter a timewait socket into td_tws under its key with e->cookie as its
+ * id, or (own ids) take the id of the entry the live path made. */
+static __always_inline void td_seed(struct td_event *e, __u64 key, __u64 now)
 {
 	struct td_tw t = {};
+	struct td_tw *live;
 
+	t.id = e->cookie;
 	t.state = e->new_state;
 	t.snapshot = 1;
 	t.enter_ns = t.last_ns = now;
 	/* an entry the live path made first is newer and better: keep it */
-	if (bpf_map_update_elem(&td_tws, &e->cookie, &t, BPF_NOEXIST) == 0)
+	if (bpf_map_update_elem(&td_tws, &key, &t, BPF_NOEXIST) == 0) {
 		td_count(TD_CNT_TW_INSERTS);
-	else if (!bpf_map_lookup_elem(&td_tws, &e->cookie))
+	} else if ((live = bpf_map_lookup_elem(&td_tws, &key))) {
+		e->cookie = live->id;
+	} else {
 		td_count(TD_CNT_TW_INSERT_FAIL);
+	}
 }
 
 SEC("iter/tcp")
 int td_census(struct td_iter_tcp_ctx *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
-	struct tcp_timewait_sock *tw;
+	struct tcp_timewait_sock *tw = NULL;
 	struct td_event e = {};
+	__u64 key = 0;
 	__u8 state;
 	__s64 left;
 
@@ -92,11 +100,19 @@ int td_census(struct td_iter_tcp_ctx *ctx)
 	/* not seeded either: a filtered-out socket's end is none of our business */
 	if (!td_filter_pass(&e))
 		return 0;
-	/* generates the cookie of a socket nobody asked yet; the timewait
-	 * timer programs then find it under the same key */
-	e.cookie = bpf_get_socket_cookie(skc);
+	if (!TD_OWN_IDS) {
+		/* generates the cookie of a socket nobody asked yet; the
+		 * timewait timer programs then find it under the same key */
+		e.cookie = bpf_get_socket_cookie(skc);
+		key = e.cookie;
+	} else if (tw) {
+		/* own ids: an id for each timewait socket, the live entry's
+		 * when seeding; connected sockets need none (port pressure) */
+		key = td_tw_key(&tw->tw_sk);
+		e.cookie = td_new_id();
+	}
 	if (td_iter.seed && (e.flags & TD_F_TW))
-		td_seed(&e, bpf_ktime_get_ns());
+		td_seed(&e, key, bpf_ktime_get_ns());
 	bpf_seq_write(ctx->meta->seq, &e, sizeof(e));
 	return 0;
 }

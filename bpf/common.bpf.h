@@ -55,7 +55,7 @@ typedef struct {
 
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TD_CLOSED_SLOTS);
+	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct td_closed);
 } td_closed_map;
@@ -87,6 +87,13 @@ typedef struct {
 	__type(key, struct td_tuple);
 	__type(value, struct td_tw_end_wait);
 } td_tw_end_map;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 131072); /* resized by the loader: 1 without own_ids */
+	__type(key, struct td_tuple);
+	__type(value, __u64); /* the closing socket's address (its td_socks key) */
+} td_closing_map;
 
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -173,6 +180,7 @@ extern td_lpm_map td_laddrs SEC(".maps");
 extern td_lpm_map td_raddrs SEC(".maps");
 extern td_tw_map td_tws SEC(".maps");
 extern td_tw_end_map td_tw_ends SEC(".maps");
+extern td_closing_map td_closing SEC(".maps");
 extern td_tw_fin_map td_tw_fins SEC(".maps");
 extern td_tw_hint_map td_tw_hints SEC(".maps");
 extern td_hist_map td_hist SEC(".maps");
@@ -194,6 +202,94 @@ static __always_inline void td_count(__u32 idx)
 
 	if (c)
 		*c += 1; /* per-CPU slot: no atomics needed */
+}
+
+/*
+ * Socket identity, two flavours (docs/design.md §3.5):
+ *   cookies  where tracing programs may call bpf_get_socket_cookie (5.12,
+ *            "bpf: Expose bpf_get_socket_cookie to tracing programs"): a
+ *            socket is known by its cookie, the one `ss -e` prints, which
+ *            keys its td_socks entry and which its timewait socket
+ *            inherits (tw_cookie) and keys td_tws with;
+ *   own ids  elsewhere (td_cfg.own_ids, from the loader's load-time probe,
+ *            user/sockid.c): td_socks is keyed by the socket's address,
+ *            which never leaves the kernel, and each socket gets an id of
+ *            tcpdwell's own at first sight, kept in its entry. A timewait
+ *            socket inherits nothing the programs can read, so the closing
+ *            socket is indexed by its 4-tuple from FIN_WAIT1 on
+ *            (td_closing) and the timewait socket finds it there; td_tws is
+ *            keyed by the timewait socket's address mixed with its send
+ *            sequence, which tells apart two sockets in the same memory.
+ * Everything below that names a socket goes through these helpers.
+ */
+#define TD_OWN_IDS (td_cfg.own_ids)
+
+/* A new id (own ids): per CPU, so no atomics; the CPU in the low bits. */
+static __always_inline __u64 td_new_id(void)
+{
+	__u32 idx = TD_CNT_IDS;
+	__u64 *c = bpf_map_lookup_elem(&td_counters, &idx);
+
+	if (!c)
+		return 0;
+	*c += 1;
+	return *c << 12 | (bpf_get_smp_processor_id() & 0xfff);
+}
+
+/* A socket's address as a number: the verifier allows no arithmetic on a
+ * socket pointer (a key is mixed and hashed) but keeps its value when read
+ * back as plain memory. It never leaves the kernel. */
+static __always_inline __u64 td_addr(const void *p)
+{
+	__u64 addr = 0;
+
+	bpf_probe_read_kernel(&addr, sizeof(addr), &p);
+	return addr;
+}
+
+/* The socket's td_socks key. */
+static __always_inline __u64 td_sk_key(const struct sock *sk)
+{
+	return TD_OWN_IDS ? td_addr(sk) : bpf_get_socket_cookie((void *)sk);
+}
+
+/* What events call the socket whose key and entry (or NULL) these are;
+ * 0 where an own id was never given (a socket first seen mid-life by a
+ * program that does not give ids). */
+static __always_inline __u64 td_sock_id(__u64 key, const struct td_sock *s)
+{
+	if (!TD_OWN_IDS)
+		return key;
+	return s ? s->id : 0;
+}
+
+/* The td_tws key of a timewait socket behind a computed pointer. */
+static __always_inline __u64 td_tw_key(const struct inet_timewait_sock *tw)
+{
+	if (!TD_OWN_IDS)
+		return BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
+	/* tw_snd_nxt: set once, when the socket is made (tcp_time_wait) */
+	return td_addr(tw) ^ (__u64)BPF_CORE_READ(tw, __tw_common.skc_tw_snd_nxt) << 32;
+}
+
+/* What td_last_closed remembers of the socket with this key (NULL: not
+ * among this CPU's last TD_CLOSED_SLOTS closed sockets). Newest first: an
+ * address key may also be an older socket's that lived in that memory. */
+static __always_inline struct td_closed_ent *td_closed_find(__u64 key)
+{
+	__u32 zero = 0;
+	struct td_closed *c = bpf_map_lookup_elem(&td_last_closed, &zero);
+	__u32 i;
+
+	if (!c)
+		return NULL;
+#pragma unroll
+	for (int n = 1; n <= TD_CLOSED_SLOTS; n++) {
+		i = (c->next - n) & (TD_CLOSED_SLOTS - 1);
+		if (c->ent[i].key == key)
+			return &c->ent[i];
+	}
+	return NULL;
 }
 
 /*
@@ -511,30 +607,32 @@ static __always_inline void td_tuple_of(struct td_tuple *k, const struct td_even
 }
 
 /* Take the cancelled timewait timer that waits under k: true when this
- * caller got it (its end record in *ev), false when none waits there or
- * another CPU took it first (whoever deletes the entry owns it). */
-static __always_inline bool td_tw_take(const struct td_tuple *k, struct td_event *ev)
+ * caller got it (its end record in *ev, its td_tws key in *key), false
+ * when none waits there or another CPU took it first (whoever deletes the
+ * entry owns it). */
+static __always_inline bool td_tw_take(const struct td_tuple *k, struct td_event *ev, __u64 *key)
 {
 	struct td_tw_end_wait *w = bpf_map_lookup_elem(&td_tw_ends, k);
 
 	if (!w)
 		return false;
 	__builtin_memcpy(ev, &w->ev, sizeof(*ev));
+	*key = w->key;
 	if (bpf_map_delete_elem(&td_tw_ends, k))
 		return false;
 	__sync_fetch_and_add(&td_tw_nends, -1);
 	return true;
 }
 
-/* A timewait socket ended, for `reason`: report it, stop tracking it. */
-static __always_inline void td_tw_finish(struct td_event *ev, __u8 reason)
+/* A timewait socket ended, for `reason`: report it, stop tracking it (key:
+ * its td_tws key, taken while it lived: its memory may be another's now). */
+static __always_inline void td_tw_finish(struct td_event *ev, __u64 key, __u8 reason)
 {
 	struct td_tuple k = {};
-	__u64 cookie = ev->cookie;
 
 	ev->kind = reason;
 	td_emit(ev);
-	if (!bpf_map_delete_elem(&td_tws, &cookie))
+	if (!bpf_map_delete_elem(&td_tws, &key))
 		td_count(TD_CNT_TW_DELETES);
 	if (!TD_KFREE_HAS_RX_SK && td_tw_nfins) {
 		td_tuple_of(&k, ev);
@@ -553,12 +651,13 @@ static __always_inline void td_tw_claim(const struct td_event *e)
 {
 	struct td_tuple k = {};
 	struct td_event ev;
+	__u64 key;
 
 	if (!td_tw_nends)
 		return;
 	td_tuple_of(&k, e);
-	if (td_tw_take(&k, &ev))
-		td_tw_finish(&ev, TD_TW_END_REUSED);
+	if (td_tw_take(&k, &ev, &key))
+		td_tw_finish(&ev, key, TD_TW_END_REUSED);
 }
 
 static __always_inline void td_owner_current(struct td_owner_info *o, __u8 source)
@@ -606,7 +705,7 @@ static __always_inline void td_event_owner(struct td_event *e, const struct td_o
  * the now-known port and its original timestamp, before the socket's next
  * event.
  */
-static __always_inline void td_flush_pending(const struct sock *sk, __u64 cookie, struct td_sock *s)
+static __always_inline void td_flush_pending(const struct sock *sk, __u64 id, struct td_sock *s)
 {
 	struct td_event e = {};
 
@@ -615,7 +714,7 @@ static __always_inline void td_flush_pending(const struct sock *sk, __u64 cookie
 	s->pending = 0;
 	e.type = TD_EV_STATE;
 	e.ts_ns = s->last_ns;
-	e.cookie = cookie;
+	e.cookie = id;
 	e.old_state = TD_TCP_CLOSE;
 	e.new_state = TD_TCP_SYN_SENT;
 	e.flags = TD_F_NEW | TD_F_DEFERRED;
@@ -625,25 +724,27 @@ static __always_inline void td_flush_pending(const struct sock *sk, __u64 cookie
 }
 
 /*
- * Owner for events on a socket: its map entry, else the sockets this CPU
- * just closed (a RST follows -> CLOSE in the same call; on loopback the
- * peer's -> CLOSE can run in between), else whoever is on the CPU.
+ * Id and owner for events on a socket (key: td_sk_key): its map entry,
+ * else the sockets this CPU just closed (a RST follows -> CLOSE in the same
+ * call; on loopback the peer's -> CLOSE can run in between), else whoever
+ * is on the CPU.
  */
-static __always_inline struct td_sock *td_sock_lookup(const struct sock *sk, __u64 cookie,
+static __always_inline struct td_sock *td_sock_lookup(const struct sock *sk, __u64 key,
 						      struct td_event *e)
 {
-	struct td_sock *s = bpf_map_lookup_elem(&td_socks, &cookie);
+	struct td_sock *s = bpf_map_lookup_elem(&td_socks, &key);
 	struct td_owner_info o = {};
-	struct td_closed *c;
-	__u32 slot = cookie % TD_CLOSED_SLOTS;
+	struct td_closed_ent *c;
 
+	e->cookie = td_sock_id(key, s);
 	if (s) {
-		td_flush_pending(sk, cookie, s);
+		td_flush_pending(sk, e->cookie, s);
 		td_event_owner(e, &s->own);
 		return s;
 	}
-	c = bpf_map_lookup_elem(&td_last_closed, &slot);
-	if (c && c->cookie == cookie) {
+	c = td_closed_find(key);
+	if (c) {
+		e->cookie = c->id;
 		td_event_owner(e, &c->own);
 		return NULL;
 	}

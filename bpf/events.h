@@ -162,6 +162,7 @@ enum td_counter {
 	TD_CNT_TW_UNSEEN_END,	 /* a timewait socket ended that started before us */
 	TD_CNT_TW_REARM,	 /* timer re-armed without a substate change */
 	TD_CNT_PID_FULL,	 /* --follow: pid map refused a child (its sockets are missed) */
+	TD_CNT_IDS,		 /* socket ids given (td_config.own_ids): this CPU's last */
 	TD_CNT_MAX,
 };
 
@@ -199,7 +200,8 @@ struct td_config {
 	 * that happens to be on the CPU */
 	__u8 pid_filter;  /* only owners in td_pids */
 	__u8 known_owner; /* run: not a guessed owner (TD_OWNER_INFERRED) */
-	__u8 pad3[6];
+	__u8 own_ids;	  /* socket ids of tcpdwell's own, not cookies (common.bpf.h) */
+	__u8 pad3[5];
 	__u64 cgroup_id;	/* 0: any; else this cgroup v2 id */
 	char comm[TD_COMM_LEN]; /* "": any; else this task name */
 	/* export: count every event into td_agg (see TD_AGG_*) */
@@ -241,8 +243,10 @@ struct td_owner_info {
 	char comm[TD_COMM_LEN];
 };
 
-/* Per-socket state kept in the kernel (LRU map keyed by socket cookie). */
+/* Per-socket state kept in the kernel (LRU map keyed by socket cookie, or
+ * with td_config.own_ids by the socket's address: see common.bpf.h). */
 struct td_sock {
+	__u64 id;	/* what events call the socket (its cookie, or an own id) */
 	__u64 first_ns; /* first transition seen */
 	__u64 last_ns;	/* last transition seen */
 	struct td_owner_info own;
@@ -252,8 +256,10 @@ struct td_sock {
 	__u8 pad[5];
 };
 
-/* A timewait socket (LRU map keyed by the cookie it inherited). */
+/* A timewait socket (LRU map keyed by td_tw_key(): the cookie it
+ * inherited, or with td_config.own_ids its address and sequence). */
 struct td_tw {
+	__u64 id;	/* its connection's id: what its events call it */
 	__u64 enter_ns; /* entered the timewait socket */
 	__u64 last_ns;	/* entered its current substate */
 	struct td_owner_info own;
@@ -295,6 +301,7 @@ struct td_tuple {
  * TD_TW_CLAIM_NS as killed. */
 struct td_tw_end_wait {
 	__u64 timer; /* the timer's address (never leaves the kernel) */
+	__u64 key;   /* the socket's td_tws key (never leaves the kernel) */
 	__u8 due;    /* the timer was due when cancelled: an expiry */
 	__u8 pad[7];
 	struct td_event ev; /* the end, ready but for its reason */
@@ -311,8 +318,8 @@ struct td_tw_end_wait {
  * by its 4-tuple, so that the segment freed on the timewait path after the
  * peer's FIN finds it. */
 struct td_tw_fin_wait {
-	__u64 tw; /* the timewait socket's address (never leaves the kernel) */
-	__u64 cookie;
+	__u64 tw;  /* the timewait socket's address (never leaves the kernel) */
+	__u64 key; /* its td_tws key */
 };
 
 /* The last timewait timer cancelled on this CPU: its re-arm (timer_start)
@@ -320,7 +327,7 @@ struct td_tw_fin_wait {
  * td_tw_ends entry here without reading the socket's tuple again. */
 struct td_tw_hint {
 	__u64 timer;
-	__u64 cookie; /* the socket's: its memory may hold a new one soon */
+	__u64 twkey; /* the socket's td_tws key: its memory may hold a new one soon */
 	struct td_tuple key;
 };
 
@@ -406,12 +413,20 @@ struct td_hist_stat {
 	__u64 gen;
 };
 
-/* Sockets this CPU closed last, direct-mapped by cookie: a RST sent right
- * after -> CLOSE (abortive close sets CLOSE first) keeps its owner. */
-#define TD_CLOSED_SLOTS 8
-struct td_closed {
-	__u64 cookie;
+/* The last sockets this CPU closed, a ring: a RST sent right after
+ * -> CLOSE (abortive close sets CLOSE first) keeps its id and owner, even
+ * when the peer's -> CLOSE ran in between (loopback: the RST is delivered
+ * in the sender's call, before tcp_send_reset fires). */
+#define TD_CLOSED_SLOTS 8 /* a power of 2 */
+struct td_closed_ent {
+	__u64 key; /* td_socks key */
+	__u64 id;
 	struct td_owner_info own;
+};
+struct td_closed {
+	__u32 next; /* the slot the next -> CLOSE takes */
+	__u32 pad;
+	struct td_closed_ent ent[TD_CLOSED_SLOTS];
 };
 
 /* A child whose LISTEN -> SYN_RECV fired before it had its own tuple and

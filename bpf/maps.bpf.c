@@ -14,6 +14,7 @@ td_lpm_map td_laddrs SEC(".maps");
 td_lpm_map td_raddrs SEC(".maps");
 td_tw_map td_tws SEC(".maps");
 td_tw_end_map td_tw_ends SEC(".maps");
+td_closing_map td_closing SEC(".maps");
 td_tw_fin_map td_tw_fins SEC(".maps");
 td_tw_hint_map td_tw_hints SEC(".maps");
 td_hist_map td_hist SEC(".maps");

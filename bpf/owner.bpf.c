@@ -24,10 +24,12 @@
  */
 #include "common.bpf.h"
 
-/* The accepting task owns the child from now on. */
-static __always_inline int td_accepted_cookie(__u64 cookie)
+/* The accepting task owns the child from now on. Its td_socks key: the
+ * cookie state.bpf.c had the kernel generate, or (own ids) its address. */
+static __always_inline int td_accepted_sock(const struct sock *sk)
 {
-	struct td_sock *s = bpf_map_lookup_elem(&td_socks, &cookie);
+	__u64 key = TD_OWN_IDS ? td_addr(sk) : BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	struct td_sock *s = bpf_map_lookup_elem(&td_socks, &key);
 
 	if (s)
 		td_owner_current(&s->own, TD_OWNER_ACCEPT);
@@ -40,13 +42,13 @@ static __always_inline int td_accepted_cookie(__u64 cookie)
 SEC("?fentry/security_sock_graft")
 int BPF_PROG(td_accept_fentry, struct sock *sk, struct socket *parent)
 {
-	return td_accepted_cookie(sk->__sk_common.skc_cookie.counter);
+	return td_accepted_sock(sk);
 }
 
 SEC("?kprobe/security_sock_graft")
 int BPF_KPROBE(td_accept_kprobe, struct sock *sk)
 {
-	return td_accepted_cookie(BPF_CORE_READ(sk, __sk_common.skc_cookie.counter));
+	return td_accepted_sock(sk);
 }
 
 static __always_inline int td_accepted(long fd)
@@ -70,7 +72,7 @@ static __always_inline int td_accepted(long fd)
 	sk = BPF_CORE_READ(sock, sk);
 	if (!sk)
 		return 0;
-	return td_accepted_cookie(BPF_CORE_READ(sk, __sk_common.skc_cookie.counter));
+	return td_accepted_sock(sk);
 }
 
 SEC("?tracepoint/syscalls/sys_exit_accept4")

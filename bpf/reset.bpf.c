@@ -43,20 +43,26 @@ int td_send_reset(__u64 *ctx)
 		e.flags |= TD_F_HAS_REASON;
 	}
 	if (sk) {
-		e.cookie = bpf_get_socket_cookie((void *)sk);
 		e.old_state = sk->__sk_common.skc_state;
 		if (e.old_state == TD_TCP_TIME_WAIT) {
 			const struct inet_timewait_sock *tw = (const void *)sk;
-			struct td_tw *t = bpf_map_lookup_elem(&td_tws, &e.cookie);
+			__u64 key = td_tw_key(tw);
+			struct td_tw *t = bpf_map_lookup_elem(&td_tws, &key);
 
-			/* TCP_TW_RST: the timewait socket is killed right after */
-			if (t)
-				t->rst_sent = 1;
 			td_fill_tuple_probe(&e, &sk->__sk_common, BPF_CORE_READ(tw, tw_sport));
+			if (t) {
+				/* TCP_TW_RST: the timewait socket is killed right after */
+				t->rst_sent = 1;
+				e.cookie = t->id;
+				td_event_owner(&e, &t->own);
+			} else {
+				td_sock_lookup(
+				    sk, TD_OWN_IDS ? key : bpf_get_socket_cookie((void *)sk), &e);
+			}
 		} else {
 			td_fill_sock_tuple(&e, sk);
+			td_sock_lookup(sk, td_sk_key(sk), &e);
 		}
-		td_sock_lookup(sk, e.cookie, &e);
 	} else if (skb) {
 		td_fill_skb_tuple(&e, skb);
 	}
@@ -72,11 +78,10 @@ int BPF_PROG(td_receive_reset, struct sock *sk)
 
 	e.type = TD_EV_RESET_RECV;
 	e.ts_ns = bpf_ktime_get_ns();
-	e.cookie = bpf_get_socket_cookie(sk);
 	e.old_state = sk->__sk_common.skc_state;
 	e.new_state = e.old_state;
 	td_fill_sock_tuple(&e, sk);
-	td_sock_lookup(sk, e.cookie, &e);
+	td_sock_lookup(sk, td_sk_key(sk), &e);
 	td_emit(&e);
 	return 0;
 }

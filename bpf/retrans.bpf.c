@@ -22,13 +22,12 @@ static __always_inline void td_retrans_emit(const struct sock *sk, struct td_eve
 {
 	e->type = TD_EV_RETRANS;
 	e->ts_ns = bpf_ktime_get_ns();
-	e->cookie = bpf_get_socket_cookie((void *)sk);
 	e->old_state = sk->__sk_common.skc_state;
 	e->new_state = e->old_state;
 	td_fill_sock_tuple(e, sk);
 	if (!td_scope_pass(e->family, e->netns))
 		return;
-	td_sock_lookup(sk, e->cookie, e);
+	td_sock_lookup(sk, td_sk_key(sk), e);
 	td_emit(e);
 }
 

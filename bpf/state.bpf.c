@@ -8,6 +8,18 @@
 
 #define TD_PF_EXITING 0x00000004 /* include/linux/sched.h: getting shut down */
 
+/* The task on the CPU is exiting: a BTF pointer where the kernel has
+ * bpf_get_current_task_btf (5.11), a probe read before (5.10). */
+static __always_inline bool td_task_exiting(void)
+{
+	struct task_struct *t;
+
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf))
+		return bpf_get_current_task_btf()->flags & TD_PF_EXITING;
+	t = (struct task_struct *)bpf_get_current_task();
+	return BPF_CORE_READ(t, flags) & TD_PF_EXITING;
+}
+
 /* A child created in softirq inherits its listener's owner until accept(). */
 static __always_inline void td_child_owner(struct td_owner_info *o, const struct td_event *e)
 {
@@ -42,9 +54,15 @@ static __always_inline void td_sock_new(struct td_sock *n, struct td_event *e, i
 	}
 }
 
-/* 6.1+: the per-netns timewait accounting that tcp_max_tw_buckets limits. */
+/* The per-netns timewait count that tcp_max_tw_buckets limits: a
+ * refcount_t starting at 1 since 5.17 ("tcp: allocate tcp_death_row
+ * outside of struct netns_ipv4"), an atomic_t tw_count before (5.10). */
 struct inet_timewait_death_row___refcount {
 	refcount_t tw_refcount;
+	int sysctl_max_tw_buckets;
+} __attribute__((preserve_access_index));
+struct inet_timewait_death_row___count {
+	atomic_t tw_count;
 	int sysctl_max_tw_buckets;
 } __attribute__((preserve_access_index));
 
@@ -58,14 +76,48 @@ static __always_inline bool td_tw_overflow(const struct sock *sk, int oldstate)
 	struct inet_timewait_death_row___refcount *dr;
 	int used, max;
 
+	struct inet_timewait_death_row___count *dc;
+
 	if (oldstate != TD_TCP_FIN_WAIT2 && oldstate != TD_TCP_CLOSING)
 		return false;
-	if (!bpf_core_field_exists(struct inet_timewait_death_row___refcount, tw_refcount))
-		return false;
 	dr = (void *)&sk->__sk_common.skc_net.net->ipv4.tcp_death_row;
-	used = BPF_CORE_READ(dr, tw_refcount.refs.counter) - 1;
+	dc = (void *)dr;
+	if (bpf_core_field_exists(struct inet_timewait_death_row___refcount, tw_refcount))
+		used = BPF_CORE_READ(dr, tw_refcount.refs.counter) - 1;
+	else if (bpf_core_field_exists(struct inet_timewait_death_row___count, tw_count))
+		used = BPF_CORE_READ(dc, tw_count.counter);
+	else
+		return false;
 	max = BPF_CORE_READ(dr, sysctl_max_tw_buckets);
 	return used >= max;
+}
+
+/* A socket's first transitions (connect, listen, a server's child): a new
+ * life, whatever entry its address may still key (own ids). */
+static __always_inline bool td_birth(int oldstate, int newstate)
+{
+	return (oldstate == TD_TCP_CLOSE &&
+		(newstate == TD_TCP_SYN_SENT || newstate == TD_TCP_LISTEN)) ||
+	       (oldstate == TD_TCP_LISTEN && newstate == TD_TCP_SYN_RECV);
+}
+
+/* Own ids: a socket that may hand over to a timewait socket (from
+ * FIN_WAIT1 on) is found by its 4-tuple until its -> CLOSE
+ * (timewait.bpf.c, td_tw_enter). */
+static __always_inline void td_closing_track(const struct td_event *e, __u64 key, bool seen)
+{
+	struct td_tuple k = {};
+	int st = e->new_state;
+
+	if (st == TD_TCP_FIN_WAIT1 || (!seen && (st == TD_TCP_FIN_WAIT2 || st == TD_TCP_CLOSING))) {
+		td_tuple_of(&k, e);
+		bpf_map_update_elem(&td_closing, &k, &key, BPF_ANY);
+	} else if (st == TD_TCP_CLOSE &&
+		   (e->old_state == TD_TCP_FIN_WAIT1 || e->old_state == TD_TCP_FIN_WAIT2 ||
+		    e->old_state == TD_TCP_CLOSING)) {
+		td_tuple_of(&k, e);
+		bpf_map_delete_elem(&td_closing, &k);
+	}
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -76,18 +128,18 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 	struct td_sock n = {};
 	struct td_sock *s;
 	bool claim = false; /* a deferred child was emitted: its tuple is e's */
-	__u64 now, cookie;
+	__u64 flag = TD_OWN_IDS ? BPF_ANY : BPF_NOEXIST; /* own ids: stale entries go */
+	__u64 now, key;
 	__u32 zero = 0;
 
 	/* tcp_close() re-sets FIN_WAIT2 on a FIN_WAIT2 socket: not a transition */
 	if (!td_is_tcp(sk) || oldstate == newstate)
 		return 0;
 	now = bpf_ktime_get_ns();
-	cookie = bpf_get_socket_cookie(sk);
+	key = td_sk_key(sk);
 
 	e.type = TD_EV_STATE;
 	e.ts_ns = now;
-	e.cookie = cookie;
 	e.old_state = oldstate;
 	e.new_state = newstate;
 	td_fill_sock_tuple(&e, sk);
@@ -109,6 +161,8 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 		struct td_event ce = e;
 
 		cp->sk = 0;
+		n.id = TD_OWN_IDS ? td_new_id() : key;
+		ce.cookie = n.id;
 		ce.ts_ns = cp->ts_ns;
 		ce.old_state = TD_TCP_LISTEN;
 		ce.new_state = TD_TCP_SYN_RECV;
@@ -120,23 +174,28 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 		n.last_ns = cp->ts_ns;
 		n.state = TD_TCP_SYN_RECV;
 		n.own = cp->own;
-		if (bpf_map_update_elem(&td_socks, &cookie, &n, BPF_NOEXIST))
+		if (bpf_map_update_elem(&td_socks, &key, &n, flag))
 			td_count(TD_CNT_SOCK_INSERT_FAIL);
 		else
 			td_count(TD_CNT_SOCK_INSERTS);
 		__builtin_memset(&n, 0, sizeof(n));
 	}
 
-	s = bpf_map_lookup_elem(&td_socks, &cookie);
+	s = bpf_map_lookup_elem(&td_socks, &key);
 	if (s && s->state == TD_TCP_LISTEN && oldstate != TD_TCP_LISTEN)
 		s = NULL; /* a listener's cookie still on a child: not this socket's entry */
+	if (TD_OWN_IDS && s && td_birth(oldstate, newstate))
+		s = NULL; /* an entry left by a socket that lived in this memory */
 	if (s) {
-		td_flush_pending(sk, cookie, s);
+		e.cookie = td_sock_id(key, s);
+		td_flush_pending(sk, e.cookie, s);
 		e.dwell_ns = now - s->last_ns;
 		s->last_ns = now;
 		s->state = newstate;
 		td_event_owner(&e, &s->own);
 	} else {
+		n.id = TD_OWN_IDS ? td_new_id() : key;
+		e.cookie = n.id;
 		td_sock_new(&n, &e, oldstate, newstate);
 		td_event_owner(&e, &n.own);
 		n.first_ns = now;
@@ -145,7 +204,7 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 		/* The port is bound right after this event: emit it later. */
 		n.pending = newstate == TD_TCP_SYN_SENT && e.lport == 0;
 		if (newstate != TD_TCP_CLOSE) {
-			if (bpf_map_update_elem(&td_socks, &cookie, &n, BPF_NOEXIST))
+			if (bpf_map_update_elem(&td_socks, &key, &n, flag))
 				td_count(TD_CNT_SOCK_INSERT_FAIL);
 			else
 				td_count(TD_CNT_SOCK_INSERTS);
@@ -153,6 +212,8 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 		if (n.pending)
 			return 0;
 	}
+	if (TD_OWN_IDS)
+		td_closing_track(&e, key, s != NULL);
 
 	if (newstate == TD_TCP_CLOSE && s && s->tw) {
 		/* The connection lives on in its timewait socket (timewait.bpf.c
@@ -160,7 +221,7 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 	} else {
 		if (newstate == TD_TCP_CLOSE && td_tw_overflow(sk, oldstate))
 			e.kind = TD_TW_END_OVERFLOW;
-		if (td_cfg.mark_exit && (bpf_get_current_task_btf()->flags & TD_PF_EXITING))
+		if (td_cfg.mark_exit && td_task_exiting())
 			e.task_flags |= TD_TASK_EXITING;
 		td_emit(&e);
 	}
@@ -172,14 +233,16 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 		td_tw_claim(&e);
 
 	if (newstate == TD_TCP_CLOSE) {
-		__u32 slot = cookie % TD_CLOSED_SLOTS;
-		struct td_closed *c = bpf_map_lookup_elem(&td_last_closed, &slot);
+		struct td_closed *c = bpf_map_lookup_elem(&td_last_closed, &zero);
 
 		if (s && c) {
-			c->cookie = cookie;
-			c->own = s->own;
+			struct td_closed_ent *ce = &c->ent[c->next++ & (TD_CLOSED_SLOTS - 1)];
+
+			ce->key = key;
+			ce->id = e.cookie;
+			ce->own = s->own;
 		}
-		if (s && !bpf_map_delete_elem(&td_socks, &cookie))
+		if (s && !bpf_map_delete_elem(&td_socks, &key))
 			td_count(TD_CNT_SOCK_DELETES);
 		if (oldstate == TD_TCP_LISTEN) {
 			struct td_listen_key lk = {};

@@ -61,12 +61,12 @@ static __always_inline __u8 td_tw_substate(struct inet_timewait_sock *tw)
 								  : TD_TCP_TIME_WAIT;
 }
 
-static __always_inline void td_tw_event(struct td_event *e, struct inet_timewait_sock *tw,
-					__u64 cookie, __u64 now)
+static __always_inline void td_tw_event(struct td_event *e, struct inet_timewait_sock *tw, __u64 id,
+					__u64 now)
 {
 	e->type = TD_EV_STATE;
 	e->ts_ns = now;
-	e->cookie = cookie;
+	e->cookie = id;
 	e->flags = TD_F_TW;
 	td_fill_tuple_probe(e, &tw->__tw_common, BPF_CORE_READ(tw, tw_sport));
 }
@@ -107,13 +107,12 @@ static __always_inline bool td_net_dying(struct inet_timewait_sock *tw)
 }
 
 /* The substate changed from FIN_WAIT2(tw) to TIME_WAIT (the peer's FIN). */
-static __always_inline void td_tw_switch(struct inet_timewait_sock *tw, struct td_tw *t,
-					 __u64 cookie, __u64 now)
+static __always_inline void td_tw_switch(struct inet_timewait_sock *tw, struct td_tw *t, __u64 now)
 {
 	struct td_event e = {};
 	struct td_tuple k = {};
 
-	td_tw_event(&e, tw, cookie, now);
+	td_tw_event(&e, tw, t->id, now);
 	e.old_state = TD_TCP_FIN_WAIT2_TW;
 	e.new_state = TD_TCP_TIME_WAIT;
 	e.dwell_ns = now - t->last_ns;
@@ -130,9 +129,10 @@ static __always_inline void td_tw_switch(struct inet_timewait_sock *tw, struct t
 
 /* Where kfree_skb cannot name the socket, a FIN_WAIT2(tw) socket is found
  * by its 4-tuple when the peer's FIN is freed (td_kfree_skb). */
-static __always_inline void td_tw_wait_fin(struct inet_timewait_sock *tw, const struct td_event *e)
+static __always_inline void td_tw_wait_fin(struct inet_timewait_sock *tw, const struct td_event *e,
+					   __u64 key)
 {
-	struct td_tw_fin_wait f = {.tw = (__u64)tw, .cookie = e->cookie};
+	struct td_tw_fin_wait f = {.tw = (__u64)tw, .key = key};
 	struct td_tuple k = {};
 
 	if (TD_KFREE_HAS_RX_SK)
@@ -144,20 +144,42 @@ static __always_inline void td_tw_wait_fin(struct inet_timewait_sock *tw, const 
 		td_count(TD_CNT_TW_INSERT_FAIL); /* its switch shows only at its end */
 }
 
+/* The entry of the full socket a timewait socket replaces (it still
+ * exists: its -> CLOSE comes right after), found by the cookie it inherited
+ * or (own ids) by its 4-tuple in td_closing. */
+static __always_inline struct td_sock *td_tw_parent(const struct td_event *e, __u64 key)
+{
+	struct td_tuple k = {};
+	struct td_sock *s;
+	__u64 *sk;
+
+	if (!TD_OWN_IDS)
+		return bpf_map_lookup_elem(&td_socks, &key);
+	td_tuple_of(&k, e);
+	sk = bpf_map_lookup_elem(&td_closing, &k);
+	s = sk ? bpf_map_lookup_elem(&td_socks, sk) : NULL;
+	/* still a closing socket: not a new one in a missed one's memory */
+	if (s && s->state != TD_TCP_FIN_WAIT1 && s->state != TD_TCP_FIN_WAIT2 &&
+	    s->state != TD_TCP_CLOSING)
+		return NULL;
+	return s;
+}
+
 /* First timer_start of a timewait socket: the connection entered it. */
-static __always_inline void td_tw_enter(struct inet_timewait_sock *tw, __u64 cookie, __u64 now)
+static __always_inline void td_tw_enter(struct inet_timewait_sock *tw, __u64 key, __u64 now)
 {
 	struct td_event e = {};
 	struct td_tw t = {};
 	struct td_sock *s;
 
-	td_tw_event(&e, tw, cookie, now);
+	td_tw_event(&e, tw, 0, now);
 	t.enter_ns = now;
 	t.last_ns = now;
 	t.state = td_tw_substate(tw);
 	e.new_state = t.state;
-	/* The full socket still exists: its -> CLOSE comes right after. */
-	s = bpf_map_lookup_elem(&td_socks, &cookie);
+	s = td_tw_parent(&e, key);
+	t.id = s ? s->id : TD_OWN_IDS ? td_new_id() : key;
+	e.cookie = t.id;
 	if (s) {
 		e.old_state = s->state;
 		e.dwell_ns = now - s->last_ns;
@@ -169,25 +191,24 @@ static __always_inline void td_tw_enter(struct inet_timewait_sock *tw, __u64 coo
 		e.flags |= TD_F_FIRST;
 	}
 	td_event_owner(&e, &t.own);
-	if (bpf_map_update_elem(&td_tws, &cookie, &t, BPF_NOEXIST)) {
+	if (bpf_map_update_elem(&td_tws, &key, &t, BPF_NOEXIST)) {
 		td_count(TD_CNT_TW_INSERT_FAIL);
 	} else {
 		td_count(TD_CNT_TW_INSERTS);
 		if (t.state == TD_TCP_FIN_WAIT2_TW)
-			td_tw_wait_fin(tw, &e);
+			td_tw_wait_fin(tw, &e, key);
 	}
 	td_emit(&e);
 }
 
 /* A re-arm: the peer's FIN may have turned FIN_WAIT2(tw) into TIME_WAIT. */
-static __always_inline void td_tw_rearm(struct inet_timewait_sock *tw, struct td_tw *t,
-					__u64 cookie, __u64 now)
+static __always_inline void td_tw_rearm(struct inet_timewait_sock *tw, struct td_tw *t, __u64 now)
 {
 	if (t->state != TD_TCP_FIN_WAIT2_TW || td_tw_substate(tw) != TD_TCP_TIME_WAIT) {
 		td_count(TD_CNT_TW_REARM);
 		return;
 	}
-	td_tw_switch(tw, t, cookie, now);
+	td_tw_switch(tw, t, now);
 }
 
 /* A connection's first timer on a 4-tuple where a killed timewait socket
@@ -221,7 +242,7 @@ int BPF_PROG(td_timer_start, struct timer_list *timer)
 	struct inet_timewait_sock *tw;
 	struct td_tw_hint *h;
 	struct td_tw *t;
-	__u64 cookie, now;
+	__u64 key, now;
 	__u32 zero = 0;
 
 	if (!td_fn_is(fn, td_cfg.fn_tw_timer)) {
@@ -233,39 +254,41 @@ int BPF_PROG(td_timer_start, struct timer_list *timer)
 	if (td_tw_out_of_scope(tw))
 		return 0;
 	now = bpf_ktime_get_ns();
-	cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
+	key = td_tw_key(tw);
 	if (td_tw_nends) {
 		/* cancel + start of the same socket's timer: re-armed, not ended
 		 * (a new timewait socket in a killed one's memory has the same
-		 * timer address, not the same cookie) */
+		 * timer address, not the same key) */
 		h = bpf_map_lookup_elem(&td_tw_hints, &zero);
-		if (h && h->timer == (__u64)timer && h->cookie == cookie) {
+		if (h && h->timer == (__u64)timer && h->twkey == key) {
 			h->timer = 0;
 			if (!bpf_map_delete_elem(&td_tw_ends, &h->key))
 				__sync_fetch_and_add(&td_tw_nends, -1);
 		}
 	}
-	t = bpf_map_lookup_elem(&td_tws, &cookie);
+	t = bpf_map_lookup_elem(&td_tws, &key);
 	if (t)
-		td_tw_rearm(tw, t, cookie, now);
+		td_tw_rearm(tw, t, now);
 	else
-		td_tw_enter(tw, cookie, now);
+		td_tw_enter(tw, key, now);
 	return 0;
 }
 
 /* The end record of the timewait socket whose timer this is, ready but
- * for its reason; *t is its tracking entry (NULL: not tracked). */
+ * for its reason; *t is its tracking entry (NULL: not tracked), *key its
+ * td_tws key. */
 static __always_inline void td_tw_end_event(struct td_event *ev, struct timer_list *timer,
-					    __u64 now, struct td_tw **t)
+					    __u64 now, struct td_tw **t, __u64 *key)
 {
 	struct inet_timewait_sock *tw = td_tw_of(timer);
-	__u64 cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
 	__u8 sub = td_tw_substate(tw);
 
-	td_tw_event(ev, tw, cookie, now);
+	*key = td_tw_key(tw);
+	*t = bpf_map_lookup_elem(&td_tws, key);
+	/* own ids: one never given is none (0), not the key */
+	td_tw_event(ev, tw, *t ? (*t)->id : TD_OWN_IDS ? 0 : *key, now);
 	ev->new_state = TD_TCP_CLOSE;
 	ev->old_state = sub;
-	*t = bpf_map_lookup_elem(&td_tws, &cookie);
 	if (*t) {
 		td_event_owner(ev, &(*t)->own);
 		if ((*t)->snapshot)
@@ -284,23 +307,22 @@ static __always_inline void td_tw_end_event(struct td_event *ev, struct timer_li
 SEC("tp_btf/timer_cancel")
 int BPF_PROG(td_timer_cancel, struct timer_list *timer)
 {
-	struct td_tw_end_wait w = {};
+	struct td_tw_end_wait w = {}, old;
 	struct td_tuple k = {};
 	struct td_tw_hint *h;
-	struct td_event old;
 	struct td_tw *t;
 	__u32 zero = 0;
 
 	if (!td_fn_is(timer->function, td_cfg.fn_tw_timer) || td_tw_out_of_scope(td_tw_of(timer)))
 		return 0;
-	td_tw_end_event(&w.ev, timer, bpf_ktime_get_ns(), &t);
+	td_tw_end_event(&w.ev, timer, bpf_ktime_get_ns(), &t, &w.key);
 	if (t && t->rst_sent) {
 		/* TCP_TW_RST: it answered a segment with a RST, then died */
-		td_tw_finish(&w.ev, TD_TW_END_KILLED);
+		td_tw_finish(&w.ev, w.key, TD_TW_END_KILLED);
 		return 0;
 	}
 	if (td_net_dying(td_tw_of(timer))) {
-		td_tw_finish(&w.ev, TD_TW_END_KILLED);
+		td_tw_finish(&w.ev, w.key, TD_TW_END_KILLED);
 		return 0;
 	}
 	w.timer = (__u64)timer;
@@ -310,11 +332,11 @@ int BPF_PROG(td_timer_cancel, struct timer_list *timer)
 	if (bpf_map_update_elem(&td_tw_ends, &k, &w, BPF_NOEXIST)) {
 		/* an earlier cancel on this 4-tuple still waits: a new timewait
 		 * socket took the tuple before anything named that one's cause */
-		if (td_tw_take(&k, &old))
-			td_tw_finish(&old, TD_TW_END_KILLED);
+		if (td_tw_take(&k, &old.ev, &old.key))
+			td_tw_finish(&old.ev, old.key, TD_TW_END_KILLED);
 		if (bpf_map_update_elem(&td_tw_ends, &k, &w, BPF_NOEXIST)) {
 			td_count(TD_CNT_TW_INSERT_FAIL); /* full: the cause stays unknown */
-			td_tw_finish(&w.ev, TD_TW_END_UNKNOWN);
+			td_tw_finish(&w.ev, w.key, TD_TW_END_UNKNOWN);
 			return 0;
 		}
 	}
@@ -322,7 +344,7 @@ int BPF_PROG(td_timer_cancel, struct timer_list *timer)
 	h = bpf_map_lookup_elem(&td_tw_hints, &zero);
 	if (h) {
 		h->timer = (__u64)timer;
-		h->cookie = w.ev.cookie;
+		h->twkey = w.key;
 		h->key = k;
 	}
 	return 0;
@@ -331,8 +353,8 @@ int BPF_PROG(td_timer_cancel, struct timer_list *timer)
 SEC("tp_btf/timer_expire_entry")
 int BPF_PROG(td_timer_expire, struct timer_list *timer)
 {
+	struct td_tw_end_wait w;
 	struct td_tw_hint *h;
-	struct td_event ev;
 	struct td_tw *t;
 	__u32 zero = 0;
 
@@ -341,15 +363,15 @@ int BPF_PROG(td_timer_expire, struct timer_list *timer)
 	/* an expiry's cancel came just before, on this CPU */
 	h = bpf_map_lookup_elem(&td_tw_hints, &zero);
 	if (td_tw_nends && h && h->timer == (__u64)timer &&
-	    h->cookie == (__u64)BPF_CORE_READ(td_tw_of(timer), __tw_common.skc_cookie.counter)) {
+	    h->twkey == td_tw_key(td_tw_of(timer))) {
 		h->timer = 0;
-		if (td_tw_take(&h->key, &ev))
-			td_tw_finish(&ev, TD_TW_END_EXPIRED);
+		if (td_tw_take(&h->key, &w.ev, &w.key))
+			td_tw_finish(&w.ev, w.key, TD_TW_END_EXPIRED);
 		return 0;
 	}
 	/* its cancel went unseen (a recursion miss): the expiry says it all */
-	td_tw_end_event(&ev, timer, bpf_ktime_get_ns(), &t);
-	td_tw_finish(&ev, TD_TW_END_EXPIRED);
+	td_tw_end_event(&w.ev, timer, bpf_ktime_get_ns(), &t, &w.key);
+	td_tw_finish(&w.ev, w.key, TD_TW_END_EXPIRED);
 	return 0;
 }
 
@@ -368,11 +390,11 @@ int td_kfree_skb(__u64 *ctx)
 	struct sk_buff *skb = (struct sk_buff *)ctx[0];
 	struct inet_timewait_sock *tw = NULL;
 	struct td_tw_fin_wait *f;
+	struct td_tw_end_wait w;
 	struct td_tuple k = {};
-	struct td_event ev;
 	struct tcphdr th;
 	struct td_tw *t;
-	__u64 cookie = 0, now;
+	__u64 key;
 
 	if (TD_KFREE_HAS_RX_SK) {
 		/* a BTF pointer: a direct load, the cheap test for every drop */
@@ -389,29 +411,28 @@ int td_kfree_skb(__u64 *ctx)
 	if (!td_skb_tuple(&k, &th, skb))
 		return 0;
 	if (th.rst) {
-		if (td_tw_nends && td_tw_take(&k, &ev))
-			td_tw_finish(&ev, TD_TW_END_RESET);
+		if (td_tw_nends && td_tw_take(&k, &w.ev, &w.key))
+			td_tw_finish(&w.ev, w.key, TD_TW_END_RESET);
 		return 0;
 	}
 	if (!th.fin)
 		return 0;
 	if (tw) {
-		cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
+		key = td_tw_key(tw);
 	} else {
 		f = bpf_map_lookup_elem(&td_tw_fins, &k);
 		if (!f)
 			return 0;
 		tw = (struct inet_timewait_sock *)f->tw;
-		cookie = f->cookie;
+		key = f->key;
 		/* still that socket (timewait sockets are type-stable memory) */
-		if ((__u64)BPF_CORE_READ(tw, __tw_common.skc_cookie.counter) != cookie)
+		if (td_tw_key(tw) != key)
 			return 0;
 	}
-	t = bpf_map_lookup_elem(&td_tws, &cookie);
+	t = bpf_map_lookup_elem(&td_tws, &key);
 	if (!t || t->state != TD_TCP_FIN_WAIT2_TW || td_tw_substate(tw) != TD_TCP_TIME_WAIT)
 		return 0; /* not a FIN that switched it (out of window, a duplicate) */
-	now = bpf_ktime_get_ns();
-	td_tw_switch(tw, t, cookie, now);
+	td_tw_switch(tw, t, bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -431,9 +452,8 @@ int td_tw_sweep(struct bpf_raw_tracepoint_args *ctx)
 		struct td_tuple k;
 		__u64 w[6];
 	} u;
+	struct td_tw_end_wait *w, took;
 	struct inet_timewait_sock *tw;
-	struct td_tw_end_wait *w;
-	struct td_event ev;
 	__u8 due;
 
 	u.w[0] = ctx->args[0];
@@ -447,15 +467,15 @@ int td_tw_sweep(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	tw = td_tw_of((struct timer_list *)w->timer);
 	due = w->due;
-	if (!td_tw_take(&u.k, &ev))
+	if (!td_tw_take(&u.k, &took.ev, &took.key))
 		return 0;
 	/* the same socket (timewait sockets are type-stable memory), its timer
 	 * pending again: a re-arm whose timer_start went unseen, not an end */
-	if ((__u64)BPF_CORE_READ(tw, __tw_common.skc_cookie.counter) == ev.cookie &&
-	    BPF_CORE_READ(tw, tw_timer.entry.pprev))
+	if (td_tw_key(tw) == took.key && BPF_CORE_READ(tw, tw_timer.entry.pprev))
 		return 0;
-	td_tw_finish(&ev, due					     ? TD_TW_END_EXPIRED
-			  : ctx->args[6] == (__u64)TD_TW_END_UNKNOWN ? TD_TW_END_UNKNOWN
-								     : TD_TW_END_KILLED);
+	td_tw_finish(&took.ev, took.key,
+		     due					? TD_TW_END_EXPIRED
+		     : ctx->args[6] == (__u64)TD_TW_END_UNKNOWN ? TD_TW_END_UNKNOWN
+								: TD_TW_END_KILLED);
 	return 0;
 }

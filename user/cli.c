@@ -27,6 +27,7 @@ enum {
 	OPT_WAKEUP_PER_EVENT,
 	OPT_NO_ACCEPT,
 	OPT_ACCEPT_HOOK,
+	OPT_SOCKET_ID,
 	OPT_ALL_NETNS,
 	OPT_ONCE,
 	OPT_VERIFY,
@@ -76,6 +77,7 @@ static const struct option long_opts[] = {
     {"wakeup-per-event", no_argument, NULL, OPT_WAKEUP_PER_EVENT},
     {"no-accept-tracepoint", no_argument, NULL, OPT_NO_ACCEPT},
     {"accept-hook", required_argument, NULL, OPT_ACCEPT_HOOK},
+    {"socket-id", required_argument, NULL, OPT_SOCKET_ID},
     {"all-netns", no_argument, NULL, OPT_ALL_NETNS},
     {"once", no_argument, NULL, OPT_ONCE},
     {"verify", no_argument, NULL, OPT_VERIFY},
@@ -181,6 +183,10 @@ void td_usage(FILE *f)
 		"                        every syscall on the host, ~50 ns), or none (it\n"
 		"                        keeps its listener's owner); doctor says which\n"
 		"      --no-accept-tracepoint  auto, but never the tracepoint\n"
+		"      --socket-id S     how sockets are named: auto (the kernel's\n"
+		"                        cookies, as `ss -e` prints them, where tracing\n"
+		"                        programs may read them, else tcpdwell's own\n"
+		"                        ids), cookie, or own; doctor says which\n"
 		"timewait:\n"
 		"      --once            print one snapshot and exit (no tracing)\n"
 		"      --all-netns       every network namespace in /proc and /run/netns\n"
@@ -380,7 +386,8 @@ static int check_record_replay(const struct td_opts *o, bool out_opt, bool kerne
 		if (kernel_opt || o->follow)
 			return usage_error(
 			    "%s: reads a file; --ringbuf-kb, --timewait-map, "
-			    "--wakeup-*, --accept-hook, --no-accept-tracepoint and --follow are "
+			    "--wakeup-*, --accept-hook, --no-accept-tracepoint, --socket-id and "
+			    "--follow are "
 			    "for "
 			    "live tracing (the recording's own filters already apply)",
 			    "replay");
@@ -949,6 +956,12 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			if (td_accept_hook_parse(optarg, &o->accept_hook))
 				return usage_error("bad --accept-hook '%s' (auto, fentry, kprobe, "
 						   "tracepoint, none)",
+						   optarg);
+			break;
+		case OPT_SOCKET_ID:
+			kernel_opt = true;
+			if (td_sockid_parse(optarg, &o->socket_id))
+				return usage_error("bad --socket-id '%s' (auto, cookie, own)",
 						   optarg);
 			break;
 		case OPT_ALL_NETNS:

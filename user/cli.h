@@ -9,6 +9,7 @@
 
 #include "accept.h"
 #include "events.h"
+#include "sockid.h"
 
 /* Exit codes, documented in README.md. */
 enum td_exit {
@@ -95,6 +96,7 @@ struct td_opts {
 	bool wakeup_per_event;		 /* --wakeup-per-event: for the benchmark only */
 	bool no_accept;			 /* --no-accept-tracepoint */
 	enum td_accept_hook accept_hook; /* --accept-hook */
+	enum td_sockid socket_id;	 /* --socket-id */
 	/* timewait */
 	char netns_path[256]; /* --netns as given when it was a path */
 	bool all_netns;	      /* --all-netns */

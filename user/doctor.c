@@ -28,6 +28,7 @@
 #include "kconfig.h"
 #include "ksym.h"
 #include "privs.h"
+#include "sockid.h"
 #include "tracefs.h"
 #include "tracer.h"
 
@@ -88,6 +89,25 @@ static void tracepoint(struct doc *d, const struct btf *btf, const char *tp, con
 static void fact(struct doc *d, bool holds, const char *check, const char *yes, const char *no)
 {
 	line(d, holds ? OK : DEGRADED, check, false, "%s", holds ? yes : no);
+}
+
+/* How sockets are named here: the kernel's cookies, or ids of our own. */
+static void socket_ids(struct doc *d, bool can)
+{
+	enum td_sockid ids;
+	char why[256];
+
+	if (!can) {
+		line(d, MISSING, "socket ids", false, "not probed (privileges or BTF missing)");
+		return;
+	}
+	td_sockid_choose(TD_SOCKID_AUTO, &ids, why, sizeof(why));
+	if (ids == TD_SOCKID_COOKIE)
+		line(d, OK, "socket ids", false,
+		     "the kernel's socket cookies, as `ss -e` prints them");
+	else
+		line(d, DEGRADED, "socket ids", false,
+		     "tcpdwell's own ids, not the cookies `ss -e` prints (%s)", why);
 }
 
 /* The accept() hook tcpdwell will use here, and why not a cheaper one. */
@@ -259,9 +279,20 @@ int td_doctor_main(const struct td_opts *o)
 		     "CAP_SYSLOG or root");
 	else
 		line(&d, OK, "ksym tw_timer_handler", false, "timewait timers recognised");
-	fact(&d, td_kbtf_has_field(btf, "inet_timewait_death_row", "tw_refcount"),
-	     "netns timewait count", "tcp_death_row.tw_refcount: TIME_WAIT overflow told apart",
-	     "no tw_refcount: a TIME_WAIT overflow looks like a reset");
+	/* what the loss summary shows as n/a without it (user/tracer.c reads
+	 * bpf_prog_info as long as this kernel's) */
+	fact(&d, td_kbtf_has_field(btf, "bpf_prog_info", "recursion_misses"), "recursion misses",
+	     "counted per program (bpf_prog_info.recursion_misses)",
+	     "not counted by this kernel (before 5.12): n/a in the loss summary");
+	/* the programs read either (bpf/state.bpf.c, td_tw_overflow) */
+	if (td_kbtf_has_field(btf, "inet_timewait_death_row", "tw_refcount"))
+		line(&d, OK, "netns timewait count", false,
+		     "tcp_death_row.tw_refcount: TIME_WAIT overflow told apart");
+	else
+		fact(&d, td_kbtf_has_field(btf, "inet_timewait_death_row", "tw_count"),
+		     "netns timewait count",
+		     "tcp_death_row.tw_count: TIME_WAIT overflow told apart",
+		     "neither tw_refcount nor tw_count: a TIME_WAIT overflow looks like a reset");
 	if (td_tracefs_mounted())
 		line(&d, OK, "tracefs", false, "mounted (the accept() tracepoint fallback)");
 	else
@@ -278,6 +309,7 @@ int td_doctor_main(const struct td_opts *o)
 		     "%s (BPF memory is charged to the cgroup since 5.11)",
 		     rl.rlim_cur == RLIM_INFINITY ? "unlimited" : "limited");
 	accept_hook(&d, td_privileged() && btf);
+	socket_ids(&d, td_privileged() && btf);
 
 	if (d.json)
 		printf("],\"can_run\":%s}\n", d.missing ? "false" : "true");

@@ -285,6 +285,8 @@ static void write_loss(struct ex_run *r, struct td_expo *x)
 		/* evictions are derived from counters read at different moments */
 		if (now[i] > r->lost[i])
 			r->lost[i] = now[i];
+		if (i == LOST_RECURSION && l.no_recursion)
+			continue; /* the kernel counts none: no series, not a 0 */
 		td_expo_u64(x, "", (const char *[]){"cause", lost_names[i], NULL}, r->lost[i]);
 	}
 }

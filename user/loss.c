@@ -41,18 +41,21 @@ void td_loss_print_text(FILE *f, const struct td_loss *l, const char *degraded)
 {
 	const struct td_delivered *d = &l->delivered;
 
-	fprintf(
-	    f,
-	    "tcpdwell: %" PRIu64 " events delivered (%" PRIu64 " transitions of which %" PRIu64
-	    " timewait ends, %" PRIu64 " substate switches, %" PRIu64 " retransmits, %" PRIu64
-	    " resets); lost: %" PRIu64 " ring-buffer drops, %" PRIu64 " recursion misses, %" PRIu64
-	    " socket-map evictions, %" PRIu64 " socket-map refusals, %" PRIu64
-	    " timewait-map evictions, %" PRIu64 " timewait-map refusals, %" PRIu64
-	    " pid-map refusals (--follow), %" PRIu64 " bad records%s\n",
-	    d->events, d->by_type[TD_EV_STATE], d->tw_ends, d->tw_switches,
-	    d->by_type[TD_EV_RETRANS], d->by_type[TD_EV_RESET_SENT] + d->by_type[TD_EV_RESET_RECV],
-	    l->rb_drops, l->recursion_misses, l->evictions, l->insert_fail, l->tw_evictions,
-	    l->tw_insert_fail, l->pid_full, l->bad_records, l->exact ? "" : " (live, approximate)");
+	char rec[24];
+
+	td_loss_recursion_str(l, rec, sizeof(rec));
+	fprintf(f,
+		"tcpdwell: %" PRIu64 " events delivered (%" PRIu64 " transitions of which %" PRIu64
+		" timewait ends, %" PRIu64 " substate switches, %" PRIu64 " retransmits, %" PRIu64
+		" resets); lost: %" PRIu64 " ring-buffer drops, %s recursion misses, %" PRIu64
+		" socket-map evictions, %" PRIu64 " socket-map refusals, %" PRIu64
+		" timewait-map evictions, %" PRIu64 " timewait-map refusals, %" PRIu64
+		" pid-map refusals (--follow), %" PRIu64 " bad records%s\n",
+		d->events, d->by_type[TD_EV_STATE], d->tw_ends, d->tw_switches,
+		d->by_type[TD_EV_RETRANS],
+		d->by_type[TD_EV_RESET_SENT] + d->by_type[TD_EV_RESET_RECV], l->rb_drops, rec,
+		l->evictions, l->insert_fail, l->tw_evictions, l->tw_insert_fail, l->pid_full,
+		l->bad_records, l->exact ? "" : " (live, approximate)");
 	if (l->recording_cut)
 		fprintf(f, "tcpdwell: the recording was cut at byte %" PRIu64 "\n",
 			l->recording_cut);
@@ -60,34 +63,50 @@ void td_loss_print_text(FILE *f, const struct td_loss *l, const char *degraded)
 		fprintf(f, "tcpdwell: degraded: %s\n", degraded);
 }
 
+void td_loss_recursion_str(const struct td_loss *l, char *buf, size_t sz)
+{
+	if (l->no_recursion)
+		snprintf(buf, sz, "n/a");
+	else
+		snprintf(buf, sz, "%" PRIu64, l->recursion_misses);
+}
+
 void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded)
 {
 	const struct td_delivered *d = &l->delivered;
+	char rec[24];
 
-	fprintf(f,
-		"{\"schema\":%d,\"type\":\"loss\",\"exact\":%s,\"events\":%" PRIu64
-		",\"delivered\":%" PRIu64 ",\"delivered_by_type\":{\"state\":%" PRIu64
-		",\"retrans\":%" PRIu64 ",\"reset_sent\":%" PRIu64 ",\"reset_recv\":%" PRIu64
-		"},\"timewait_ends\":%" PRIu64 ",\"timewait_switches\":%" PRIu64
-		",\"lost\":%" PRIu64 ",\"ringbuf_drops\":%" PRIu64 ",\"recursion_misses\":%" PRIu64
-		",\"evictions\":%" PRIu64 ",\"map_refusals\":%" PRIu64
-		",\"listener_map_full\":%" PRIu64 ",\"timewait_evictions\":%" PRIu64
-		",\"timewait_map_refusals\":%" PRIu64 ",\"bad_records\":%" PRIu64
-		",\"pid_map_full\":%" PRIu64 ",\"sockets_tracked\":%" PRIu64
-		",\"timewait_tracked\":%" PRIu64 ",\"timewait_unseen_ends\":%" PRIu64
-		",\"timewait_rearms\":%" PRIu64 ",\"programs\":[",
-		TD_EVENT_VERSION, l->exact ? "true" : "false", l->events, d->events,
-		d->by_type[TD_EV_STATE], d->by_type[TD_EV_RETRANS], d->by_type[TD_EV_RESET_SENT],
-		d->by_type[TD_EV_RESET_RECV], d->tw_ends, d->tw_switches, td_loss_total(l),
-		l->rb_drops, l->recursion_misses, l->evictions, l->insert_fail, l->listen_full,
-		l->tw_evictions, l->tw_insert_fail, l->bad_records, l->pid_full, l->sock_live,
-		l->tw_live, l->tw_unseen_end, l->tw_rearm);
-	for (int i = 0; i < l->nprogs; i++)
+	/* JSON's n/a is null */
+	td_loss_recursion_str(l, rec, sizeof(rec));
+	if (l->no_recursion)
+		snprintf(rec, sizeof(rec), "null");
+
+	fprintf(
+	    f,
+	    "{\"schema\":%d,\"type\":\"loss\",\"exact\":%s,\"events\":%" PRIu64
+	    ",\"delivered\":%" PRIu64 ",\"delivered_by_type\":{\"state\":%" PRIu64
+	    ",\"retrans\":%" PRIu64 ",\"reset_sent\":%" PRIu64 ",\"reset_recv\":%" PRIu64
+	    "},\"timewait_ends\":%" PRIu64 ",\"timewait_switches\":%" PRIu64 ",\"lost\":%" PRIu64
+	    ",\"ringbuf_drops\":%" PRIu64 ",\"recursion_misses\":%s"
+	    ",\"evictions\":%" PRIu64 ",\"map_refusals\":%" PRIu64 ",\"listener_map_full\":%" PRIu64
+	    ",\"timewait_evictions\":%" PRIu64 ",\"timewait_map_refusals\":%" PRIu64
+	    ",\"bad_records\":%" PRIu64 ",\"pid_map_full\":%" PRIu64 ",\"sockets_tracked\":%" PRIu64
+	    ",\"timewait_tracked\":%" PRIu64 ",\"timewait_unseen_ends\":%" PRIu64
+	    ",\"timewait_rearms\":%" PRIu64 ",\"programs\":[",
+	    TD_EVENT_VERSION, l->exact ? "true" : "false", l->events, d->events,
+	    d->by_type[TD_EV_STATE], d->by_type[TD_EV_RETRANS], d->by_type[TD_EV_RESET_SENT],
+	    d->by_type[TD_EV_RESET_RECV], d->tw_ends, d->tw_switches, td_loss_total(l), l->rb_drops,
+	    rec, l->evictions, l->insert_fail, l->listen_full, l->tw_evictions, l->tw_insert_fail,
+	    l->bad_records, l->pid_full, l->sock_live, l->tw_live, l->tw_unseen_end, l->tw_rearm);
+	for (int i = 0; i < l->nprogs; i++) {
+		if (!l->no_recursion)
+			snprintf(rec, sizeof(rec), "%" PRIu64, l->prog[i].misses);
 		fprintf(f,
-			"%s{\"name\":\"%s\",\"recursion_misses\":%" PRIu64 ",\"run_cnt\":%" PRIu64
+			"%s{\"name\":\"%s\",\"recursion_misses\":%s,\"run_cnt\":%" PRIu64
 			",\"run_time_ns\":%" PRIu64 "}",
-			i ? "," : "", l->prog[i].name, l->prog[i].misses, l->prog[i].run_cnt,
+			i ? "," : "", l->prog[i].name, rec, l->prog[i].run_cnt,
 			l->prog[i].run_time_ns);
+	}
 	fprintf(f, "]");
 	if (l->recording_cut)
 		fprintf(f, ",\"recording_cut_at\":%" PRIu64, l->recording_cut);

@@ -46,6 +46,7 @@ struct td_loss {
 	uint64_t pid_full;	 /* --follow: children the pid map refused */
 	uint64_t recording_cut;	 /* replay: the file ends here, before its final loss frame */
 	bool exact;		 /* read after detaching: nothing in flight */
+	bool no_recursion;	 /* the kernel counts no recursion misses (before 5.12): n/a */
 	int nprogs;
 	struct {
 		const char *name;
@@ -69,5 +70,9 @@ void td_loss_print_text(FILE *f, const struct td_loss *l, const char *degraded);
  * the stream `out` (unless that stream already failed). */
 void td_loss_report(FILE *out, bool json, const struct td_loss *l, const char *degraded);
 void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded);
+
+/* The recursion misses as text: the count, or "n/a" where the kernel
+ * keeps none. */
+void td_loss_recursion_str(const struct td_loss *l, char *buf, size_t sz);
 
 #endif /* TCPDWELL_LOSS_H */

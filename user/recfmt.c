@@ -485,7 +485,7 @@ void td_rec_loss_from(struct td_rec_loss *r, const struct td_loss *l, uint64_t a
 		      uint64_t flags)
 {
 	memset(r, 0, sizeof(*r));
-	r->flags = flags;
+	r->flags = flags | (l->no_recursion ? TD_REC_LOSS_NO_RECURSION : 0);
 	r->at_ns = at_ns;
 	r->events = l->events;
 	r->rb_drops = l->rb_drops;
@@ -519,7 +519,7 @@ int td_rec_loss_parse(const uint8_t *buf, size_t len, struct td_rec_loss *r)
 		return -1;
 	memcpy(r, buf, sizeof(*r));
 	if (r->nprogs > TD_MAX_PROGS ||
-	    r->flags & ~(uint64_t)(TD_REC_LOSS_FINAL | TD_REC_LOSS_PART))
+	    r->flags & ~(uint64_t)(TD_REC_LOSS_FINAL | TD_REC_LOSS_PART | TD_REC_LOSS_NO_RECURSION))
 		return -1;
 	for (int i = 0; i < TD_MAX_PROGS; i++)
 		r->prog[i].name[TD_REC_PROG_NAMELEN - 1] = '\0';
@@ -532,6 +532,7 @@ void td_rec_loss_to(const struct td_rec_loss *r, struct td_loss *l)
 	l->events = r->events;
 	l->rb_drops = r->rb_drops;
 	l->recursion_misses = r->recursion_misses;
+	l->no_recursion = r->flags & TD_REC_LOSS_NO_RECURSION;
 	l->sock_inserts = r->sock_inserts;
 	l->sock_deletes = r->sock_deletes;
 	l->sock_live = r->sock_live;

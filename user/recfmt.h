@@ -28,16 +28,17 @@
 
 #include "loss.h"
 
-#define TD_REC_MAGIC	    "TCPDWREC"
-#define TD_REC_VERSION	    1
-#define TD_REC_FILE_HDR	    16
-#define TD_REC_FRAME_MAGIC  "TDFR"
-#define TD_REC_FRAME_HDR    24
-#define TD_REC_MAX_RAW	    (64u << 20) /* largest payload a reader accepts */
-#define TD_REC_HEADER_MAX   65536	/* largest header frame */
-#define TD_REC_LOSS_FINAL   1u		/* td_rec_loss.flags: the recording ended cleanly */
-#define TD_REC_LOSS_PART    2u		/* ... this part ended, FILE.n+1 continues (--rotate) */
-#define TD_REC_PROG_NAMELEN 32
+#define TD_REC_MAGIC		 "TCPDWREC"
+#define TD_REC_VERSION		 1
+#define TD_REC_FILE_HDR		 16
+#define TD_REC_FRAME_MAGIC	 "TDFR"
+#define TD_REC_FRAME_HDR	 24
+#define TD_REC_MAX_RAW		 (64u << 20) /* largest payload a reader accepts */
+#define TD_REC_HEADER_MAX	 65536	     /* largest header frame */
+#define TD_REC_LOSS_FINAL	 1u	     /* td_rec_loss.flags: the recording ended cleanly */
+#define TD_REC_LOSS_PART	 2u /* ... this part ended, FILE.n+1 continues (--rotate) */
+#define TD_REC_LOSS_NO_RECURSION 4u /* ... the kernel counted no recursion misses: n/a */
+#define TD_REC_PROG_NAMELEN	 32
 
 enum td_frame_kind {
 	TD_FR_HEADER = 1,

@@ -210,12 +210,15 @@ static void offenders(FILE *f, const struct td_run_report *r, const struct td_ru
 {
 	const char *indent = xml ? "" : "    ";
 
+	char rec[24];
+
 	if (t->list < 0) {
+		td_loss_recursion_str(&r->loss, rec, sizeof(rec));
 		fprintf(f,
-			"%sring-buffer drops %" PRIu64 ", recursion misses %" PRIu64
-			", map evictions %" PRIu64 ", connections not kept %" PRIu64 "\n",
-			indent, r->loss.rb_drops, r->loss.recursion_misses, r->loss.evictions,
-			r->conns_not_kept);
+			"%sring-buffer drops %" PRIu64
+			", recursion misses %s, map evictions %" PRIu64
+			", connections not kept %" PRIu64 "\n",
+			indent, r->loss.rb_drops, rec, r->loss.evictions, r->conns_not_kept);
 		return;
 	}
 	for (int i = 0; i < r->list[t->list].n; i++) {

@@ -25,6 +25,7 @@
 #include "netns.h"
 #include "privs.h"
 #include "replay.h"
+#include "sockid.h"
 #include "tracefs.h"
 #include "census.skel.h"
 #include "tcpdwell.skel.h"
@@ -67,6 +68,7 @@ struct td_tracer {
 	bool stop;		    /* signal, duration or consumer: leave the loop */
 	bool consumer_done;	    /* the consumer wants no more events */
 	enum td_accept_hook accept; /* the accept() hook in use */
+	bool own_ids;		    /* socket ids of tcpdwell's own (sockid.h) */
 	char degraded[1024];
 };
 
@@ -191,6 +193,25 @@ static int select_accept(struct td_tracer *t)
 		note_degraded(t, what);
 	}
 	accept_autoload(t->skel, t->accept);
+	return 0;
+}
+
+/* Socket cookies where tracing programs may read them, else ids of our
+ * own (sockid.c). Said once, where every degraded fact is. */
+static int select_sockid(struct td_tracer *t)
+{
+	const struct td_opts *o = t->opts;
+	enum td_sockid got;
+	char why[256], what[400];
+
+	if (td_sockid_choose(o->socket_id, &got, why, sizeof(why)))
+		return fail(TD_EXIT_USAGE, "--socket-id cookie: not available here (%s)", why);
+	t->own_ids = got == TD_SOCKID_OWN;
+	if (t->own_ids && o->socket_id == TD_SOCKID_AUTO) {
+		snprintf(what, sizeof(what),
+			 "socket ids are tcpdwell's own, not the cookies `ss -e` prints (%s)", why);
+		note_degraded(t, what);
+	}
 	return 0;
 }
 
@@ -391,6 +412,7 @@ static int open_census(struct td_tracer *t)
 	if (!t->census)
 		return fail(TD_EXIT_ERROR, "cannot open the census object: %s", strerror(errno));
 	td_filter_config(t->opts, &t->census->rodata->td_cfg);
+	t->census->rodata->td_cfg.own_ids = t->own_ids;
 	if (t->opts->cmd == TD_CMD_RUN) {
 		/* run asks the census about its own sockets by cookie: a
 		 * snapshot knows no owners, so no owner filter there */
@@ -404,7 +426,6 @@ static int open_census(struct td_tracer *t)
 			return err;
 	} else { /* nothing to seed: the smallest maps there can be */
 		bpf_map__set_max_entries(t->census->maps.td_tws, 1);
-		bpf_map__set_max_entries(t->census->maps.td_counters, 1);
 	}
 	err = census_bpf__load(t->census);
 	if (err)
@@ -466,6 +487,9 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		return fail(TD_EXIT_ERROR, "out of memory");
 	t->opts = o;
 	t->sigfd = t->epfd = -1;
+	err = select_sockid(t);
+	if (err)
+		goto cleanup;
 	if (o->once) { /* timewait --once: a snapshot, no tracing */
 		t->start_ns = clock_ns(CLOCK_MONOTONIC);
 		t->wall_off_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - t->start_ns);
@@ -487,6 +511,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	}
 
 	td_filter_config(o, &t->skel->rodata->td_cfg);
+	t->skel->rodata->td_cfg.own_ids = t->own_ids;
 	t->skel->rodata->td_cfg.no_events = o->cmd == TD_CMD_DWELL;
 	t->skel->rodata->td_cfg.hist = o->cmd == TD_CMD_DWELL || o->cmd == TD_CMD_RUN;
 	t->skel->rodata->td_cfg.mark_exit = o->cmd == TD_CMD_RUN;
@@ -529,6 +554,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		goto cleanup;
 	bpf_map__set_max_entries(t->skel->maps.td_rings, t->nrings);
 	bpf_map__set_max_entries(t->skel->maps.td_socks, o->max_sockets);
+	bpf_map__set_max_entries(t->skel->maps.td_closing, t->own_ids ? o->max_sockets : 1);
 	bpf_map__set_max_entries(t->skel->maps.td_tws, o->timewait_map);
 	bpf_map__set_max_entries(t->skel->maps.td_tw_fins, kfree_skb_has_rx_sk() ? 1
 							   : o->timewait_map < 65536
@@ -842,6 +868,10 @@ static void read_loss(struct td_tracer *t, struct td_loss *l, bool exact)
 			continue;
 		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
 			continue;
+		/* the kernel fills what its own bpf_prog_info has (len) */
+		if (len < offsetof(struct bpf_prog_info, recursion_misses) +
+			      sizeof(info.recursion_misses))
+			l->no_recursion = true;
 		l->prog[l->nprogs].name = bpf_program__name(prog);
 		l->prog[l->nprogs].misses = info.recursion_misses;
 		l->prog[l->nprogs].run_cnt = info.run_cnt;
@@ -1011,6 +1041,24 @@ size_t td_agg_entries(const struct td_opts *o)
 
 /* A per-CPU array of u64 (n entries), summed over the CPUs into out[n]:
  * one syscall per 4096 entries of every CPU, not one per entry. */
+#ifndef ENOTSUPP
+#define ENOTSUPP 524 /* the kernel's own, seen by user space */
+#endif
+
+/* read_percpu_sum one key at a time; vals holds a value of every CPU. */
+static int read_percpu_keys(int fd, uint64_t *out, size_t n, uint64_t *vals)
+{
+	int ncpu = libbpf_num_possible_cpus();
+
+	for (__u32 k = 0; k < n; k++) {
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			return -1;
+		for (int c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	return 0;
+}
+
 static int read_percpu_sum(int fd, uint64_t *out, size_t n)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -1031,6 +1079,11 @@ static int read_percpu_sum(int fd, uint64_t *out, size_t n)
 		count = chunk;
 		err =
 		    bpf_map_lookup_batch(fd, first ? NULL : &next, &next, keys, vals, &count, NULL);
+		if (err && first && (errno == EINVAL || errno == ENOTSUPP || errno == EOPNOTSUPP)) {
+			/* no batch ops for per-CPU arrays (5.10): a lookup per key */
+			err = read_percpu_keys(fd, out, n, vals);
+			goto cleanup;
+		}
 		if (err && errno != ENOENT)
 			goto cleanup;
 		for (__u32 i = 0; i < count; i++)
@@ -1162,6 +1215,7 @@ int td_tracer_probe(char *why, size_t sz)
 	struct tcpdwell_bpf *skel = tcpdwell_bpf__open();
 	struct census_bpf *census = NULL;
 	enum td_accept_hook hook;
+	enum td_sockid ids;
 	char hook_why[512];
 	int err;
 
@@ -1172,8 +1226,11 @@ int td_tracer_probe(char *why, size_t sz)
 	}
 	if (!td_accept_hook_choose(TD_ACCEPT_AUTO, false, &hook, hook_why, sizeof(hook_why)))
 		accept_autoload(skel, hook);
+	td_sockid_choose(TD_SOCKID_AUTO, &ids, hook_why, sizeof(hook_why));
+	skel->rodata->td_cfg.own_ids = ids == TD_SOCKID_OWN;
 	/* the smallest maps: this is a load test, not a run */
 	bpf_map__set_max_entries(skel->maps.td_socks, 16);
+	bpf_map__set_max_entries(skel->maps.td_closing, 16);
 	bpf_map__set_max_entries(skel->maps.td_tws, 16);
 	err = tcpdwell_bpf__load(skel);
 	if (err) {
@@ -1181,6 +1238,8 @@ int td_tracer_probe(char *why, size_t sz)
 		goto out;
 	}
 	census = census_bpf__open();
+	if (census)
+		census->rodata->td_cfg.own_ids = ids == TD_SOCKID_OWN;
 	if (!census || census_bpf__load(census)) {
 		snprintf(why, sz, "the kernel refused the iter/tcp program");
 		err = -1;

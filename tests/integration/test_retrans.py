@@ -42,7 +42,7 @@ def unseen(t):
     retransmit program's recursion misses and ring-buffer drops (only
     retransmits and resets cross the ring in this view)."""
     loss = t.loss()
-    return loss["ringbuf_drops"] + sum(p["recursion_misses"] for p in loss["programs"]
+    return loss["ringbuf_drops"] + sum(p["recursion_misses"] or 0 for p in loss["programs"]
                                        if p["name"] == "td_retransmit_skb")
 
 

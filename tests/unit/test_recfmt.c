@@ -314,7 +314,7 @@ static void test_loss_rejects(void **state)
 	assert_int_equal(td_rec_loss_parse(buf, sizeof(buf), &l), -1);
 	assert_int_equal(td_rec_loss_parse(buf, sizeof(buf) - 1, &l), -1);
 	memset(&l, 0, sizeof(l));
-	l.flags = 4;
+	l.flags = 8; /* a flag this reader does not know */
 	memcpy(buf, &l, sizeof(l));
 	assert_int_equal(td_rec_loss_parse(buf, sizeof(buf), &l), -1);
 	memset(&l, 0, sizeof(l)); /* names without a NUL are cut, not overrun */
