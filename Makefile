@@ -28,7 +28,7 @@ BPF_CFLAGS  := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
 LDLIBS      := -Wl,-Bstatic -lbpf -lelf -lz -lm
 LDFLAGS     ?= -static
 # the guest kernels of make vmtest and make test, by short name
-KERNELS     ?= 6.1 6.12
+KERNELS     ?= 5.10 6.1 6.12
 
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)
 # maps.bpf.o first: bpftool 7.1's linker cannot resolve an object's extern

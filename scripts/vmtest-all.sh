@@ -1,7 +1,7 @@
 #!/bin/sh
 # The integration suite on several of Debian's kernels, guests side by side.
 #
-#   scripts/vmtest-all.sh 6.1 6.12     (make vmtest KERNELS="6.1 6.12")
+#   scripts/vmtest-all.sh 5.10 6.12    (make vmtest KERNELS="5.10 6.12")
 #
 # Each guest takes one host thread (scripts/vmtest.sh: TCG, thread=single),
 # so VMTEST_JOBS guests (default: the host's CPUs) run at once, in lanes:
