@@ -70,11 +70,11 @@ def connect_close(family, addr, port):
     return {"lport": lport}
 
 
-def listener(family, addr):
+def listener(family, addr, backlog=16):
     s = socket.socket(family, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, int(os.environ.get("TD_PORT", "0"))))
-    s.listen(16)
+    s.listen(backlog)
     return s
 
 
@@ -398,7 +398,11 @@ def drop_data(family, addr, count, hold, hook="input"):
 
 def churn(family, addr, count):
     """count short connections, client closes first (bulk traffic)."""
-    srv = listener(family, addr)
+    # room for all of them in the accept queue: the client runs ahead of
+    # the accept loop, and with a full queue the kernel drops a handshake's
+    # last ACK; the client's RST then kills the request, and the accept
+    # loop waited forever for it (seen in a 5.10 guest)
+    srv = listener(family, addr, backlog=count)
     port = srv.getsockname()[1]
 
     def client():
