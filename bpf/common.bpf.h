@@ -247,6 +247,12 @@ static __always_inline __u64 td_addr(const void *p)
 	return addr;
 }
 
+/* The id of a socket seen for the first time (key: its td_socks key). */
+static __always_inline __u64 td_first_id(__u64 key)
+{
+	return TD_OWN_IDS ? td_new_id() : key;
+}
+
 /* The socket's td_socks key. */
 static __always_inline __u64 td_sk_key(const struct sock *sk)
 {

@@ -43,24 +43,24 @@ int td_send_reset(__u64 *ctx)
 		e.flags |= TD_F_HAS_REASON;
 	}
 	if (sk) {
+		struct td_tw *t = NULL;
+
 		e.old_state = sk->__sk_common.skc_state;
 		if (e.old_state == TD_TCP_TIME_WAIT) {
 			const struct inet_timewait_sock *tw = (const void *)sk;
 			__u64 key = td_tw_key(tw);
-			struct td_tw *t = bpf_map_lookup_elem(&td_tws, &key);
 
 			td_fill_tuple_probe(&e, &sk->__sk_common, BPF_CORE_READ(tw, tw_sport));
-			if (t) {
-				/* TCP_TW_RST: the timewait socket is killed right after */
-				t->rst_sent = 1;
-				e.cookie = t->id;
-				td_event_owner(&e, &t->own);
-			} else {
-				td_sock_lookup(
-				    sk, TD_OWN_IDS ? key : bpf_get_socket_cookie((void *)sk), &e);
-			}
+			t = bpf_map_lookup_elem(&td_tws, &key);
 		} else {
 			td_fill_sock_tuple(&e, sk);
+		}
+		if (t) {
+			/* TCP_TW_RST: the timewait socket is killed right after */
+			t->rst_sent = 1;
+			e.cookie = t->id;
+			td_event_owner(&e, &t->own);
+		} else {
 			td_sock_lookup(sk, td_sk_key(sk), &e);
 		}
 	} else if (skb) {

@@ -74,9 +74,8 @@ struct inet_timewait_death_row___count {
 static __always_inline bool td_tw_overflow(const struct sock *sk, int oldstate)
 {
 	struct inet_timewait_death_row___refcount *dr;
-	int used, max;
-
 	struct inet_timewait_death_row___count *dc;
+	int used, max;
 
 	if (oldstate != TD_TCP_FIN_WAIT2 && oldstate != TD_TCP_CLOSING)
 		return false;
@@ -161,7 +160,7 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 		struct td_event ce = e;
 
 		cp->sk = 0;
-		n.id = TD_OWN_IDS ? td_new_id() : key;
+		n.id = td_first_id(key);
 		ce.cookie = n.id;
 		ce.ts_ns = cp->ts_ns;
 		ce.old_state = TD_TCP_LISTEN;
@@ -194,7 +193,7 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 		s->state = newstate;
 		td_event_owner(&e, &s->own);
 	} else {
-		n.id = TD_OWN_IDS ? td_new_id() : key;
+		n.id = td_first_id(key);
 		e.cookie = n.id;
 		td_sock_new(&n, &e, oldstate, newstate);
 		td_event_owner(&e, &n.own);

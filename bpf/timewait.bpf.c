@@ -178,7 +178,7 @@ static __always_inline void td_tw_enter(struct inet_timewait_sock *tw, __u64 key
 	t.state = td_tw_substate(tw);
 	e.new_state = t.state;
 	s = td_tw_parent(&e, key);
-	t.id = s ? s->id : TD_OWN_IDS ? td_new_id() : key;
+	t.id = s ? s->id : td_first_id(key);
 	e.cookie = t.id;
 	if (s) {
 		e.old_state = s->state;

@@ -40,7 +40,6 @@ void td_loss_derive(struct td_loss *l)
 void td_loss_print_text(FILE *f, const struct td_loss *l, const char *degraded)
 {
 	const struct td_delivered *d = &l->delivered;
-
 	char rec[24];
 
 	td_loss_recursion_str(l, rec, sizeof(rec));
@@ -63,12 +62,18 @@ void td_loss_print_text(FILE *f, const struct td_loss *l, const char *degraded)
 		fprintf(f, "tcpdwell: degraded: %s\n", degraded);
 }
 
-void td_loss_recursion_str(const struct td_loss *l, char *buf, size_t sz)
+/* A recursion-miss count n as text, or `na` where the kernel keeps none. */
+static void misses_str(const struct td_loss *l, uint64_t n, const char *na, char *buf, size_t sz)
 {
 	if (l->no_recursion)
-		snprintf(buf, sz, "n/a");
+		snprintf(buf, sz, "%s", na);
 	else
-		snprintf(buf, sz, "%" PRIu64, l->recursion_misses);
+		snprintf(buf, sz, "%" PRIu64, n);
+}
+
+void td_loss_recursion_str(const struct td_loss *l, char *buf, size_t sz)
+{
+	misses_str(l, l->recursion_misses, "n/a", buf, sz);
 }
 
 void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded)
@@ -76,10 +81,7 @@ void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded)
 	const struct td_delivered *d = &l->delivered;
 	char rec[24];
 
-	/* JSON's n/a is null */
-	td_loss_recursion_str(l, rec, sizeof(rec));
-	if (l->no_recursion)
-		snprintf(rec, sizeof(rec), "null");
+	misses_str(l, l->recursion_misses, "null", rec, sizeof(rec)); /* JSON's n/a */
 
 	fprintf(
 	    f,
@@ -99,8 +101,7 @@ void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded)
 	    rec, l->evictions, l->insert_fail, l->listen_full, l->tw_evictions, l->tw_insert_fail,
 	    l->bad_records, l->pid_full, l->sock_live, l->tw_live, l->tw_unseen_end, l->tw_rearm);
 	for (int i = 0; i < l->nprogs; i++) {
-		if (!l->no_recursion)
-			snprintf(rec, sizeof(rec), "%" PRIu64, l->prog[i].misses);
+		misses_str(l, l->prog[i].misses, "null", rec, sizeof(rec));
 		fprintf(f,
 			"%s{\"name\":\"%s\",\"recursion_misses\":%s,\"run_cnt\":%" PRIu64
 			",\"run_time_ns\":%" PRIu64 "}",

@@ -209,7 +209,6 @@ static void offenders(FILE *f, const struct td_run_report *r, const struct td_ru
 		      bool xml)
 {
 	const char *indent = xml ? "" : "    ";
-
 	char rec[24];
 
 	if (t->list < 0) {

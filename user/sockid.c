@@ -24,11 +24,6 @@ static const char *const names[] = {
     [TD_SOCKID_OWN] = "own",
 };
 
-const char *td_sockid_name(enum td_sockid s)
-{
-	return s <= TD_SOCKID_OWN ? names[s] : "?";
-}
-
 int td_sockid_parse(const char *s, enum td_sockid *out)
 {
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

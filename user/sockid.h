@@ -16,10 +16,8 @@ enum td_sockid {
 	TD_SOCKID_OWN,	  /* ids tcpdwell gives at first sight */
 };
 
-/* "auto", "cookie", "own": the --socket-id names. */
-const char *td_sockid_name(enum td_sockid s);
-
-/* The choice named s; -1 when s names none. */
+/* The choice named s ("auto", "cookie", "own": the --socket-id names);
+ * -1 when s names none. */
 int td_sockid_parse(const char *s, enum td_sockid *out);
 
 /* What `want` comes to on this kernel: cookies when asked for and the
