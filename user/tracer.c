@@ -23,6 +23,7 @@
 #include "loss.h"
 #include "ksym.h"
 #include "netns.h"
+#include "order.h"
 #include "privs.h"
 #include "replay.h"
 #include "sockid.h"
@@ -38,6 +39,14 @@
  * another CPU's ring, reserved just after that ring was read, still comes
  * before it (see deliver_batch). */
 #define TD_REORDER_NS (10 * 1000000ull)
+
+struct td_tracer;
+
+/* What on_sample is told of the ring a record comes from. */
+struct td_ring_ctx {
+	struct td_tracer *t;
+	int ring;
+};
 
 struct td_tracer {
 	const struct td_opts *opts;
@@ -61,7 +70,13 @@ struct td_tracer {
 	struct td_event *carry; /* those held back for the next drain */
 	size_t batch_cap;
 	uint32_t *order; /* batch indices in timestamp order */
+	uint32_t *order_tmp;
 	size_t nbatch;
+	/* the batch's runs (user/order.h): where each ring's records start */
+	struct td_ring_ctx *ring_ctx;
+	size_t *runs;
+	size_t nruns;
+	int run_ring; /* the ring the last record came from, -1: none yet */
 	struct td_delivered delivered;
 	uint64_t bad_records;
 	uint64_t last_sweep_ns;	    /* sweep_timewait() */
@@ -265,7 +280,15 @@ static int alloc_batch(struct td_tracer *t, unsigned total_kb)
 	t->batch = calloc(t->batch_cap, sizeof(*t->batch));
 	t->carry = calloc(t->batch_cap, sizeof(*t->carry));
 	t->order = calloc(t->batch_cap, sizeof(*t->order));
-	return t->batch && t->carry && t->order ? 0 : -ENOMEM;
+	t->order_tmp = calloc(t->batch_cap, sizeof(*t->order_tmp));
+	t->ring_ctx = calloc(t->nrings, sizeof(*t->ring_ctx));
+	t->runs = calloc(t->nrings + 1, sizeof(*t->runs));
+	t->run_ring = -1;
+	for (int i = 0; t->ring_ctx && i < t->nrings; i++)
+		t->ring_ctx[i] = (struct td_ring_ctx){.t = t, .ring = i};
+	if (!t->batch || !t->carry || !t->order || !t->order_tmp || !t->ring_ctx || !t->runs)
+		return -ENOMEM;
+	return 0;
 }
 
 /* A ring buffer per possible CPU, in td_rings at the CPU's number: made
@@ -304,8 +327,8 @@ static int read_rings(struct td_tracer *t)
 {
 	for (int i = 0; i < t->nrings; i++) {
 		if (!t->rb)
-			t->rb = ring_buffer__new(t->ring_fds[i], on_sample, t, NULL);
-		else if (ring_buffer__add(t->rb, t->ring_fds[i], on_sample, t))
+			t->rb = ring_buffer__new(t->ring_fds[i], on_sample, &t->ring_ctx[i], NULL);
+		else if (ring_buffer__add(t->rb, t->ring_fds[i], on_sample, &t->ring_ctx[i]))
 			return fail(TD_EXIT_ERROR, "cannot read ring buffer %d: %s", i,
 				    strerror(errno));
 		if (!t->rb)
@@ -652,27 +675,6 @@ cleanup:
 	return err;
 }
 
-/* Ties keep arrival order: the index breaks them. */
-static int order_cmp(const void *a, const void *b, void *ctx)
-{
-	const struct td_event *batch = ctx;
-	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
-
-	if (batch[i].ts_ns != batch[j].ts_ns)
-		return batch[i].ts_ns < batch[j].ts_ns ? -1 : 1;
-	return i < j ? -1 : i > j;
-}
-
-/* The batch is the records kept from the last drain, then each CPU's
- * ring in turn (each nearly in time order, deferred records aside): a
- * qsort of 4-byte indices, the 104-byte records stay where they are. */
-static void sort_batch(struct td_tracer *t)
-{
-	for (size_t i = 0; i < t->nbatch; i++)
-		t->order[i] = i;
-	qsort_r(t->order, t->nbatch, sizeof(*t->order), order_cmp, t->batch);
-}
-
 /*
  * Hand the batch on in timestamp order, up to `upto`; keep the younger
  * records for the next drain. Each CPU has its ring and they are read one
@@ -681,12 +683,15 @@ static void sort_batch(struct td_tracer *t)
  * reaches its ring within microseconds of reading its clock, so what is
  * older than TD_REORDER_NS at the start of a drain is all in (records
  * deferred on purpose, with their original time, come when they come).
+ * The kept records are copied once, in order, and become the next batch's
+ * first run.
  */
 static void deliver_batch(struct td_tracer *t, uint64_t upto)
 {
+	struct td_event *swap;
 	size_t i, kept;
 
-	sort_batch(t);
+	td_order_runs(t->batch, t->nbatch, t->runs, t->nruns, t->order, t->order_tmp);
 	for (i = 0; i < t->nbatch && !t->consumer_done; i++) {
 		const struct td_event *e = &t->batch[t->order[i]];
 
@@ -699,13 +704,24 @@ static void deliver_batch(struct td_tracer *t, uint64_t upto)
 	kept = t->consumer_done ? 0 : t->nbatch - i;
 	for (size_t j = 0; j < kept; j++)
 		t->carry[j] = t->batch[t->order[i + j]];
-	memcpy(t->batch, t->carry, kept * sizeof(*t->batch));
+	swap = t->batch;
+	t->batch = t->carry;
+	t->carry = swap;
 	t->nbatch = kept;
+	t->nruns = 0;
+	t->run_ring = -1;
 }
 
 static int on_sample(void *ctx, void *data, size_t size)
 {
-	struct td_tracer *t = ctx;
+	struct td_ring_ctx *rc = ctx;
+	struct td_tracer *t = rc->t;
+
+	if (rc->ring != t->run_ring) { /* a ring's records: a run of their own */
+		if (t->nruns < (size_t)t->nrings + 1)
+			t->runs[t->nruns++] = t->nbatch;
+		t->run_ring = rc->ring;
+	}
 	/* snapshot records come from the census iterator, never the ring */
 	if (td_event_decode(data, size, &t->batch[t->nbatch]) ||
 	    t->batch[t->nbatch].type == TD_EV_SNAPSHOT) {
@@ -980,6 +996,9 @@ void td_tracer_close(struct td_tracer *t)
 	free(t->batch);
 	free(t->carry);
 	free(t->order);
+	free(t->order_tmp);
+	free(t->ring_ctx);
+	free(t->runs);
 	free(t);
 }
 
