@@ -489,8 +489,7 @@ def orphan_expire(family, addr, wait):
         c = socket.socket(family, socket.SOCK_STREAM)
         c.connect((addr, port))
         lport = c.getsockname()[1]
-        c.shutdown(socket.SHUT_WR)
-        wait_tcp_states(family, [(lport, port)], "FIN_WAIT2")
+        shut_down_acked(family, [c], [(lport, port)])
         t = now()
         c.close()
         return {"lport": lport, "t_close": t}
@@ -696,6 +695,14 @@ def wait_tcp_states(family, tuples, state, present=True, timewait=False, timeout
                                                           state, seen), timeout)
 
 
+def shut_down_acked(family, socks, tuples):
+    """shutdown(SHUT_WR) on each socket, then until each FIN is acked: the
+    sockets (on tuples, (lport, rport)) are in a real FIN_WAIT2."""
+    for c in socks:
+        c.shutdown(socket.SHUT_WR)
+    wait_tcp_states(family, tuples, "FIN_WAIT2")
+
+
 def orphan(conns, lports, port, family):
     """The clients shut down their side and, once their FIN is acked (a
     real FIN_WAIT2), close(): each moves into a timewait socket in
@@ -703,9 +710,7 @@ def orphan(conns, lports, port, family):
     whose ACK comes while close() still holds the socket leaves a full
     socket in FIN_WAIT2 instead, on a keepalive timer.)"""
     tuples = [(lp, port) for lp in lports]
-    for c, _ in conns:
-        c.shutdown(socket.SHUT_WR)
-    wait_tcp_states(family, tuples, "FIN_WAIT2")
+    shut_down_acked(family, [c for c, _ in conns], tuples)
     for c, _ in conns:
         c.close()
     wait_tcp_states(family, tuples, "FIN_WAIT2", timewait=True)

@@ -220,6 +220,15 @@ def test_timewait_once_filters(netns, bpf):
     assert rep["count"] == 0 and socks == []
 
 
+def tw_client_ports(ns, peer):
+    """Local ports of the namespace's TIME_WAIT sockets whose peer is
+    `peer`, as the kernel lists them (ss): the ground truth a count is held
+    to (a timewait socket can also end early, by an RST)."""
+    out = ns.run("ss", "-Htn", "state", "time-wait", "dst", peer, capture_output=True,
+                 text=True, check=True).stdout
+    return {int(line.split()[-2].rsplit(":", 1)[1]) for line in out.splitlines()}
+
+
 def test_timewait_live_filters(netns, tracer):
     """Live: the snapshot and the ring both filtered. By address, the
     sockets older than tcpdwell count; by owner only the ones whose
@@ -227,6 +236,7 @@ def test_timewait_live_filters(netns, tracer):
     add_addresses(netns)
     netns.sysctl("net.ipv4.tcp_tw_reuse", 0)
     netns.scenario("many_client_close", 2, env={"TD_ADDR": V4[1]})  # before start
+    older = tw_client_ports(netns, V4[1])
     mine = gated(netns, "many_client_close", 3, env={"TD_ADDR": V4[1]})
     other = gated(netns, "many_client_close", 4, env={"TD_ADDR": V4[2]})
     ns = ["--netns", "/run/netns/" + netns.name, "-i", "0.2"]
@@ -237,9 +247,13 @@ def test_timewait_live_filters(netns, tracer):
     # what comes after is new to all three (under valgrind that takes s)
     for t in (by_addr, by_pid, everything):
         t.wait_output('"type":"timewait"')
-    release(mine, other)
+    res_mine, _ = release(mine, other)
+    # what the kernel holds when the tracers make their last report:
+    # 2 + 3 + 4 unless a timewait socket ended early
+    to_1, to_2 = tw_client_ports(netns, V4[1]), tw_client_ports(netns, V4[2])
     for t in (by_addr, by_pid, everything):
         t.stop()
+    assert len(older) == 2 and len(to_2) <= 4, (older, to_2)
 
     def reports(t):
         assert t.clean(), t.stderr
@@ -247,13 +261,15 @@ def test_timewait_live_filters(netns, tracer):
 
     # the older sockets keep the age estimated from their timer
     full = reports(everything)[-1]
-    assert full["count"] == 9 and full["age"]["estimated"] == 2
+    assert full["count"] == len(to_1) + len(to_2) >= 7, (full, to_1, to_2)
+    assert full["age"]["estimated"] == len(older & to_1)
     rep = reports(by_addr)
-    assert rep[-1]["count"] == 5 and rep[-1]["age"]["estimated"] == 2
+    assert rep[-1]["count"] == len(to_1) and rep[-1]["age"]["estimated"] == len(older & to_1)
     assert sum(r["entered"] for r in rep) == 3
     assert [p["addr"] for p in rep[-1]["top_peers"]] == [V4[1]]
     rep = reports(by_pid)
-    assert rep[-1]["count"] == 3 and rep[-1]["age"]["estimated"] == 0  # creator unknown
+    mine_left = set(res_mine["client"]["lports"]) & to_1
+    assert rep[-1]["count"] == len(mine_left) and rep[-1]["age"]["estimated"] == 0  # creator unknown
     assert sum(r["entered"] for r in rep) == 3
     # timewait transitions only on the ring, and only the matching ones
     n_all = everything.loss()["events"]
