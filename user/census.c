@@ -19,6 +19,8 @@ int td_census_init(struct td_census *c, uint32_t netns)
 
 void td_census_free(struct td_census *c)
 {
+	for (int i = 0; i < 3; i++)
+		free(c->rows[i]);
 	free(c->slot);
 	c->slot = NULL;
 	c->cap = c->count = 0;
@@ -201,8 +203,7 @@ static size_t top_n(struct td_top_row *rows, size_t n, unsigned top, size_t *kep
 	const size_t key = offsetof(struct td_top_row, timewait);
 	size_t out = td_tally_merge(rows, n, sizeof(*rows), key);
 
-	td_tally_by_count(rows, out, sizeof(*rows), key);
-	*kept = out < top ? out : top;
+	*kept = td_tally_top(rows, out, sizeof(*rows), key, top);
 	return out;
 }
 
@@ -230,20 +231,35 @@ static void row_from(struct td_top_row *r, uint8_t family, const uint8_t *laddr,
 	r->in_use = !tw;
 }
 
-int td_census_report(const struct td_census *c, const struct td_event *in_use, size_t n_in_use,
+/* Room for n rows in each of the report's tables. */
+static int rows_reserve(struct td_census *c, size_t n)
+{
+	size_t cap = c->rows_cap ? c->rows_cap : 1024;
+
+	while (cap < n)
+		cap *= 2;
+	if (cap == c->rows_cap)
+		return 0;
+	for (int i = 0; i < 3; i++) {
+		free(c->rows[i]);
+		c->rows[i] = malloc(cap * sizeof(*c->rows[i]));
+	}
+	c->rows_cap = c->rows[0] && c->rows[1] && c->rows[2] ? cap : 0;
+	return c->rows_cap ? 0 : -ENOMEM;
+}
+
+int td_census_report(struct td_census *c, const struct td_event *in_use, size_t n_in_use,
 		     uint16_t range_lo, uint16_t range_hi, uint64_t now_ns, unsigned top,
 		     struct td_census_report *r)
 {
 	size_t np = 0, nl = 0, nx = 0;
 
 	memset(r, 0, sizeof(*r));
-	r->peers = calloc(c->count + 1, sizeof(*r->peers));
-	r->lports = calloc(c->count + 1, sizeof(*r->lports));
-	r->pressure = calloc(c->count + n_in_use + 1, sizeof(*r->pressure));
-	if (!r->peers || !r->lports || !r->pressure) {
-		td_census_report_free(r);
+	if (rows_reserve(c, c->count + n_in_use + 1))
 		return -ENOMEM;
-	}
+	r->peers = c->rows[0];
+	r->lports = c->rows[1];
+	r->pressure = c->rows[2];
 	for (size_t i = 0; i < c->cap; i++) {
 		const struct td_tw_entry *t = &c->slot[i];
 
@@ -281,8 +297,6 @@ int td_census_report(const struct td_census *c, const struct td_event *in_use, s
 
 void td_census_report_free(struct td_census_report *r)
 {
-	free(r->peers);
-	free(r->lports);
-	free(r->pressure);
+	/* the tables are the census's own, kept for the next report */
 	r->peers = r->lports = r->pressure = NULL;
 }

@@ -25,6 +25,15 @@ struct td_tw_entry {
 	uint8_t laddr[TD_ADDR_LEN], raddr[TD_ADDR_LEN];
 };
 
+/* A row of a top-N table: the key and how many sockets share it. */
+struct td_top_row {
+	uint8_t family;
+	uint16_t lport, rport;
+	uint8_t laddr[TD_ADDR_LEN], raddr[TD_ADDR_LEN];
+	uint32_t timewait; /* sockets in timewait */
+	uint32_t in_use;   /* other connected sockets (port pressure only) */
+};
+
 struct td_census {
 	uint32_t netns;
 	struct td_tw_entry *slot; /* open addressing on the cookie */
@@ -37,6 +46,10 @@ struct td_census {
 	 * sums the entries (+1) and ends (-1) applied with later timestamps */
 	uint64_t mark_ns[2];
 	int64_t since_mark[2];
+	/* the report's tables, kept from one report to the next: fresh ones
+	 * cost a page fault per 4 KiB every interval */
+	struct td_top_row *rows[3];
+	size_t rows_cap;
 };
 
 int td_census_init(struct td_census *c, uint32_t netns);
@@ -66,15 +79,6 @@ void td_census_reset_rates(struct td_census *c);
 /* The size of the set at mark_ns[i], from its size now. */
 int64_t td_census_count_at_mark(const struct td_census *c, int i);
 
-/* A row of a top-N table: the key and how many sockets share it. */
-struct td_top_row {
-	uint8_t family;
-	uint16_t lport, rport;
-	uint8_t laddr[TD_ADDR_LEN], raddr[TD_ADDR_LEN];
-	uint32_t timewait; /* sockets in timewait */
-	uint32_t in_use;   /* other connected sockets (port pressure only) */
-};
-
 #define TD_AGE_BUCKETS 8 /* <1 s, 1-2, 2-4, 4-8, 8-16, 16-32, 32-60, >= 60 s */
 extern const unsigned td_age_bucket_hi_s[TD_AGE_BUCKETS - 1];
 
@@ -96,7 +100,7 @@ struct td_census_report {
  * pressure counts the local ports inside [range_lo, range_hi] that its
  * timewait and in-use sockets hold. Returns 0 or -ENOMEM.
  */
-int td_census_report(const struct td_census *c, const struct td_event *in_use, size_t n_in_use,
+int td_census_report(struct td_census *c, const struct td_event *in_use, size_t n_in_use,
 		     uint16_t range_lo, uint16_t range_hi, uint64_t now_ns, unsigned top,
 		     struct td_census_report *r);
 void td_census_report_free(struct td_census_report *r);

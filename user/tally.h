@@ -10,11 +10,16 @@
 
 #include <stddef.h>
 
-/* Sort by key and fold equal keys into one row (counters added). Returns
- * the number of distinct keys, now the first rows. */
+/* Fold equal keys into one row (counters added). Returns the number of
+ * distinct keys, now the first rows (in no particular order). */
 size_t td_tally_merge(void *rows, size_t n, size_t size, size_t key_len);
 
 /* Order rows by the sum of their counters, largest first, ties by key. */
 void td_tally_by_count(void *rows, size_t n, size_t size, size_t key_len);
+
+/* The first min(top, n) rows of td_tally_by_count's order, moved to the
+ * front in that order (the rest are left in no order, possibly repeated):
+ * O(n) for a small top. Returns how many. */
+size_t td_tally_top(void *rows, size_t n, size_t size, size_t key_len, size_t top);
 
 #endif /* TCPDWELL_TALLY_H */
