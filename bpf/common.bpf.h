@@ -269,13 +269,42 @@ static __always_inline __u64 td_sock_id(__u64 key, const struct td_sock *s)
 	return s ? s->id : 0;
 }
 
+/*
+ * A timewait socket reached by pointer arithmetic (from its timer) is read
+ * one of two ways, a flavour of the programs that read it (the loader
+ * loads one set, user/fastread.c):
+ *   direct  bpf_rdonly_cast (6.2, "bpf: Add kfunc bpf_rdonly_cast") makes
+ *           the address a pointer whose loads are single instructions,
+ *           guarded by the exception table like a BTF argument's (the
+ *           verifier turns the call itself into a register move);
+ *   probe   a bpf_probe_read_kernel helper call per field, before 6.2.
+ * Each flavour passes `direct` as a constant: the other one's code is
+ * compiled out of it, so no probe-flavour program calls the kfunc.
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+static __always_inline struct inet_timewait_sock *td_tw_direct(const void *tw)
+{
+	return bpf_rdonly_cast(tw, bpf_core_type_id_kernel(struct inet_timewait_sock));
+}
+
 /* The td_tws key of a timewait socket behind a computed pointer. */
+static __always_inline __u64 td_tw_key_by(const struct inet_timewait_sock *tw, const bool direct)
+{
+	struct inet_timewait_sock *d = direct ? td_tw_direct(tw) : NULL;
+
+	if (!TD_OWN_IDS)
+		return direct ? d->__tw_common.skc_cookie.counter
+			      : BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
+	/* tw_snd_nxt: set once, when the socket is made (tcp_time_wait) */
+	return td_addr(tw) ^ (__u64)(direct ? d->__tw_common.skc_tw_snd_nxt
+					    : BPF_CORE_READ(tw, __tw_common.skc_tw_snd_nxt))
+				 << 32;
+}
+
 static __always_inline __u64 td_tw_key(const struct inet_timewait_sock *tw)
 {
-	if (!TD_OWN_IDS)
-		return BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
-	/* tw_snd_nxt: set once, when the socket is made (tcp_time_wait) */
-	return td_addr(tw) ^ (__u64)BPF_CORE_READ(tw, __tw_common.skc_tw_snd_nxt) << 32;
+	return td_tw_key_by(tw, false);
 }
 
 /* What td_last_closed remembers of the socket with this key (NULL: not

@@ -47,28 +47,48 @@ static __always_inline struct inet_timewait_sock *td_tw_of(struct timer_list *ti
 	return (void *)timer - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
 }
 
+/*
+ * `direct` below: which flavour of reads a program was built with (see
+ * td_tw_direct in common.bpf.h), a constant in each.
+ */
+
 /* A timewait socket outside -4/-6 and --netns: never tracked (see
  * td_scope_pass), whatever its timer does. */
-static __always_inline bool td_tw_out_of_scope(struct inet_timewait_sock *tw)
+static __always_inline bool td_tw_out_of_scope(struct inet_timewait_sock *tw, const bool direct)
 {
-	return TD_SCOPED && !td_scope_pass(BPF_CORE_READ(tw, __tw_common.skc_family),
-					   BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum));
+	struct inet_timewait_sock *d = direct ? td_tw_direct(tw) : NULL;
+
+	if (!TD_SCOPED)
+		return false;
+	if (direct)
+		return !td_scope_pass(d->__tw_common.skc_family,
+				      d->__tw_common.skc_net.net->ns.inum);
+	return !td_scope_pass(BPF_CORE_READ(tw, __tw_common.skc_family),
+			      BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum));
 }
 
-static __always_inline __u8 td_tw_substate(struct inet_timewait_sock *tw)
+static __always_inline __u8 td_tw_substate(struct inet_timewait_sock *tw, const bool direct)
 {
-	return BPF_CORE_READ(tw, tw_substate) == TD_TCP_FIN_WAIT2 ? TD_TCP_FIN_WAIT2_TW
-								  : TD_TCP_TIME_WAIT;
+	__u8 sub = direct ? td_tw_direct(tw)->tw_substate : BPF_CORE_READ(tw, tw_substate);
+
+	return sub == TD_TCP_FIN_WAIT2 ? TD_TCP_FIN_WAIT2_TW : TD_TCP_TIME_WAIT;
 }
 
 static __always_inline void td_tw_event(struct td_event *e, struct inet_timewait_sock *tw, __u64 id,
-					__u64 now)
+					__u64 now, const bool direct)
 {
+	struct inet_timewait_sock *d = direct ? td_tw_direct(tw) : NULL;
+
 	e->type = TD_EV_STATE;
 	e->ts_ns = now;
 	e->cookie = id;
 	e->flags = TD_F_TW;
-	td_fill_tuple_probe(e, &tw->__tw_common, BPF_CORE_READ(tw, tw_sport));
+	if (direct) {
+		td_fill_skc_tuple(e, &d->__tw_common);
+		e->lport = bpf_ntohs(d->tw_sport); /* skc_num is the bound port's */
+	} else {
+		td_fill_tuple_probe(e, &tw->__tw_common, BPF_CORE_READ(tw, tw_sport));
+	}
 }
 
 /*
@@ -87,9 +107,10 @@ struct ns_common___ns_ref {
 	refcount_t __ns_ref;
 } __attribute__((preserve_access_index));
 
-static __always_inline bool td_net_dying(struct inet_timewait_sock *tw)
+static __always_inline bool td_net_dying(struct inet_timewait_sock *tw, const bool direct)
 {
-	struct net *net = BPF_CORE_READ(tw, __tw_common.skc_net.net);
+	struct net *net = direct ? td_tw_direct(tw)->__tw_common.skc_net.net
+				 : BPF_CORE_READ(tw, __tw_common.skc_net.net);
 	struct ns_common___ns_ref *nr = (void *)&net->ns;
 	struct ns_common___count *nc = (void *)&net->ns;
 	struct net___count *c = (void *)net;
@@ -107,12 +128,13 @@ static __always_inline bool td_net_dying(struct inet_timewait_sock *tw)
 }
 
 /* The substate changed from FIN_WAIT2(tw) to TIME_WAIT (the peer's FIN). */
-static __always_inline void td_tw_switch(struct inet_timewait_sock *tw, struct td_tw *t, __u64 now)
+static __always_inline void td_tw_switch(struct inet_timewait_sock *tw, struct td_tw *t, __u64 now,
+					 const bool direct)
 {
 	struct td_event e = {};
 	struct td_tuple k = {};
 
-	td_tw_event(&e, tw, t->id, now);
+	td_tw_event(&e, tw, t->id, now, direct);
 	e.old_state = TD_TCP_FIN_WAIT2_TW;
 	e.new_state = TD_TCP_TIME_WAIT;
 	e.dwell_ns = now - t->last_ns;
@@ -166,16 +188,17 @@ static __always_inline struct td_sock *td_tw_parent(const struct td_event *e, __
 }
 
 /* First timer_start of a timewait socket: the connection entered it. */
-static __always_inline void td_tw_enter(struct inet_timewait_sock *tw, __u64 key, __u64 now)
+static __always_inline void td_tw_enter(struct inet_timewait_sock *tw, __u64 key, __u64 now,
+					const bool direct)
 {
 	struct td_event e = {};
 	struct td_tw t = {};
 	struct td_sock *s;
 
-	td_tw_event(&e, tw, 0, now);
+	td_tw_event(&e, tw, 0, now, direct);
 	t.enter_ns = now;
 	t.last_ns = now;
-	t.state = td_tw_substate(tw);
+	t.state = td_tw_substate(tw, direct);
 	e.new_state = t.state;
 	s = td_tw_parent(&e, key);
 	t.id = s ? s->id : td_first_id(key);
@@ -202,13 +225,14 @@ static __always_inline void td_tw_enter(struct inet_timewait_sock *tw, __u64 key
 }
 
 /* A re-arm: the peer's FIN may have turned FIN_WAIT2(tw) into TIME_WAIT. */
-static __always_inline void td_tw_rearm(struct inet_timewait_sock *tw, struct td_tw *t, __u64 now)
+static __always_inline void td_tw_rearm(struct inet_timewait_sock *tw, struct td_tw *t, __u64 now,
+					const bool direct)
 {
-	if (t->state != TD_TCP_FIN_WAIT2_TW || td_tw_substate(tw) != TD_TCP_TIME_WAIT) {
+	if (t->state != TD_TCP_FIN_WAIT2_TW || td_tw_substate(tw, direct) != TD_TCP_TIME_WAIT) {
 		td_count(TD_CNT_TW_REARM);
 		return;
 	}
-	td_tw_switch(tw, t, now);
+	td_tw_switch(tw, t, now, direct);
 }
 
 /* A connection's first timer on a 4-tuple where a killed timewait socket
@@ -235,8 +259,7 @@ static __always_inline void td_tw_claim_timer(struct timer_list *timer, void *fn
 	td_tw_claim(&e);
 }
 
-SEC("tp_btf/timer_start")
-int BPF_PROG(td_timer_start, struct timer_list *timer)
+static __always_inline int td_timer_start_run(struct timer_list *timer, const bool direct)
 {
 	void *fn = timer->function;
 	struct inet_timewait_sock *tw;
@@ -251,10 +274,10 @@ int BPF_PROG(td_timer_start, struct timer_list *timer)
 		return 0;
 	}
 	tw = td_tw_of(timer);
-	if (td_tw_out_of_scope(tw))
+	if (td_tw_out_of_scope(tw, direct))
 		return 0;
 	now = bpf_ktime_get_ns();
-	key = td_tw_key(tw);
+	key = td_tw_key_by(tw, direct);
 	if (td_tw_nends) {
 		/* cancel + start of the same socket's timer: re-armed, not ended
 		 * (a new timewait socket in a killed one's memory has the same
@@ -268,9 +291,9 @@ int BPF_PROG(td_timer_start, struct timer_list *timer)
 	}
 	t = bpf_map_lookup_elem(&td_tws, &key);
 	if (t)
-		td_tw_rearm(tw, t, now);
+		td_tw_rearm(tw, t, now, direct);
 	else
-		td_tw_enter(tw, key, now);
+		td_tw_enter(tw, key, now, direct);
 	return 0;
 }
 
@@ -278,15 +301,16 @@ int BPF_PROG(td_timer_start, struct timer_list *timer)
  * for its reason; *t is its tracking entry (NULL: not tracked), *key its
  * td_tws key. */
 static __always_inline void td_tw_end_event(struct td_event *ev, struct timer_list *timer,
-					    __u64 now, struct td_tw **t, __u64 *key)
+					    __u64 now, struct td_tw **t, __u64 *key,
+					    const bool direct)
 {
 	struct inet_timewait_sock *tw = td_tw_of(timer);
-	__u8 sub = td_tw_substate(tw);
+	__u8 sub = td_tw_substate(tw, direct);
 
-	*key = td_tw_key(tw);
+	*key = td_tw_key_by(tw, direct);
 	*t = bpf_map_lookup_elem(&td_tws, key);
 	/* own ids: one never given is none (0), not the key */
-	td_tw_event(ev, tw, *t ? (*t)->id : TD_OWN_IDS ? 0 : *key, now);
+	td_tw_event(ev, tw, *t ? (*t)->id : TD_OWN_IDS ? 0 : *key, now, direct);
 	ev->new_state = TD_TCP_CLOSE;
 	ev->old_state = sub;
 	if (*t) {
@@ -304,8 +328,7 @@ static __always_inline void td_tw_end_event(struct td_event *ev, struct timer_li
 }
 
 /* Park the cancel until what follows says what it was (see the top). */
-SEC("tp_btf/timer_cancel")
-int BPF_PROG(td_timer_cancel, struct timer_list *timer)
+static __always_inline int td_timer_cancel_run(struct timer_list *timer, const bool direct)
 {
 	struct td_tw_end_wait w = {}, old;
 	struct td_tuple k = {};
@@ -313,15 +336,16 @@ int BPF_PROG(td_timer_cancel, struct timer_list *timer)
 	struct td_tw *t;
 	__u32 zero = 0;
 
-	if (!td_fn_is(timer->function, td_cfg.fn_tw_timer) || td_tw_out_of_scope(td_tw_of(timer)))
+	if (!td_fn_is(timer->function, td_cfg.fn_tw_timer) ||
+	    td_tw_out_of_scope(td_tw_of(timer), direct))
 		return 0;
-	td_tw_end_event(&w.ev, timer, bpf_ktime_get_ns(), &t, &w.key);
+	td_tw_end_event(&w.ev, timer, bpf_ktime_get_ns(), &t, &w.key, direct);
 	if (t && t->rst_sent) {
 		/* TCP_TW_RST: it answered a segment with a RST, then died */
 		td_tw_finish(&w.ev, w.key, TD_TW_END_KILLED);
 		return 0;
 	}
-	if (td_net_dying(td_tw_of(timer))) {
+	if (td_net_dying(td_tw_of(timer), direct)) {
 		td_tw_finish(&w.ev, w.key, TD_TW_END_KILLED);
 		return 0;
 	}
@@ -350,30 +374,48 @@ int BPF_PROG(td_timer_cancel, struct timer_list *timer)
 	return 0;
 }
 
-SEC("tp_btf/timer_expire_entry")
-int BPF_PROG(td_timer_expire, struct timer_list *timer)
+static __always_inline int td_timer_expire_run(struct timer_list *timer, const bool direct)
 {
 	struct td_tw_end_wait w;
 	struct td_tw_hint *h;
 	struct td_tw *t;
 	__u32 zero = 0;
 
-	if (!td_fn_is(timer->function, td_cfg.fn_tw_timer) || td_tw_out_of_scope(td_tw_of(timer)))
+	if (!td_fn_is(timer->function, td_cfg.fn_tw_timer) ||
+	    td_tw_out_of_scope(td_tw_of(timer), direct))
 		return 0;
 	/* an expiry's cancel came just before, on this CPU */
 	h = bpf_map_lookup_elem(&td_tw_hints, &zero);
 	if (td_tw_nends && h && h->timer == (__u64)timer &&
-	    h->twkey == td_tw_key(td_tw_of(timer))) {
+	    h->twkey == td_tw_key_by(td_tw_of(timer), direct)) {
 		h->timer = 0;
 		if (td_tw_take(&h->key, &w.ev, &w.key))
 			td_tw_finish(&w.ev, w.key, TD_TW_END_EXPIRED);
 		return 0;
 	}
 	/* its cancel went unseen (a recursion miss): the expiry says it all */
-	td_tw_end_event(&w.ev, timer, bpf_ktime_get_ns(), &t, &w.key);
+	td_tw_end_event(&w.ev, timer, bpf_ktime_get_ns(), &t, &w.key, direct);
 	td_tw_finish(&w.ev, w.key, TD_TW_END_EXPIRED);
 	return 0;
 }
+
+/* The timer programs in both flavours (td_tw_direct, common.bpf.h), none
+ * loaded unless the loader picks its set, by a load-time probe
+ * (user/fastread.c). The direct set has the names of the host's and the
+ * newer kernels' (README's Performance tables). */
+#define TD_TIMER_PROG(name, tp, run, direct)                                                       \
+	SEC("?tp_btf/" tp)                                                                         \
+	int BPF_PROG(name, struct timer_list *timer)                                               \
+	{                                                                                          \
+		return run(timer, direct);                                                         \
+	}
+
+TD_TIMER_PROG(td_timer_start, "timer_start", td_timer_start_run, true)
+TD_TIMER_PROG(td_timer_cancel, "timer_cancel", td_timer_cancel_run, true)
+TD_TIMER_PROG(td_timer_expire, "timer_expire_entry", td_timer_expire_run, true)
+TD_TIMER_PROG(td_start_probe, "timer_start", td_timer_start_run, false)
+TD_TIMER_PROG(td_cancel_probe, "timer_cancel", td_timer_cancel_run, false)
+TD_TIMER_PROG(td_expire_probe, "timer_expire_entry", td_timer_expire_run, false)
 
 /*
  * Segments freed on the timewait path (tcp_v4_rcv / tcp_v6_rcv discard
@@ -403,7 +445,7 @@ int td_kfree_skb(__u64 *ctx)
 		if (!rx || rx->__sk_common.skc_state != TD_TCP_TIME_WAIT)
 			return 0;
 		tw = (struct inet_timewait_sock *)rx;
-		if (td_tw_out_of_scope(tw))
+		if (td_tw_out_of_scope(tw, false))
 			return 0;
 	} else if (!td_tw_nends && !td_tw_nfins) {
 		return 0;
@@ -430,9 +472,9 @@ int td_kfree_skb(__u64 *ctx)
 			return 0;
 	}
 	t = bpf_map_lookup_elem(&td_tws, &key);
-	if (!t || t->state != TD_TCP_FIN_WAIT2_TW || td_tw_substate(tw) != TD_TCP_TIME_WAIT)
+	if (!t || t->state != TD_TCP_FIN_WAIT2_TW || td_tw_substate(tw, false) != TD_TCP_TIME_WAIT)
 		return 0; /* not a FIN that switched it (out of window, a duplicate) */
-	td_tw_switch(tw, t, bpf_ktime_get_ns());
+	td_tw_switch(tw, t, bpf_ktime_get_ns(), false);
 	return 0;
 }
 

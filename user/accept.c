@@ -65,20 +65,14 @@ static bool fentry_works(char *why, size_t sz)
 	    {.code = 0xb7, .dst_reg = 0, .imm = 0}, /* r0 = 0 */
 	    {.code = 0x95},			    /* exit */
 	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
-	struct btf *btf = td_kbtf_load();
-	int id = btf ? btf__find_by_name_kind(btf, GRAFT, BTF_KIND_FUNC) : -1;
-	int fd = -1, link = -1;
+	int fd = td_kbtf_probe_load(GRAFT, BTF_KIND_FUNC, BPF_TRACE_FENTRY, prog, 2), link = -1;
 
-	btf__free(btf);
-	if (id <= 0) {
+	if (fd == -ENOENT) {
 		snprintf(why, sz, GRAFT " not in the kernel's BTF");
 		return false;
 	}
-	opts.attach_btf_id = id;
-	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "td_probe", "GPL", prog, 2, &opts);
 	if (fd < 0)
-		snprintf(why, sz, "the kernel refused an fentry program (%s)", strerror(errno));
+		snprintf(why, sz, "the kernel refused an fentry program (%s)", strerror(-fd));
 	else if ((link = bpf_link_create(fd, 0, BPF_TRACE_FENTRY, NULL)) < 0)
 		snprintf(why, sz, "the kernel refused to attach fentry (%s)", strerror(errno));
 	if (link >= 0)
@@ -131,7 +125,7 @@ static bool kprobe_works(char *why, size_t sz)
 static bool tracepoint_works(char *why, size_t sz)
 {
 	FILE *f = td_tracefs_open("events/syscalls/sys_exit_accept4/id");
-	struct btf *btf;
+	const struct btf *btf;
 	bool found;
 
 	if (f) {
@@ -142,9 +136,8 @@ static bool tracepoint_works(char *why, size_t sz)
 		snprintf(why, sz, "no syscall tracepoints in this kernel");
 		return false;
 	}
-	btf = td_kbtf_load();
+	btf = td_kbtf();
 	found = btf && btf__find_by_name_kind(btf, "trace_event_raw_sys_exit", BTF_KIND_STRUCT) > 0;
-	btf__free(btf);
 	if (!found)
 		snprintf(why, sz, "no syscall tracepoints in this kernel");
 	return found;

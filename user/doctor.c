@@ -24,6 +24,7 @@
 
 #include "doctor.h"
 #include "format.h"
+#include "fastread.h"
 #include "kbtf.h"
 #include "kconfig.h"
 #include "ksym.h"
@@ -108,6 +109,20 @@ static void socket_ids(struct doc *d, bool can)
 	else
 		line(d, DEGRADED, "socket ids", false,
 		     "tcpdwell's own ids, not the cookies `ss -e` prints (%s)", why);
+}
+
+/* How the timer programs read a timewait socket: direct loads, or a
+ * probe read per field (fastread.h). Both see the same; one costs more. */
+static void timewait_reads(struct doc *d, bool can)
+{
+	char why[256];
+
+	if (!can)
+		line(d, MISSING, "timewait reads", false, "not probed (privileges or BTF missing)");
+	else if (td_fastread_works(why, sizeof(why)))
+		line(d, OK, "timewait reads", false, "direct loads (bpf_rdonly_cast)");
+	else
+		line(d, OK, "timewait reads", false, "a probe read per field, slower (%s)", why);
 }
 
 /* The accept() hook tcpdwell will use here, and why not a cheaper one. */
@@ -205,7 +220,7 @@ static bool mounted(const char *path, long magic)
 int td_doctor_main(const struct td_opts *o)
 {
 	struct doc d = {.json = o->format == TD_FMT_JSON, .first = true};
-	struct btf *btf = NULL;
+	const struct btf *btf = NULL;
 	struct utsname u;
 	struct rlimit rl;
 	struct stat st;
@@ -229,7 +244,7 @@ int td_doctor_main(const struct td_opts *o)
 		     "/sys/kernel/btf/vmlinux missing: needs a kernel built with "
 		     "CONFIG_DEBUG_INFO_BTF=y");
 	} else {
-		btf = td_kbtf_load();
+		btf = td_kbtf();
 		line(&d, btf ? OK : MISSING, "btf", true, "%s",
 		     btf ? "/sys/kernel/btf/vmlinux" : "kernel BTF unreadable");
 	}
@@ -310,12 +325,12 @@ int td_doctor_main(const struct td_opts *o)
 		     rl.rlim_cur == RLIM_INFINITY ? "unlimited" : "limited");
 	accept_hook(&d, td_privileged() && btf);
 	socket_ids(&d, td_privileged() && btf);
+	timewait_reads(&d, td_privileged() && btf);
 
 	if (d.json)
 		printf("],\"can_run\":%s}\n", d.missing ? "false" : "true");
 	else
 		printf("%s\n", d.missing ? "tcpdwell cannot run here: see the missing checks above"
 					 : "tcpdwell can run here");
-	btf__free(btf);
 	return d.missing ? TD_EXIT_USAGE : TD_EXIT_OK;
 }

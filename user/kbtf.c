@@ -4,6 +4,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 
 #include "kbtf.h"
@@ -17,7 +18,7 @@
  * valgrind checks the whole requested range on every call, which made each
  * load of the ~6 MB file cost seconds under memcheck. Natively the same.
  */
-struct btf *td_kbtf_load(void)
+static struct btf *load(void)
 {
 	size_t len = 0, cap = 0;
 	struct btf *btf = NULL;
@@ -59,6 +60,46 @@ cleanup:
 	close(fd);
 	errno = err;
 	return btf;
+}
+
+/* Parsed once: every load-time probe and name lookup of a start asks it,
+ * and a parse costs tens of ms (seconds under valgrind). A failure is
+ * kept too: the file does not appear later. */
+static struct btf *cached;
+static bool tried;
+static int cached_err;
+
+const struct btf *td_kbtf(void)
+{
+	if (!tried) {
+		cached = load();
+		cached_err = cached ? 0 : errno;
+		tried = true;
+	}
+	errno = cached_err;
+	return cached;
+}
+
+void td_kbtf_release(void)
+{
+	btf__free(cached);
+	cached = NULL;
+	tried = false;
+}
+
+int td_kbtf_probe_load(const char *target, int kind, int type, const struct bpf_insn *insns,
+		       size_t n)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = type);
+	const struct btf *btf = td_kbtf();
+	int id = btf ? btf__find_by_name_kind(btf, target, kind) : -1;
+	int fd;
+
+	if (id <= 0)
+		return -ENOENT;
+	opts.attach_btf_id = id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "td_probe", "GPL", insns, n, &opts);
+	return fd < 0 ? -errno : fd;
 }
 
 bool td_kbtf_has_field(const struct btf *btf, const char *type, const char *field)

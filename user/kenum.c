@@ -16,7 +16,7 @@ struct td_kenum {
 
 struct td_kenum *td_kenum_load(const char *name, const char *prefix)
 {
-	struct btf *btf = td_kbtf_load();
+	const struct btf *btf = td_kbtf();
 	const struct btf_type *t;
 	const struct btf_enum *e;
 	struct td_kenum *k = NULL;
@@ -46,7 +46,6 @@ struct td_kenum *td_kenum_load(const char *name, const char *prefix)
 		k->val[k->n++] = e->val;
 	}
 cleanup:
-	btf__free(btf);
 	return k;
 }
 

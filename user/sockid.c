@@ -45,22 +45,16 @@ static bool cookie_works(char *why, size_t sz)
 	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0},
 	    {.code = BPF_JMP | BPF_EXIT},
 	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP);
-	struct btf *btf = td_kbtf_load();
-	int id = btf ? btf__find_by_name_kind(btf, TP, BTF_KIND_TYPEDEF) : -1;
-	int fd;
+	int fd = td_kbtf_probe_load(TP, BTF_KIND_TYPEDEF, BPF_TRACE_RAW_TP, prog,
+				    sizeof(prog) / sizeof(prog[0]));
 
-	btf__free(btf);
-	if (id <= 0) {
+	if (fd == -ENOENT) {
 		snprintf(why, sz, TP " not in the kernel's BTF");
 		return false;
 	}
-	opts.attach_btf_id = id;
-	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "td_probe", "GPL", prog,
-			   sizeof(prog) / sizeof(prog[0]), &opts);
 	if (fd < 0) {
 		snprintf(why, sz, "tracing programs may not read socket cookies here (%s)",
-			 strerror(errno));
+			 strerror(-fd));
 		return false;
 	}
 	close(fd);

@@ -17,6 +17,7 @@
 
 #include "accept.h"
 #include "event.h"
+#include "fastread.h"
 #include "filter.h"
 #include "hist.h"
 #include "kbtf.h"
@@ -124,11 +125,7 @@ static int on_sample(void *ctx, void *data, size_t size);
  * CO-RE check does. */
 static bool kfree_skb_has_rx_sk(void)
 {
-	struct btf *btf = td_kbtf_load();
-	bool found = td_kbtf_has_field(btf, "trace_event_raw_kfree_skb", "rx_sk");
-
-	btf__free(btf);
-	return found;
+	return td_kbtf_has_field(td_kbtf(), "trace_event_raw_kfree_skb", "rx_sk");
 }
 
 static void note_degraded(struct td_tracer *t, const char *what)
@@ -172,6 +169,21 @@ static void accept_autoload(struct tcpdwell_bpf *skel, enum td_accept_hook h)
 	bpf_program__set_autoload(skel->progs.td_accept_kprobe, h == TD_ACCEPT_KPROBE);
 	bpf_program__set_autoload(skel->progs.td_exit_accept, h == TD_ACCEPT_TRACEPOINT);
 	bpf_program__set_autoload(skel->progs.td_exit_accept4, h == TD_ACCEPT_TRACEPOINT);
+}
+
+/* The timer programs, in the flavour this kernel takes (fastread.h), or
+ * none (a command that follows no timewait socket). */
+static void timer_autoload(struct tcpdwell_bpf *skel, bool on)
+{
+	char why[256];
+	bool direct = on && td_fastread_works(why, sizeof(why));
+
+	bpf_program__set_autoload(skel->progs.td_timer_start, direct);
+	bpf_program__set_autoload(skel->progs.td_timer_cancel, direct);
+	bpf_program__set_autoload(skel->progs.td_timer_expire, direct);
+	bpf_program__set_autoload(skel->progs.td_start_probe, on && !direct);
+	bpf_program__set_autoload(skel->progs.td_cancel_probe, on && !direct);
+	bpf_program__set_autoload(skel->progs.td_expire_probe, on && !direct);
 }
 
 static bool is_accept_prog(const struct tcpdwell_bpf *skel, const struct bpf_program *prog)
@@ -516,6 +528,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	if (o->once) { /* timewait --once: a snapshot, no tracing */
 		t->start_ns = clock_ns(CLOCK_MONOTONIC);
 		t->wall_off_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - t->start_ns);
+		td_kbtf_release();
 		err = open_census(t);
 		if (err)
 			goto cleanup;
@@ -566,9 +579,6 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		t->skel->rodata->td_cfg.type_mask =
 		    1 << TD_EV_RETRANS |
 		    (o->resets ? 1 << TD_EV_RESET_SENT | 1 << TD_EV_RESET_RECV : 0);
-		bpf_program__set_autoload(t->skel->progs.td_timer_start, false);
-		bpf_program__set_autoload(t->skel->progs.td_timer_cancel, false);
-		bpf_program__set_autoload(t->skel->progs.td_timer_expire, false);
 		bpf_program__set_autoload(t->skel->progs.td_kfree_skb, false);
 		bpf_program__set_autoload(t->skel->progs.td_tw_sweep, false);
 	}
@@ -584,9 +594,11 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 							       ? o->timewait_map
 							       : 65536);
 
-	if (bpf_program__autoload(t->skel->progs.td_timer_start))
+	timer_autoload(t->skel, o->cmd != TD_CMD_RETRANS);
+	if (o->cmd != TD_CMD_RETRANS)
 		resolve_timer_fns(t);
 
+	td_kbtf_release(); /* the probes are done: libbpf parses its own */
 	err = tcpdwell_bpf__load(t->skel);
 	if (err) {
 		err = fail(TD_EXIT_USAGE,
@@ -1247,6 +1259,7 @@ int td_tracer_probe(char *why, size_t sz)
 		accept_autoload(skel, hook);
 	td_sockid_choose(TD_SOCKID_AUTO, &ids, hook_why, sizeof(hook_why));
 	skel->rodata->td_cfg.own_ids = ids == TD_SOCKID_OWN;
+	timer_autoload(skel, true);
 	/* the smallest maps: this is a load test, not a run */
 	bpf_map__set_max_entries(skel->maps.td_socks, 16);
 	bpf_map__set_max_entries(skel->maps.td_closing, 16);
