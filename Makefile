@@ -46,6 +46,22 @@ UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 .PHONY: all deps run test unit integration clean format vmlinux bench vmtest check-asan \
         fuzz fuzz-build valgrind
 
+# a recipe that fails leaves no half-written target behind
+.DELETE_ON_ERROR:
+
+# Quiet by default, one line per step; `make V=1` shows the commands.
+ifeq ($(V),1)
+Q   :=
+msg  =
+else
+Q   := @
+msg  = @printf '  %-8s %s\n' '$(1)' '$(2)';
+endif
+
+# Dependencies from the compilers themselves (-MMD: the headers each object
+# really includes; -MP: a header that goes away breaks no build).
+DEPFLAGS := -MMD -MP
+
 # --- Sanitizer, fuzzing and valgrind builds -------------------------------
 # The same user code, built again in build/<variant>/ and linked dynamically
 # (the sanitizer runtimes and valgrind's malloc replacement need a dynamic
@@ -63,75 +79,86 @@ FUZZ_NAMES  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/*.c))
 FUZZ_BINS   := $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
 FUZZ_SECONDS ?= 60
 VG_OBJS     := $(patsubst user/%.c,$(BUILD)/vg/user/%.o,$(USER_SRCS))
+VG_CFLAGS   := -O1 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Ibpf -Iuser
 
 all: tcpdwell
 
 deps:
 	@scripts/install-deps.sh
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/common.bpf.h bpf/events.h $(VMLINUX)/vmlinux.h
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c
 	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # Link the per-concern objects into one (maps resolve across files), then
 # generate the skeleton that embeds it in the binary.
 $(BUILD)/tcpdwell.bpf.o: $(BPF_OBJS)
-	$(BPFTOOL) gen object $@ $^
+	$(call msg,LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
 
 $(BUILD)/census.bpf.lo: $(BUILD)/bpf/census.bpf.o
-	$(BPFTOOL) gen object $@ $^
+	$(call msg,LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
 
-# via a temporary file: a failed run must not leave a half skeleton behind
 $(BUILD)/tcpdwell.skel.h: $(BUILD)/tcpdwell.bpf.o
-	$(BPFTOOL) gen skeleton $< name tcpdwell_bpf > $@.tmp && mv $@.tmp $@
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name tcpdwell_bpf > $@
 
 $(BUILD)/census.skel.h: $(BUILD)/census.bpf.lo
-	$(BPFTOOL) gen skeleton $< name census_bpf > $@.tmp && mv $@.tmp $@
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name census_bpf > $@
 
-$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) bpf/events.h $(SKEL)
-	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -c $< -o $@
+# The user code, built four ways from one rule each: $(1) the objects'
+# directory, $(2) the compiler, $(3) its flags. The skeletons come first
+# (order only: an object depends on the ones it includes through its .d).
+define user_objects
+$(1)/user/%.o: user/%.c | $(SKEL)
+	@mkdir -p $$(@D)
+	$$(call msg,CC,$$@)
+	$$(Q)$(2) $(3) $$(DEPFLAGS) -c $$< -o $$@
+endef
+$(eval $(call user_objects,$(BUILD),$(CC),$(USER_CFLAGS)))
+$(eval $(call user_objects,$(BUILD)/asan,$(CLANG),$(SAN_CFLAGS)))
+$(eval $(call user_objects,$(BUILD)/fuzz,$(CLANG),$(SAN_CFLAGS) -fsanitize=fuzzer-no-link))
+$(eval $(call user_objects,$(BUILD)/vg,$(CC),$(VG_CFLAGS)))
 
 tcpdwell: $(USER_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -o $@ $^ -lcmocka -lbpf -lelf -lz -lm
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $(DEPFLAGS) -o $@ $< $(LIB_OBJS) -lcmocka -lbpf -lelf -lz -lm
 
-$(BUILD)/loadgen: tests/bench/loadgen.c
+$(BUILD)/loadgen $(BUILD)/hostload: $(BUILD)/%: tests/bench/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -o $@ $<
-
-$(BUILD)/hostload: tests/bench/hostload.c
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -o $@ $<
-
-$(BUILD)/asan/user/%.o: user/%.c $(wildcard user/*.h) bpf/events.h $(SKEL)
-	@mkdir -p $(@D)
-	$(CLANG) $(SAN_CFLAGS) -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -o $@ $<
 
 $(BUILD)/asan/tcpdwell: $(ASAN_OBJS)
-	$(CLANG) $(SAN_FLAGS) -o $@ $^ $(DYN_LIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CLANG) $(SAN_FLAGS) -o $@ $^ $(DYN_LIBS)
 
 $(BUILD)/asan/tests/test_%: tests/unit/test_%.c $(ASAN_LIB)
 	@mkdir -p $(@D)
-	$(CLANG) $(SAN_CFLAGS) -o $@ $^ -lcmocka $(DYN_LIBS)
+	$(call msg,CC,$@)
+	$(Q)$(CLANG) $(SAN_CFLAGS) $(DEPFLAGS) -o $@ $< $(ASAN_LIB) -lcmocka $(DYN_LIBS)
 
 # the unit tests and a tcpdwell smoke (usage errors, --help, doctor) under
 # ASan+UBSan; any report aborts the binary, which fails its count
 check-asan: $(ASAN_UNITS) $(BUILD)/asan/tcpdwell
 	@tests/run-asan.sh $(BUILD)/asan/tcpdwell $(ASAN_UNITS)
 
-$(BUILD)/fuzz/user/%.o: user/%.c $(wildcard user/*.h) bpf/events.h $(SKEL)
-	@mkdir -p $(@D)
-	$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
-
 $(BUILD)/fuzz/libtd.a: $(FUZZ_OBJS)
-	rm -f $@ && ar rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/libtd.a
-	$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libtd.a $(DYN_LIBS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzz/libtd.a
+	$(call msg,CC,$@)
+	$(Q)$(CLANG) $(SAN_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libtd.a \
+		$(DYN_LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -139,12 +166,9 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	@tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-$(BUILD)/vg/user/%.o: user/%.c $(wildcard user/*.h) bpf/events.h $(SKEL)
-	@mkdir -p $(@D)
-	$(CC) -O1 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Ibpf -Iuser -c $< -o $@
-
 $(BUILD)/vg/tcpdwell: $(VG_OBJS)
-	$(CC) -o $@ $^ $(DYN_LIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(DYN_LIBS)
 
 # the integration suite under valgrind (see tests/run-valgrind.sh)
 valgrind: $(BUILD)/vg/tcpdwell tcpdwell
@@ -182,3 +206,8 @@ format:
 
 clean:
 	rm -rf $(BUILD) tcpdwell
+
+# what -MMD wrote: each object's real headers (none before the first build)
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/asan/user/*.d \
+	$(BUILD)/fuzz/user/*.d $(BUILD)/vg/user/*.d $(BUILD)/tests/*.d $(BUILD)/asan/tests/*.d \
+	$(BUILD)/fuzz/*.d)
