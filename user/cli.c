@@ -629,7 +629,7 @@ static int peer_item(char *tok, void *ctx, const char **err)
 {
 	struct td_peer_list *out = ctx;
 
-	if (out->n == TD_MAX_LABELS) {
+	if (out->n == TD_LABEL_MAX) {
 		*err = "at most 15 entries";
 		return -1;
 	}
@@ -920,7 +920,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 		case OPT_LABEL_PORTS:
 			o->label_ports.n = 0;
 			if (td_parse_ports(optarg, &o->label_ports, &err) ||
-			    (o->label_ports.n > TD_MAX_LABELS && (err = "at most 15 entries"))) {
+			    (o->label_ports.n > TD_LABEL_MAX && (err = "at most 15 entries"))) {
 				fprintf(stderr, "tcpdwell: bad --label-ports '%s': %s\n", optarg,
 					err);
 				return TD_EXIT_USAGE;

@@ -15,8 +15,9 @@
 enum td_exit {
 	TD_EXIT_OK = 0,
 	TD_EXIT_ERROR = 1, /* runtime failure after start-up */
-	TD_EXIT_USAGE = 2, /* bad input or an environment that cannot work */
-	TD_EXIT_LOST = 4,  /* ran, but the kernel lost events: see the summary */
+	TD_EXIT_USAGE = 2,     /* bad input or an environment that cannot work */
+	TD_EXIT_THRESHOLD = 3, /* run: a threshold was crossed */
+	TD_EXIT_LOST = 4,      /* ran, but the kernel lost events: see the summary */
 };
 
 enum td_cmd {
@@ -59,7 +60,6 @@ struct td_cidr_list {
 	struct td_cidr c[TD_MAX_CIDRS];
 };
 
-#define TD_MAX_LABELS 15 /* allow-list entries of --label-ports / --label-peers */
 
 /* A --label-peers entry: an address or a CIDR prefix. IPv4 is kept as an
  * IPv4-mapped IPv6 address (prefix + 96), the way the kernel side matches. */
@@ -71,7 +71,7 @@ struct td_peer {
 
 struct td_peer_list {
 	int n;
-	struct td_peer p[TD_MAX_LABELS];
+	struct td_peer p[TD_LABEL_MAX];
 };
 
 struct td_opts {
@@ -106,7 +106,7 @@ struct td_opts {
 	unsigned top;	      /* --top N */
 	unsigned warn_pct;    /* --warn-pct: port pressure warning threshold */
 	/* owner filters (in the kernel; timewait: live only, see --help) */
-	uint32_t pids[64]; /* --pid */
+	uint32_t pids[TD_MAX_PIDS]; /* --pid */
 	int npids;
 	bool follow;	     /* --follow: and the children they fork from now on */
 	unsigned max_follow; /* --max-follow: pids --follow can hold */

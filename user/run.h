@@ -18,7 +18,6 @@
 #define TD_RUN_LISTED	  20 /* offending connections kept per list */
 #define TD_RUN_OUTCOMES	  16
 #define TD_RUN_THRESHOLDS 5
-#define TD_EXIT_THRESHOLD 3 /* a threshold was crossed */
 
 /* The lists of offending connections. */
 enum td_run_list {

@@ -186,6 +186,22 @@ static void timer_autoload(struct tcpdwell_bpf *skel, bool on)
 	bpf_program__set_autoload(skel->progs.td_expire_probe, on && !direct);
 }
 
+/* Each program loaded has a link and a line in the loss report, TD_MAX_PROGS
+ * of each at most (loss.h; the recording format has as many): one more is
+ * an error, never a program silently left out. */
+static int check_prog_count(struct tcpdwell_bpf *skel)
+{
+	struct bpf_program *prog;
+	int n = 0;
+
+	bpf_object__for_each_program (prog, skel->obj)
+		n += bpf_program__autoload(prog);
+	if (n > TD_MAX_PROGS)
+		return fail(TD_EXIT_ERROR, "%d BPF programs to load, more than TD_MAX_PROGS (%d)",
+			    n, TD_MAX_PROGS);
+	return 0;
+}
+
 static bool is_accept_prog(const struct tcpdwell_bpf *skel, const struct bpf_program *prog)
 {
 	return prog == skel->progs.td_accept_fentry || prog == skel->progs.td_accept_kprobe ||
@@ -598,6 +614,9 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	if (o->cmd != TD_CMD_RETRANS)
 		resolve_timer_fns(t);
 
+	err = check_prog_count(t->skel);
+	if (err)
+		goto cleanup;
 	td_kbtf_release(); /* the probes are done: libbpf parses its own */
 	err = tcpdwell_bpf__load(t->skel);
 	if (err) {
@@ -634,8 +653,6 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		 * the user named is an error like any other */
 		bool optional = is_accept_prog(t->skel, prog) && o->accept_hook == TD_ACCEPT_AUTO;
 
-		if (t->nlinks == TD_MAX_PROGS)
-			break;
 		if (!bpf_program__autoload(prog))
 			continue; /* an accept() hook not picked, a command's extra */
 		if (prog == t->skel->progs.td_tw_sweep)
@@ -891,7 +908,7 @@ static void read_loss(struct td_tracer *t, struct td_loss *l, bool exact)
 		__u32 len = sizeof(info);
 
 		if (l->nprogs == TD_MAX_PROGS)
-			break;
+			break; /* cannot happen: check_prog_count() at load */
 		if (!bpf_program__autoload(prog))
 			continue;
 		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))

@@ -31,10 +31,10 @@ static void check_opts(const struct td_opts *o, int rc)
 	FUZZ_CHECK(o->family == 0 || o->family == AF_INET || o->family == AF_INET6);
 	check_ports(&o->lports, TD_MAX_PORT_RANGES);
 	check_ports(&o->rports, TD_MAX_PORT_RANGES);
-	check_ports(&o->label_ports, TD_MAX_LABELS);
+	check_ports(&o->label_ports, TD_LABEL_MAX);
 	FUZZ_CHECK(o->laddrs.n >= 0 && o->laddrs.n <= TD_MAX_CIDRS);
 	FUZZ_CHECK(o->raddrs.n >= 0 && o->raddrs.n <= TD_MAX_CIDRS);
-	FUZZ_CHECK(o->label_peers.n >= 0 && o->label_peers.n <= TD_MAX_LABELS);
+	FUZZ_CHECK(o->label_peers.n >= 0 && o->label_peers.n <= TD_LABEL_MAX);
 	for (int i = 0; i < o->label_peers.n; i++)
 		FUZZ_CHECK(
 		    memchr(o->label_peers.p[i].text, '\0', sizeof(o->label_peers.p[i].text)));

@@ -60,7 +60,7 @@ static void peers(const char *s)
 		FUZZ_CHECK(err);
 		return;
 	}
-	FUZZ_CHECK(l.n >= 1 && l.n <= TD_MAX_LABELS);
+	FUZZ_CHECK(l.n >= 1 && l.n <= TD_LABEL_MAX);
 	for (int i = 0; i < l.n; i++) {
 		FUZZ_CHECK(l.p[i].prefix <= 128);
 		FUZZ_CHECK(memchr(l.p[i].text, '\0', sizeof(l.p[i].text)));
