@@ -14,7 +14,7 @@
 /* Exit codes, documented in README.md. */
 enum td_exit {
 	TD_EXIT_OK = 0,
-	TD_EXIT_ERROR = 1, /* runtime failure after start-up */
+	TD_EXIT_ERROR = 1,     /* runtime failure after start-up */
 	TD_EXIT_USAGE = 2,     /* bad input or an environment that cannot work */
 	TD_EXIT_THRESHOLD = 3, /* run: a threshold was crossed */
 	TD_EXIT_LOST = 4,      /* ran, but the kernel lost events: see the summary */
@@ -59,7 +59,6 @@ struct td_cidr_list {
 	int n;
 	struct td_cidr c[TD_MAX_CIDRS];
 };
-
 
 /* A --label-peers entry: an address or a CIDR prefix. IPv4 is kept as an
  * IPv4-mapped IPv6 address (prefix + 96), the way the kernel side matches. */
