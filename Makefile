@@ -53,6 +53,9 @@ UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 ifeq ($(V),1)
 Q   :=
 msg  =
+else ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
+Q   := @
+msg  = @
 else
 Q   := @
 msg  = @printf '  %-8s %s\n' '$(1)' '$(2)';
