@@ -166,15 +166,6 @@ size_t td_escape_json(const char *in, size_t len, char *out, size_t outsz)
 	return o;
 }
 
-const char *td_ms_str(uint64_t ns, char *buf, size_t sz)
-{
-	uint64_t us = ns / 1000;
-
-	snprintf(buf, sz, "%llu.%03llu", (unsigned long long)(us / 1000),
-		 (unsigned long long)(us % 1000));
-	return buf;
-}
-
 void td_line_mem(struct td_line *l, const char *s, size_t n)
 {
 	if (!l->sz)
@@ -211,6 +202,15 @@ void td_line_i64(struct td_line *l, int64_t v)
 	} else {
 		td_line_u64(l, v);
 	}
+}
+
+void td_line_ms(struct td_line *l, uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+
+	td_line_u64(l, us / 1000);
+	td_line_mem(l, ".", 1);
+	td_line_frac(l, us % 1000, 3);
 }
 
 void td_line_frac(struct td_line *l, uint64_t v, int digits)

@@ -37,9 +37,6 @@ size_t td_escape_text(const char *in, size_t len, char *out, size_t outsz);
 /* The same string as the body of a JSON string literal (no quotes). */
 size_t td_escape_json(const char *in, size_t len, char *out, size_t outsz);
 
-/* Nanoseconds as milliseconds with microsecond precision: "12.345". */
-const char *td_ms_str(uint64_t ns, char *buf, size_t sz);
-
 /*
  * An append-only line buffer for the per-event hot paths: integers,
  * fractions, padding and IPv4 addresses without printf (which costs most of
@@ -57,6 +54,8 @@ void td_line_u64(struct td_line *l, uint64_t v);
 void td_line_i64(struct td_line *l, int64_t v);
 /* v as exactly `digits` decimal digits, zero-padded ("000123"). */
 void td_line_frac(struct td_line *l, uint64_t v, int digits);
+/* Nanoseconds as milliseconds with microsecond precision: "12.345". */
+void td_line_ms(struct td_line *l, uint64_t ns);
 /* Spaces until the line is `col` long (nothing if it already is). */
 void td_line_pad_to(struct td_line *l, size_t col);
 void td_line_addr(struct td_line *l, unsigned family, const __u8 *addr);

@@ -174,11 +174,7 @@ static void format_text(const struct td_trace *tr, const struct td_event *e, str
 		} else if (e->flags & TD_F_FIRST) {
 			td_line_str(l, "first");
 		} else {
-			uint64_t us = e->dwell_ns / 1000;
-
-			td_line_u64(l, us / 1000);
-			td_line_mem(l, ".", 1);
-			td_line_frac(l, us % 1000, 3);
+			td_line_ms(l, e->dwell_ns);
 		}
 	}
 	td_line_mem(l, "\n", 1);

@@ -334,27 +334,34 @@ static void test_escape_json_truncation(void **state)
 	assert_int_equal((unsigned char)buf[7], CANARY);
 }
 
-/* ---- td_ms_str --------------------------------------------------------- */
+/* ---- td_line_ms -------------------------------------------------------- */
 
-static void test_ms_str(void **state)
+static const char *ms(uint64_t ns, char *buf, size_t sz)
+{
+	struct td_line l = {buf, sz, 0};
+
+	td_line_ms(&l, ns);
+	return buf;
+}
+
+static void test_line_ms(void **state)
 {
 	char buf[32];
 
 	(void)state;
-	assert_ptr_equal(td_ms_str(0, buf, sizeof(buf)), buf);
-	assert_string_equal(buf, "0.000");
-	assert_string_equal(td_ms_str(999, buf, sizeof(buf)), "0.000");
-	assert_string_equal(td_ms_str(1000, buf, sizeof(buf)), "0.001");
-	assert_string_equal(td_ms_str(999999, buf, sizeof(buf)), "0.999");
-	assert_string_equal(td_ms_str(1000000, buf, sizeof(buf)), "1.000");
-	assert_string_equal(td_ms_str(1234567, buf, sizeof(buf)), "1.234");
-	assert_string_equal(td_ms_str(12345678, buf, sizeof(buf)), "12.345");
-	assert_string_equal(td_ms_str(60000000000ull, buf, sizeof(buf)), "60000.000");
-	assert_string_equal(td_ms_str(UINT64_MAX, buf, sizeof(buf)), "18446744073709.551");
+	assert_string_equal(ms(0, buf, sizeof(buf)), "0.000");
+	assert_string_equal(ms(999, buf, sizeof(buf)), "0.000");
+	assert_string_equal(ms(1000, buf, sizeof(buf)), "0.001");
+	assert_string_equal(ms(999999, buf, sizeof(buf)), "0.999");
+	assert_string_equal(ms(1000000, buf, sizeof(buf)), "1.000");
+	assert_string_equal(ms(1234567, buf, sizeof(buf)), "1.234");
+	assert_string_equal(ms(12345678, buf, sizeof(buf)), "12.345");
+	assert_string_equal(ms(60000000000ull, buf, sizeof(buf)), "60000.000");
+	assert_string_equal(ms(UINT64_MAX, buf, sizeof(buf)), "18446744073709.551");
 
 	/* a short buffer truncates, still NUL-terminated */
 	memset(buf, CANARY, sizeof(buf));
-	td_ms_str(1234567, buf, 4);
+	ms(1234567, buf, 4);
 	assert_string_equal(buf, "1.2");
 	assert_int_equal((unsigned char)buf[4], CANARY);
 }
@@ -375,7 +382,7 @@ int main(void)
 	    cmocka_unit_test(test_escape_text_truncation),
 	    cmocka_unit_test(test_escape_json),
 	    cmocka_unit_test(test_escape_json_truncation),
-	    cmocka_unit_test(test_ms_str),
+	    cmocka_unit_test(test_line_ms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
