@@ -137,13 +137,4 @@ void td_rec_loss_from(struct td_rec_loss *r, const struct td_loss *l, uint64_t a
 int td_rec_loss_parse(const uint8_t *buf, size_t len, struct td_rec_loss *r);
 void td_rec_loss_to(const struct td_rec_loss *r, struct td_loss *l);
 
-/* Walk a whole recording held in memory: every frame checked, events
- * frames decoded (each record validated). fn gets each frame with its
- * decoded payload; *cut is set to the offset of an incomplete last frame
- * (0 when the file ends on a frame boundary). Returns TD_REC_OK,
- * TD_REC_BAD (err says what and at which byte) or fn's non-zero value. */
-typedef int (*td_rec_frame_fn)(void *ctx, const struct td_frame *f, const uint8_t *raw);
-int td_rec_walk(const uint8_t *buf, size_t len, td_rec_frame_fn fn, void *ctx, uint64_t *cut,
-		char *err, size_t errsz);
-
 #endif /* TCPDWELL_RECFMT_H */

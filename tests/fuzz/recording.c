@@ -1,67 +1,70 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * A recording file, as replay gets it from anywhere: the whole walk (file
- * header, frame headers and checksums, payload decompression, the JSON
- * header, loss frames, each record's validation). Whatever the bytes, the
- * reader must refuse with an error naming a byte inside the input, or
- * stop at a cut it also places inside the input, or hand on frames whose
- * payload lies inside the input and whose events decode.
+ * A recording file, read as replay reads it from anywhere (user/recread.c
+ * on a memfd): the file header, every frame header and checksum at open,
+ * the JSON header, then each frame decompressed, loss frames parsed and
+ * each record validated as replay does. Whatever the bytes, the reader
+ * must refuse with an error naming a byte, or hand on frames whose
+ * payload lies inside the input, and place its cut inside the input.
  */
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "event.h"
 #include "fuzz.h"
 #include "recfmt.h"
+#include "recread.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct walk {
-	size_t size;
-	unsigned frames;
-};
-
-static int on_frame(void *ctx, const struct td_frame *f, const uint8_t *raw)
+static void check_frame(const struct td_frame *f, const uint8_t *raw, size_t size)
 {
-	struct walk *w = ctx;
-	struct td_rec_header h;
 	struct td_rec_loss l;
 	struct td_event e;
-	char err[256];
 
-	FUZZ_CHECK(f->payload_off + f->stored_len <= w->size);
-	w->frames++;
+	FUZZ_CHECK(f->payload_off + f->stored_len <= size);
 	switch (f->kind) {
-	case TD_FR_HEADER:
-		/* a second parse of what the walk accepted: the same answer */
-		FUZZ_CHECK(td_rec_header_parse((const char *)raw, f->raw_len, &h, err,
-					       sizeof(err)) == TD_REC_OK);
-		break;
 	case TD_FR_EVENTS:
-		FUZZ_CHECK(f->raw_len % sizeof(e) == 0);
-		for (uint32_t off = 0; off < f->raw_len; off += sizeof(e))
-			FUZZ_CHECK(!td_event_decode(raw + off, sizeof(e), &e));
+		/* replay decodes every whole record and skips bad ones */
+		for (uint32_t off = 0; off + sizeof(e) <= f->raw_len; off += sizeof(e))
+			(void)td_event_decode(raw + off, sizeof(e), &e);
 		break;
 	case TD_FR_LOSS:
 		td_rec_loss_parse(raw, f->raw_len, &l);
 		break;
 	default:
-		FUZZ_CHECK(!"a frame kind the walk should have refused");
+		FUZZ_CHECK(!"a frame kind the reader should have refused");
 	}
-	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct walk w = {.size = size};
-	uint64_t cut = 0;
-	char err[256] = "";
+	static int fd = -1;
+	struct td_rec_reader *r;
+	const uint8_t *raw;
+	struct td_frame f;
+	char path[64], err[256] = "";
 	int rc;
 
 	fuzz_quiet();
-	rc = td_rec_walk(data, size, on_frame, &w, &cut, err, sizeof(err));
+	if (fd < 0)
+		fd = memfd_create("recording", MFD_CLOEXEC);
+	FUZZ_CHECK(fd >= 0);
+	FUZZ_CHECK(ftruncate(fd, 0) == 0);
+	FUZZ_CHECK(!size || pwrite(fd, data, size, 0) == (ssize_t)size);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	rc = td_rec_open(path, &r, err, sizeof(err));
 	FUZZ_CHECK(rc == TD_REC_OK || rc == TD_REC_BAD);
-	FUZZ_CHECK(cut <= size);
-	if (rc == TD_REC_BAD)
+	if (rc) {
 		FUZZ_CHECK(err[0] != '\0' && strlen(err) < sizeof(err));
+		return 0;
+	}
+	FUZZ_CHECK(td_rec_cut_at(r) <= size);
+	FUZZ_CHECK(td_rec_header_of(r)->event_size == sizeof(struct td_event));
+	while ((rc = td_rec_next(r, &f, &raw, err, sizeof(err))) == TD_REC_OK)
+		check_frame(&f, raw, size);
+	FUZZ_CHECK(rc == TD_REC_SHORT); /* every frame was checked at open */
+	td_rec_close(r);
 	return 0;
 }
