@@ -12,6 +12,7 @@
 #include <sys/statfs.h>
 #include <linux/magic.h>
 
+#include "err.h"
 #include "cli.h"
 #include "version.h"
 
@@ -236,10 +237,10 @@ void td_usage(FILE *f)
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	fputs("tcpdwell: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs(" (see tcpdwell --help)\n", stderr);
-	return TD_EXIT_USAGE;
+	char what[512];
+
+	snprintf(what, sizeof(what), fmt, arg);
+	return td_err(TD_EXIT_USAGE, "%s (see tcpdwell --help)", what);
 }
 
 /* Strict unsigned parse: digits only, within [min, max]. */
@@ -770,7 +771,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 		case OPT_RPORT:
 			if (td_parse_ports(optarg, c == OPT_LPORT ? &o->lports : &o->rports,
 					   &err)) {
-				fprintf(stderr, "tcpdwell: bad port list '%s': %s\n", optarg, err);
+				td_msg("bad port list '%s': %s", optarg, err);
 				return TD_EXIT_USAGE;
 			}
 			break;
@@ -778,8 +779,8 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 		case OPT_RADDR:
 			if (td_parse_cidrs(optarg, c == OPT_LADDR ? &o->laddrs : &o->raddrs,
 					   &err)) {
-				fprintf(stderr, "tcpdwell: bad %s '%s': %s\n",
-					c == OPT_LADDR ? "--laddr" : "--raddr", optarg, err);
+				td_msg("bad %s '%s': %s", c == OPT_LADDR ? "--laddr" : "--raddr",
+				       optarg, err);
 				return TD_EXIT_USAGE;
 			}
 			break;
@@ -892,13 +893,12 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 		case OPT_MAX_TW:
 		case OPT_MAX_LOST:
 			if (parse_uint(optarg, 0, UINT32_MAX, &v)) {
-				fprintf(stderr,
-					"tcpdwell: bad --%s '%s' (a count, 0..4294967295)\n",
-					c == OPT_MAX_RETRANS  ? "max-retrans"
-					: c == OPT_MAX_RESETS ? "max-resets"
-					: c == OPT_MAX_TW     ? "max-timewait"
-							      : "max-lost",
-					optarg);
+				td_msg("bad --%s '%s' (a count, 0..4294967295)",
+				       c == OPT_MAX_RETRANS  ? "max-retrans"
+				       : c == OPT_MAX_RESETS ? "max-resets"
+				       : c == OPT_MAX_TW     ? "max-timewait"
+							     : "max-lost",
+				       optarg);
 				return TD_EXIT_USAGE;
 			}
 			*(c == OPT_MAX_RETRANS	? &o->max_retrans
@@ -921,8 +921,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			o->label_ports.n = 0;
 			if (td_parse_ports(optarg, &o->label_ports, &err) ||
 			    (o->label_ports.n > TD_LABEL_MAX && (err = "at most 15 entries"))) {
-				fprintf(stderr, "tcpdwell: bad --label-ports '%s': %s\n", optarg,
-					err);
+				td_msg("bad --label-ports '%s': %s", optarg, err);
 				return TD_EXIT_USAGE;
 			}
 			export_opt = true;
@@ -930,8 +929,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 		case OPT_LABEL_PEERS:
 			o->label_peers.n = 0;
 			if (td_parse_peers(optarg, &o->label_peers, &err)) {
-				fprintf(stderr, "tcpdwell: bad --label-peers '%s': %s\n", optarg,
-					err);
+				td_msg("bad --label-peers '%s': %s", optarg, err);
 				return TD_EXIT_USAGE;
 			}
 			export_opt = true;

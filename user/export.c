@@ -14,6 +14,7 @@
 #include <time.h>
 #include <sys/socket.h>
 
+#include "err.h"
 #include "census.h"
 #include "expo.h"
 #include "export.h"
@@ -368,10 +369,9 @@ static int find_netns(struct ex_run *r)
 	uint32_t self = td_netns_self(), inum = r->o->netns ? r->o->netns : self;
 
 	if (td_netns_find(inum, &r->ns)) {
-		fprintf(stderr,
-			"tcpdwell: network namespace %u not found (no /run/netns entry and no "
-			"process in it)\n",
-			inum);
+		td_msg("network namespace %u not found (no /run/netns entry and no "
+		       "process in it)",
+		       inum);
 		return TD_EXIT_USAGE;
 	}
 	if (inum == self) /* this thread's, whoever else is in it */
@@ -390,8 +390,7 @@ static int listen_http(struct ex_run *r)
 		return TD_EXIT_USAGE;
 	err = td_httpd_open(&r->h, (struct sockaddr *)&ss, len, render, r);
 	if (err) {
-		fprintf(stderr, "tcpdwell: cannot listen on %s: %s\n", r->o->listen,
-			strerror(-err));
+		td_msg("cannot listen on %s: %s", r->o->listen, strerror(-err));
 		return TD_EXIT_USAGE;
 	}
 	return 0;
@@ -423,10 +422,9 @@ int td_export_main(const struct td_opts *o)
 		goto cleanup;
 	err = td_tracer_snapshot(r->t, &r->ns, &seed, on_snapshot, r);
 	if (err || r->err || td_tracer_watch_fd(r->t, td_httpd_fd(r->h))) {
-		fprintf(stderr, "tcpdwell: cannot start the exporter: %s\n",
-			strerror(-(err	    ? err
-				   : r->err ? r->err
-					    : -errno)));
+		td_msg("cannot start the exporter: %s", strerror(-(err	    ? err
+								   : r->err ? r->err
+									    : -errno)));
 		err = TD_EXIT_ERROR;
 		goto cleanup;
 	}

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "netns.h"
 
 static uint32_t inode_of(const char *path)
@@ -166,7 +167,7 @@ void td_netns_leave(int oldfd)
 		return;
 	/* cannot fail for the namespace we came from while we hold its fd */
 	if (setns(oldfd, CLONE_NEWNET))
-		perror("tcpdwell: setns back");
+		td_msg("setns back: %s", strerror(errno));
 	close(oldfd);
 }
 

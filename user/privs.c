@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include "err.h"
 #include "privs.h"
 
 #define BIT(cap) (1ull << (cap))
@@ -120,6 +121,5 @@ void td_caps_drop(const struct td_opts *o)
 	int err = td_caps_limit(td_caps_needed(o));
 
 	if (err)
-		fprintf(stderr, "tcpdwell: warning: cannot drop capabilities: %s\n",
-			strerror(-err));
+		td_msg("warning: cannot drop capabilities: %s", strerror(-err));
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/utsname.h>
 
+#include "err.h"
 #include "kconfig.h"
 #include "loss.h"
 #include "netns.h"
@@ -149,11 +150,10 @@ static int write_failed(const struct rec *r)
 	uint64_t at;
 	int err = td_recw_error(r->w, &path, &at);
 
-	fprintf(stderr,
-		"tcpdwell: %s: %s: the recording ends at byte %" PRIu64
-		" with the whole frames written before it\n",
-		path, strerror(-err), at);
-	return TD_EXIT_ERROR;
+	return td_err(TD_EXIT_ERROR,
+		      "%s: %s: the recording ends at byte %" PRIu64
+		      " with the whole frames written before it",
+		      path, strerror(-err), at);
 }
 
 static void summary(const struct rec *r)
@@ -161,11 +161,10 @@ static void summary(const struct rec *r)
 	struct td_recw_stats s;
 
 	td_recw_stats(r->w, &s);
-	fprintf(stderr,
-		"tcpdwell: recorded %" PRIu64 " events in %" PRIu64 " frames, %" PRIu64
-		" file%s ending with %s, %" PRIu64 " bytes (%.1fx smaller than the records)\n",
-		s.events, s.frames, s.files, s.files == 1 ? "" : "s", td_recw_path(r->w),
-		s.stored_bytes, s.stored_bytes ? (double)s.raw_bytes / s.stored_bytes : 0.0);
+	td_msg("recorded %" PRIu64 " events in %" PRIu64 " frames, %" PRIu64
+	       " file%s ending with %s, %" PRIu64 " bytes (%.1fx smaller than the records)",
+	       s.events, s.frames, s.files, s.files == 1 ? "" : "s", td_recw_path(r->w),
+	       s.stored_bytes, s.stored_bytes ? (double)s.raw_bytes / s.stored_bytes : 0.0);
 }
 
 int td_record_main(const struct td_opts *o)
@@ -179,13 +178,13 @@ int td_record_main(const struct td_opts *o)
 	int err;
 
 	if (snapshot_ns(o, &ns)) {
-		fprintf(stderr, "tcpdwell: network namespace %u not found\n", o->netns);
+		td_msg("network namespace %u not found", o->netns);
 		return TD_EXIT_USAGE;
 	}
 	err = td_recw_create(&r.w, o->write_path, o->force, o->rotate_bytes, ZLIB_LEVEL);
 	if (err) {
-		fprintf(stderr, "tcpdwell: %s: %s%s\n", o->write_path, strerror(-err),
-			err == -EEXIST ? " (--force overwrites it)" : "");
+		td_msg("%s: %s%s", o->write_path, strerror(-err),
+		       err == -EEXIST ? " (--force overwrites it)" : "");
 		return TD_EXIT_USAGE;
 	}
 	err = td_tracer_open(&r.t, o);
@@ -199,11 +198,10 @@ int td_record_main(const struct td_opts *o)
 	if (!r.err) {
 		err = td_tracer_snapshot(r.t, &ns, &cfg, on_event, &r);
 		if (err && !r.err)
-			fprintf(stderr,
-				"tcpdwell: the census snapshot failed (%s): replayed "
-				"timewait will not know the sockets older than the "
-				"recording\n",
-				strerror(-err));
+			td_msg("the census snapshot failed (%s): replayed "
+			       "timewait will not know the sockets older than the "
+			       "recording",
+			       strerror(-err));
 		if (!r.err)
 			r.err = td_recw_flush(r.w);
 	}

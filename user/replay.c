@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
 #include "event.h"
 #include "match.h"
 #include "recread.h"
@@ -33,7 +34,7 @@ struct td_replay {
 
 static int fail(const struct td_replay *r, const char *err)
 {
-	fprintf(stderr, "tcpdwell: %s: %s\n", r->o->replay_path, err);
+	td_msg("%s: %s", r->o->replay_path, err);
 	return TD_EXIT_USAGE;
 }
 
@@ -75,7 +76,7 @@ int td_replay_open(struct td_replay **out, const struct td_opts *o)
 
 	*out = NULL;
 	if (!r) {
-		fprintf(stderr, "tcpdwell: out of memory\n");
+		td_msg("out of memory");
 		return TD_EXIT_ERROR;
 	}
 	r->o = o;
@@ -213,14 +214,12 @@ void td_replay_finish(struct td_replay *r, struct td_loss *loss)
 	loss->bad_records += r->bad_records;
 	loss->recording_cut = cut;
 	if (cut)
-		fprintf(stderr,
-			"tcpdwell: %s: recording cut at byte %" PRIu64
-			" (killed, or its disk filled): replayed the whole frames before it\n",
-			r->o->replay_path, cut);
+		td_msg("%s: recording cut at byte %" PRIu64
+		       " (killed, or its disk filled): replayed the whole frames before it",
+		       r->o->replay_path, cut);
 	else if (r->have_loss && (r->loss.flags & TD_REC_LOSS_PART))
-		fprintf(stderr,
-			"tcpdwell: %s: part %u of a rotated recording; %s.%u continues it\n",
-			r->o->replay_path, r->hdr.part, r->o->replay_path, r->hdr.part + 1);
+		td_msg("%s: part %u of a rotated recording; %s.%u continues it", r->o->replay_path,
+		       r->hdr.part, r->o->replay_path, r->hdr.part + 1);
 }
 
 void td_replay_close(struct td_replay *r)

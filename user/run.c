@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include "err.h"
 #include "cgroup.h"
 #include "conn.h"
 #include "netns.h"
@@ -409,7 +410,7 @@ static int open_out(const char *path, FILE **f)
 	*f = fopen(path, "we");
 	if (*f)
 		return 0;
-	fprintf(stderr, "tcpdwell: cannot write '%s': %s\n", path, strerror(errno));
+	td_msg("cannot write '%s': %s", path, strerror(errno));
 	return TD_EXIT_USAGE;
 }
 
@@ -418,7 +419,7 @@ static int close_out(FILE *f, const char *path)
 	if (!f)
 		return 0;
 	if (ferror(f) | fclose(f)) {
-		fprintf(stderr, "tcpdwell: writing '%s' failed\n", path);
+		td_msg("writing '%s' failed", path);
 		return -1;
 	}
 	return 0;
@@ -460,22 +461,21 @@ int td_run_main(const struct td_opts *o)
 	}
 	if (!td_privileged()) {
 		/* before the cgroup: its mkdir would fail less clearly */
-		fprintf(stderr, "tcpdwell: needs root (or CAP_BPF and CAP_PERFMON)\n");
+		td_msg("needs root (or CAP_BPF and CAP_PERFMON)");
 		err = TD_EXIT_USAGE;
 		goto cleanup;
 	}
 	sigprocmask(SIG_BLOCK, NULL, &mask); /* before the tracer blocks its signals */
 	r.child = spawn(o->run_argv, &mask, &gate, &errfd);
 	if (r.child < 0) {
-		fprintf(stderr, "tcpdwell: cannot start the command: %s\n", strerror(errno));
+		td_msg("cannot start the command: %s", strerror(errno));
 		err = TD_EXIT_ERROR;
 		goto cleanup;
 	}
 	if (!td_cgroup_create(&cg, why, sizeof(why))) {
 		err = td_cgroup_enter(&cg, r.child);
 		if (err) {
-			fprintf(stderr, "tcpdwell: cannot move the command into %s: %s\n", cg.path,
-				strerror(-err));
+			td_msg("cannot move the command into %s: %s", cg.path, strerror(-err));
 			err = TD_EXIT_ERROR;
 			goto cleanup;
 		}
@@ -484,8 +484,7 @@ int td_run_main(const struct td_opts *o)
 	} else {
 		/* The process tree instead: the command and every process it
 		 * forks from its start on (--pid CMD --follow). */
-		fprintf(stderr, "tcpdwell: run: %s; following the command's process tree instead\n",
-			why);
+		td_msg("run: %s; following the command's process tree instead", why);
 		rep->isolation = "process-tree";
 		to.pids[0] = r.child;
 		to.npids = 1;
@@ -497,8 +496,8 @@ int td_run_main(const struct td_opts *o)
 	start_ns = td_tracer_now_ns(r.t);
 	if (write(gate, "g", 1) != 1 ||
 	    read(errfd, &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno)) {
-		fprintf(stderr, "tcpdwell: cannot run '%s': %s\n", o->run_argv[0],
-			strerror(exec_errno ? exec_errno : errno));
+		td_msg("cannot run '%s': %s", o->run_argv[0],
+		       strerror(exec_errno ? exec_errno : errno));
 		waitpid(r.child, NULL, 0);
 		r.child = -1;
 		err = TD_EXIT_USAGE;
@@ -541,13 +540,11 @@ cleanup:
 	if (cg.id) {
 		moved = td_cgroup_remove(&cg);
 		if (moved > 0)
-			fprintf(stderr,
-				"tcpdwell: %d processes the command left running were moved out of "
-				"its cgroup\n",
-				moved);
+			td_msg("%d processes the command left running were moved out of "
+			       "its cgroup",
+			       moved);
 		else if (moved < 0)
-			fprintf(stderr, "tcpdwell: cannot remove %s: %s\n", cg.path,
-				strerror(-moved));
+			td_msg("cannot remove %s: %s", cg.path, strerror(-moved));
 	}
 	if ((close_out(json, o->report_path) | close_out(junit, o->junit_path)) && !err)
 		err = TD_EXIT_ERROR;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "err.h"
 #include "format.h"
 #include "hist.h"
 #include "loss.h"
@@ -205,9 +206,8 @@ int td_timeline_main(const struct td_opts *o)
 	fflush(stdout);
 	td_loss_report(stdout, o->format == TD_FMT_JSON, &loss, td_tracer_degraded(t));
 	if (td_conns_overflowed(tl.conns))
-		fprintf(stderr,
-			"tcpdwell: %" PRIu64 " connections not kept (table full, --max-sockets)\n",
-			td_conns_overflowed(tl.conns));
+		td_msg("%" PRIu64 " connections not kept (table full, --max-sockets)",
+		       td_conns_overflowed(tl.conns));
 	if (!err)
 		err = td_loss_total(&loss) || td_conns_overflowed(tl.conns) ? TD_EXIT_LOST
 									    : TD_EXIT_OK;

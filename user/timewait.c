@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "census.h"
 #include "format.h"
 #include "kconfig.h"
@@ -563,8 +564,7 @@ static int report_ns(struct tw_run *r, struct tw_ns *n, uint64_t now, double at_
 static int single_gone(struct tw_run *r)
 {
 	if (!r->gone)
-		fprintf(stderr, "tcpdwell: network namespace %u (%s) is gone\n", r->single.inum,
-			r->single.name);
+		td_msg("network namespace %u (%s) is gone", r->single.inum, r->single.name);
 	r->gone = true;
 	return -ENOENT;
 }
@@ -614,7 +614,7 @@ static int on_tick(void *ctx, uint64_t now)
 	while (r->next_ns <= now)
 		r->next_ns += r->interval_ns;
 	if (err && !r->gone)
-		fprintf(stderr, "tcpdwell: timewait report failed: %s\n", strerror(-err));
+		td_msg("timewait report failed: %s", strerror(-err));
 	return err ? -1 : 0;
 }
 
@@ -634,7 +634,7 @@ static int start(struct tw_run *r)
 		return TD_EXIT_ERROR;
 	}
 	if (err) {
-		fprintf(stderr, "tcpdwell: timewait snapshot failed: %s\n", strerror(-err));
+		td_msg("timewait snapshot failed: %s", strerror(-err));
 		return TD_EXIT_ERROR;
 	}
 	return 0;
@@ -683,10 +683,9 @@ int td_timewait_main(const struct td_opts *o)
 	r->hz = td_kconfig_long("CONFIG_HZ");
 	if (!r->o.all_netns) {
 		if (td_netns_find(r->o.netns, &r->single)) {
-			fprintf(stderr,
-				"tcpdwell: network namespace %u not found (no /run/netns "
-				"entry and no process in it)\n",
-				r->o.netns);
+			td_msg("network namespace %u not found (no /run/netns "
+			       "entry and no process in it)",
+			       r->o.netns);
 			err = TD_EXIT_USAGE;
 			goto cleanup;
 		}

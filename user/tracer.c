@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "accept.h"
+#include "err.h"
 #include "event.h"
 #include "fastread.h"
 #include "filter.h"
@@ -94,18 +95,6 @@ static uint64_t clock_ns(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static int fail(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("tcpdwell: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return code;
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -197,8 +186,8 @@ static int check_prog_count(struct tcpdwell_bpf *skel)
 	bpf_object__for_each_program (prog, skel->obj)
 		n += bpf_program__autoload(prog);
 	if (n > TD_MAX_PROGS)
-		return fail(TD_EXIT_ERROR, "%d BPF programs to load, more than TD_MAX_PROGS (%d)",
-			    n, TD_MAX_PROGS);
+		return td_err(TD_EXIT_ERROR, "%d BPF programs to load, more than TD_MAX_PROGS (%d)",
+			      n, TD_MAX_PROGS);
 	return 0;
 }
 
@@ -218,13 +207,13 @@ static int select_accept(struct td_tracer *t)
 	char why[512], what[640];
 
 	if (td_accept_hook_choose(want, o->no_accept, &t->accept, why, sizeof(why)))
-		return fail(TD_EXIT_USAGE, "--accept-hook %s: not available here (%s)",
-			    td_accept_hook_name(want), why);
+		return td_err(TD_EXIT_USAGE, "--accept-hook %s: not available here (%s)",
+			      td_accept_hook_name(want), why);
 	/* the fallback attaches through tracefs: mounted now if nobody did */
 	if (t->accept == TD_ACCEPT_TRACEPOINT && !td_tracefs_ready()) {
 		if (want != TD_ACCEPT_AUTO)
-			return fail(TD_EXIT_USAGE, "--accept-hook tracepoint: tracefs is not "
-						   "mounted and cannot be");
+			return td_err(TD_EXIT_USAGE, "--accept-hook tracepoint: tracefs is not "
+						     "mounted and cannot be");
 		snprintf(why, sizeof(why), "tracefs is not mounted and cannot be");
 		t->accept = TD_ACCEPT_NONE;
 	}
@@ -248,7 +237,7 @@ static int select_sockid(struct td_tracer *t)
 	char why[256], what[400];
 
 	if (td_sockid_choose(o->socket_id, &got, why, sizeof(why)))
-		return fail(TD_EXIT_USAGE, "--socket-id cookie: not available here (%s)", why);
+		return td_err(TD_EXIT_USAGE, "--socket-id cookie: not available here (%s)", why);
 	t->own_ids = got == TD_SOCKID_OWN;
 	if (t->own_ids && o->socket_id == TD_SOCKID_AUTO) {
 		snprintf(what, sizeof(what),
@@ -327,7 +316,7 @@ static int make_rings(struct td_tracer *t)
 
 	t->ring_fds = malloc(t->nrings * sizeof(*t->ring_fds));
 	if (!t->ring_fds)
-		return fail(TD_EXIT_ERROR, "out of memory");
+		return td_err(TD_EXIT_ERROR, "out of memory");
 	for (int i = 0; i < t->nrings; i++)
 		t->ring_fds[i] = -1;
 	for (int i = 0; i < t->nrings; i++) {
@@ -336,12 +325,12 @@ static int make_rings(struct td_tracer *t)
 					NULL);
 
 		if (fd < 0)
-			return fail(TD_EXIT_ERROR, "cannot create a %u-byte ring buffer: %s",
-				    t->ring_bytes, strerror(errno));
+			return td_err(TD_EXIT_ERROR, "cannot create a %u-byte ring buffer: %s",
+				      t->ring_bytes, strerror(errno));
 		t->ring_fds[i] = fd;
 		if (bpf_map_update_elem(outer, &i, &fd, BPF_ANY))
-			return fail(TD_EXIT_ERROR, "cannot install ring buffer %d: %s", i,
-				    strerror(errno));
+			return td_err(TD_EXIT_ERROR, "cannot install ring buffer %d: %s", i,
+				      strerror(errno));
 	}
 	return 0;
 }
@@ -357,11 +346,11 @@ static int read_rings(struct td_tracer *t)
 		if (!t->rb)
 			t->rb = ring_buffer__new(t->ring_fds[i], on_sample, &t->ring_ctx[i], NULL);
 		else if (ring_buffer__add(t->rb, t->ring_fds[i], on_sample, &t->ring_ctx[i]))
-			return fail(TD_EXIT_ERROR, "cannot read ring buffer %d: %s", i,
-				    strerror(errno));
+			return td_err(TD_EXIT_ERROR, "cannot read ring buffer %d: %s", i,
+				      strerror(errno));
 		if (!t->rb)
-			return fail(TD_EXIT_ERROR, "cannot set up the ring buffer reader: %s",
-				    strerror(errno));
+			return td_err(TD_EXIT_ERROR, "cannot set up the ring buffer reader: %s",
+				      strerror(errno));
 	}
 	return 0;
 }
@@ -372,8 +361,8 @@ static int attach(struct td_tracer *t, struct bpf_program *prog, bool required)
 
 	if (!link) {
 		if (required)
-			return fail(TD_EXIT_USAGE, "cannot attach %s: %s", bpf_program__name(prog),
-				    strerror(errno));
+			return td_err(TD_EXIT_USAGE, "cannot attach %s: %s",
+				      bpf_program__name(prog), strerror(errno));
 		return -1;
 	}
 	t->links[t->nlinks++] = link;
@@ -393,8 +382,8 @@ static int setup_labels(struct td_tracer *t)
 
 		for (__u32 port = o->label_ports.r[i].lo; port <= o->label_ports.r[i].hi; port++)
 			if (bpf_map_update_elem(pfd, &port, &cls, BPF_ANY))
-				return fail(TD_EXIT_ERROR, "cannot set the port labels: %s",
-					    strerror(errno));
+				return td_err(TD_EXIT_ERROR, "cannot set the port labels: %s",
+					      strerror(errno));
 	}
 	for (int i = 0; i < o->label_peers.n; i++) {
 		struct td_lpm_key k = {.prefixlen = o->label_peers.p[i].prefix};
@@ -402,8 +391,8 @@ static int setup_labels(struct td_tracer *t)
 
 		memcpy(k.addr, o->label_peers.p[i].addr, sizeof(k.addr));
 		if (bpf_map_update_elem(qfd, &k, &cls, BPF_ANY))
-			return fail(TD_EXIT_ERROR, "cannot set the peer labels: %s",
-				    strerror(errno));
+			return td_err(TD_EXIT_ERROR, "cannot set the peer labels: %s",
+				      strerror(errno));
 	}
 	return 0;
 }
@@ -447,8 +436,8 @@ static int share_census_maps(struct td_tracer *t)
 	    bpf_map__reuse_fd(c->maps.td_pids, bpf_map__fd(s->maps.td_pids)) ||
 	    bpf_map__reuse_fd(c->maps.td_laddrs, bpf_map__fd(s->maps.td_laddrs)) ||
 	    bpf_map__reuse_fd(c->maps.td_raddrs, bpf_map__fd(s->maps.td_raddrs)))
-		return fail(TD_EXIT_ERROR, "cannot share maps with the census: %s",
-			    strerror(errno));
+		return td_err(TD_EXIT_ERROR, "cannot share maps with the census: %s",
+			      strerror(errno));
 	return 0;
 }
 
@@ -461,7 +450,7 @@ static int open_census(struct td_tracer *t)
 
 	t->census = census_bpf__open();
 	if (!t->census)
-		return fail(TD_EXIT_ERROR, "cannot open the census object: %s", strerror(errno));
+		return td_err(TD_EXIT_ERROR, "cannot open the census object: %s", strerror(errno));
 	td_filter_config(t->opts, &t->census->rodata->td_cfg);
 	t->census->rodata->td_cfg.own_ids = t->own_ids;
 	if (t->opts->cmd == TD_CMD_RUN) {
@@ -480,10 +469,10 @@ static int open_census(struct td_tracer *t)
 	}
 	err = census_bpf__load(t->census);
 	if (err)
-		return fail(TD_EXIT_USAGE,
-			    "the kernel refused the iter/tcp program (%s); run with "
-			    "TCPDWELL_DEBUG=1 for the verifier log",
-			    strerror(-err));
+		return td_err(TD_EXIT_USAGE,
+			      "the kernel refused the iter/tcp program (%s); run with "
+			      "TCPDWELL_DEBUG=1 for the verifier log",
+			      strerror(-err));
 	if (!t->skel) {
 		err = td_filter_fill(
 		    t->opts, &(struct td_filter_maps){bpf_map__fd(t->census->maps.td_ports),
@@ -491,12 +480,12 @@ static int open_census(struct td_tracer *t)
 						      bpf_map__fd(t->census->maps.td_laddrs),
 						      bpf_map__fd(t->census->maps.td_raddrs)});
 		if (err)
-			return fail(TD_EXIT_ERROR, "cannot set the filters: %s", strerror(-err));
+			return td_err(TD_EXIT_ERROR, "cannot set the filters: %s", strerror(-err));
 	}
 	t->iter = bpf_program__attach_iter(t->census->progs.td_census, NULL);
 	if (!t->iter)
-		return fail(TD_EXIT_USAGE, "cannot attach the iter/tcp program: %s",
-			    strerror(errno));
+		return td_err(TD_EXIT_USAGE, "cannot attach the iter/tcp program: %s",
+			      strerror(errno));
 	return 0;
 }
 
@@ -510,7 +499,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	if (o->replay_path) {
 		t = calloc(1, sizeof(*t));
 		if (!t)
-			return fail(TD_EXIT_ERROR, "out of memory");
+			return td_err(TD_EXIT_ERROR, "out of memory");
 		t->opts = o;
 		t->sigfd = t->epfd = -1;
 		err = td_replay_open(&t->replay, o);
@@ -525,17 +514,17 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		return 0;
 	}
 	if (!td_privileged())
-		return fail(TD_EXIT_USAGE, "needs root, or CAP_BPF and CAP_PERFMON "
-					   "(try: sudo tcpdwell ...)");
+		return td_err(TD_EXIT_USAGE, "needs root, or CAP_BPF and CAP_PERFMON "
+					     "(try: sudo tcpdwell ...)");
 	if (access(BTF_PATH, R_OK))
-		return fail(TD_EXIT_USAGE,
-			    "kernel BTF not found at " BTF_PATH
-			    " (needs Linux >= 5.8 built with CONFIG_DEBUG_INFO_BTF=y)");
+		return td_err(TD_EXIT_USAGE,
+			      "kernel BTF not found at " BTF_PATH
+			      " (needs Linux >= 5.8 built with CONFIG_DEBUG_INFO_BTF=y)");
 	libbpf_set_print(libbpf_print);
 
 	t = calloc(1, sizeof(*t));
 	if (!t)
-		return fail(TD_EXIT_ERROR, "out of memory");
+		return td_err(TD_EXIT_ERROR, "out of memory");
 	t->opts = o;
 	t->sigfd = t->epfd = -1;
 	err = select_sockid(t);
@@ -558,7 +547,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	if (t->nrings > 0)
 		err = alloc_batch(t, o->ringbuf_kb);
 	if (!t->skel || t->nrings <= 0 || err) {
-		err = fail(TD_EXIT_ERROR, "cannot open the BPF object: %s", strerror(errno));
+		err = td_err(TD_EXIT_ERROR, "cannot open the BPF object: %s", strerror(errno));
 		goto cleanup;
 	}
 
@@ -620,10 +609,10 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	td_kbtf_release(); /* the probes are done: libbpf parses its own */
 	err = tcpdwell_bpf__load(t->skel);
 	if (err) {
-		err = fail(TD_EXIT_USAGE,
-			   "the kernel refused the BPF programs (%s); run with "
-			   "TCPDWELL_DEBUG=1 for the verifier log",
-			   strerror(-err));
+		err = td_err(TD_EXIT_USAGE,
+			     "the kernel refused the BPF programs (%s); run with "
+			     "TCPDWELL_DEBUG=1 for the verifier log",
+			     strerror(-err));
 		goto cleanup;
 	}
 	err = td_filter_fill(o, &(struct td_filter_maps){bpf_map__fd(t->skel->maps.td_ports),
@@ -631,7 +620,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 							 bpf_map__fd(t->skel->maps.td_laddrs),
 							 bpf_map__fd(t->skel->maps.td_raddrs)});
 	if (err) {
-		err = fail(TD_EXIT_ERROR, "cannot set the filters: %s", strerror(-err));
+		err = td_err(TD_EXIT_ERROR, "cannot set the filters: %s", strerror(-err));
 		goto cleanup;
 	}
 	if (o->cmd == TD_CMD_EXPORT) {
@@ -683,8 +672,8 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	if (err)
 		goto cleanup;
 	if (setup_signals(t)) {
-		err = fail(TD_EXIT_ERROR, "cannot set up the ring buffer reader: %s",
-			   strerror(errno));
+		err = td_err(TD_EXIT_ERROR, "cannot set up the ring buffer reader: %s",
+			     strerror(errno));
 		goto cleanup;
 	}
 	/* record drops them itself, after the census it starts with */
@@ -694,9 +683,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	/* Attached: anything that happens from now on is seen (tests wait for
 	 * this). run's stderr is shared with the command: it keeps quiet. */
 	if (o->cmd != TD_CMD_RUN)
-		fprintf(
-		    stderr,
-		    "tcpdwell: tracing, Ctrl-C or SIGTERM to stop, SIGUSR1 for loss counters\n");
+		td_msg("tracing, Ctrl-C or SIGTERM to stop, SIGUSR1 for loss counters");
 	return 0;
 
 cleanup:
@@ -969,7 +956,7 @@ int td_tracer_run(struct td_tracer *t, const struct td_consumer *c)
 		}
 		n = epoll_wait(t->epfd, evs, 2, timeout);
 		if (n < 0 && errno != EINTR)
-			return fail(TD_EXIT_ERROR, "epoll_wait: %s", strerror(errno));
+			return td_err(TD_EXIT_ERROR, "epoll_wait: %s", strerror(errno));
 		handle_signals(t);
 		/* Timer-driven drain: the kernel only wakes us past the fill mark. */
 		now = clock_ns(CLOCK_MONOTONIC);
