@@ -160,9 +160,10 @@ static void accept_autoload(struct tcpdwell_bpf *skel, enum td_accept_hook h)
 	bpf_program__set_autoload(skel->progs.td_exit_accept4, h == TD_ACCEPT_TRACEPOINT);
 }
 
-/* The timer programs, in the flavour this kernel takes (fastread.h), or
- * none (a command that follows no timewait socket). */
-static void timer_autoload(struct tcpdwell_bpf *skel, bool on)
+/* The programs that follow timewait sockets: the timer programs in the
+ * flavour this kernel takes (fastread.h), kfree_skb and the sweep; or none
+ * (a command that follows no timewait socket). */
+static void timewait_autoload(struct tcpdwell_bpf *skel, bool on)
 {
 	char why[256];
 	bool direct = on && td_fastread_works(why, sizeof(why));
@@ -173,6 +174,8 @@ static void timer_autoload(struct tcpdwell_bpf *skel, bool on)
 	bpf_program__set_autoload(skel->progs.td_start_probe, on && !direct);
 	bpf_program__set_autoload(skel->progs.td_cancel_probe, on && !direct);
 	bpf_program__set_autoload(skel->progs.td_expire_probe, on && !direct);
+	bpf_program__set_autoload(skel->progs.td_kfree_skb, on);
+	bpf_program__set_autoload(skel->progs.td_tw_sweep, on);
 }
 
 /* Each program loaded has a link and a line in the loss report, TD_MAX_PROGS
@@ -584,8 +587,6 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		t->skel->rodata->td_cfg.type_mask =
 		    1 << TD_EV_RETRANS |
 		    (o->resets ? 1 << TD_EV_RESET_SENT | 1 << TD_EV_RESET_RECV : 0);
-		bpf_program__set_autoload(t->skel->progs.td_kfree_skb, false);
-		bpf_program__set_autoload(t->skel->progs.td_tw_sweep, false);
 	}
 	err = select_accept(t);
 	if (err)
@@ -599,8 +600,9 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 							       ? o->timewait_map
 							       : 65536);
 
-	timer_autoload(t->skel, o->cmd != TD_CMD_RETRANS);
-	if (o->cmd != TD_CMD_RETRANS)
+	/* retransmits (and resets) only: no timewait socket to follow */
+	timewait_autoload(t->skel, o->cmd != TD_CMD_RETRANS);
+	if (bpf_program__autoload(t->skel->progs.td_tw_sweep))
 		resolve_timer_fns(t);
 
 	err = check_prog_count(t->skel);
@@ -1263,7 +1265,7 @@ int td_tracer_probe(char *why, size_t sz)
 		accept_autoload(skel, hook);
 	td_sockid_choose(TD_SOCKID_AUTO, &ids, hook_why, sizeof(hook_why));
 	skel->rodata->td_cfg.own_ids = ids == TD_SOCKID_OWN;
-	timer_autoload(skel, true);
+	timewait_autoload(skel, true);
 	/* the smallest maps: this is a load test, not a run */
 	bpf_map__set_max_entries(skel->maps.td_socks, 16);
 	bpf_map__set_max_entries(skel->maps.td_closing, 16);
