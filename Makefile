@@ -11,6 +11,7 @@
 #   make check-asan  unit tests (and a tcpdwell smoke) built with ASan+UBSan
 #   make fuzz     each libFuzzer harness in tests/fuzz for FUZZ_SECONDS (60)
 #   make valgrind the integration suite under valgrind (build/vg/tcpdwell)
+#   make man      the manual page, build/tcpdwell.8
 
 ARCH        ?= x86
 CLANG       ?= clang
@@ -44,7 +45,7 @@ UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all deps run test unit integration clean format vmlinux bench vmtest check-asan \
-        fuzz fuzz-build valgrind
+        fuzz fuzz-build valgrind man
 
 # a recipe that fails leaves no half-written target behind
 .DELETE_ON_ERROR:
@@ -200,6 +201,14 @@ test: deps
 	@$(MAKE) --no-print-directory tcpdwell $(UNIT_BINS) $(BUILD)/loadgen $(BUILD)/hostload $(ASAN_UNITS) \
 		$(BUILD)/asan/tcpdwell $(FUZZ_BINS) $(BUILD)/vg/tcpdwell
 	@KERNELS="$(KERNELS)" tests/run-all.sh $(UNIT_BINS)
+
+# the manual page, generated from README.md's command table and docs/flags.md
+# (test_cli.py checks it against --help): `man -l build/tcpdwell.8`
+man: $(BUILD)/tcpdwell.8
+
+$(BUILD)/tcpdwell.8: scripts/mkman.py README.md docs/flags.md user/version.h
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D) && scripts/mkman.py > $@
 
 vmlinux:
 	scripts/gen-vmlinux.sh $(VMLINUX)/vmlinux.h

@@ -402,7 +402,7 @@ static __always_inline int td_timer_expire_run(struct timer_list *timer, const b
 /* The timer programs in both flavours (td_tw_direct, common.bpf.h), none
  * loaded unless the loader picks its set, by a load-time probe
  * (user/fastread.c). The direct set has the names of the host's and the
- * newer kernels' (README's Performance tables). */
+ * newer kernels' (docs/performance.md). */
 #define TD_TIMER_PROG(name, tp, run, direct)                                                       \
 	SEC("?tp_btf/" tp)                                                                         \
 	int BPF_PROG(name, struct timer_list *timer)                                               \

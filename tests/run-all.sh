@@ -15,7 +15,7 @@ trap 'rm -f "$log" "$log.vm" "$log.times"' EXIT
 
 build=$here/../build
 t0=$(date +%s)
-# how long each part took, for the closing lines (README: Development)
+# how long each part took, for the closing lines (docs/development.md)
 took() { echo "time: $1 $(( $(date +%s) - t0 )) s" >> "$log.times"; t0=$(date +%s); }
 : > "$log.times"
 "$here/run-unit.sh" "$@" | tee "$log"

@@ -11,7 +11,7 @@
 #include "events.h"
 #include "sockid.h"
 
-/* Exit codes, documented in README.md. */
+/* Exit codes, documented in docs/flags.md (and tcpdwell(8)). */
 enum td_exit {
 	TD_EXIT_OK = 0,
 	TD_EXIT_ERROR = 1,     /* runtime failure after start-up */

@@ -280,8 +280,8 @@ static void write_loss(struct ex_run *r, struct td_expo *x)
 	now[LOST_TW_REFUSE] = l.tw_insert_fail;
 	now[LOST_BAD] = l.bad_records;
 	td_expo_family(x, "tcpdwell_lost_events_total", "counter",
-		       "Events tcpdwell could not see, by cause (see Loss accounting in the "
-		       "README).");
+		       "Events tcpdwell could not see, by cause (see Loss accounting in "
+		       "docs/flags.md).");
 	for (int i = 0; i < LOST_N; i++) {
 		/* evictions are derived from counters read at different moments */
 		if (now[i] > r->lost[i])

@@ -25,7 +25,7 @@
 
 #define FLUSH_NS   1000000000ull  /* a SIGKILL loses at most this much */
 #define LOSS_NS	   10000000000ull /* periodic loss frames */
-#define ZLIB_LEVEL 1		  /* see README: Recordings (ratio vs. speed) */
+#define ZLIB_LEVEL 1		  /* docs/record.md: ratio vs. speed */
 
 struct rec {
 	const struct td_opts *o;

@@ -123,11 +123,11 @@ def test_sigusr1_prints_loss_counters(netns, tracer):
     assert "approximate" in lines[0] and "approximate" not in lines[1]
 
 
-def test_readme_flags_are_in_help():
-    """Every flag the README's Flags table shows exists in --help."""
+def test_documented_flags_are_in_help():
+    """Every flag the reference's Flags table shows exists in --help."""
     import re
-    readme = open(os.path.join(REPO, "README.md")).read()
-    table = readme.split("\n## Flags", 1)[1].split("\n## ", 1)[0]
+    doc = open(os.path.join(REPO, "docs", "flags.md")).read()
+    table = ("\n" + doc).split("\n# Flags", 1)[1].split("\n## ", 1)[0]
     flags = set()
     for row in table.splitlines():
         if row.startswith("| `"):
@@ -136,3 +136,40 @@ def test_readme_flags_are_in_help():
     assert {"--rotate", "--force", "--write", "-w"} <= flags
     missing = sorted(f for f in flags if f not in help_text)
     assert not missing, missing
+
+
+def help_flags():
+    """The flags --help lists: the option column of its indented lines."""
+    import re
+    flags = set()
+    for line in run("--help").stdout.splitlines():
+        if re.match(r"^\s+-", line):
+            head = re.split(r"\s{2,}", line.strip())[0]
+            flags.update(re.findall(r"(?<![\w-])(--?[A-Za-z0-9][-A-Za-z0-9]*)", head))
+    return flags
+
+
+def test_man_page_matches_help():
+    """tcpdwell(8), generated from README.md and docs/flags.md, renders
+    without a warning and names every flag of --help; every option it
+    lists is one --help knows."""
+    import re
+    page = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "mkman.py"), REPO],
+                          capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z"], input=page,
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    flags = help_flags()
+    assert {"--lport", "--write", "-w", "--version"} <= flags
+    missing = sorted(f for f in flags if "\\fB" + f.replace("-", "\\-") not in page)
+    assert not missing, missing
+    options = page.split(".SH OPTIONS", 1)[1].split(".SH ", 1)[0].split("\n")
+    heads = [options[i + 1] for i, l in enumerate(options) if l == ".TP"]
+    listed = {f.replace("\\-", "-") for h in heads
+              for f in re.findall(r"\\fB((?:\\-)+[A-Za-z0-9](?:[A-Za-z0-9]|\\-)*)", h)}
+    assert len(listed) > 40
+    assert not sorted(listed - flags), sorted(listed - flags)
+    commands = page.split(".SH COMMANDS", 1)[1].split(".SH ", 1)[0]
+    for cmd in ("trace", "timeline", "dwell", "retrans", "timewait", "doctor", "run",
+                "export", "record", "replay"):
+        assert "tcpdwell " + cmd in commands, cmd

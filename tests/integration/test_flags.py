@@ -1,4 +1,4 @@
-"""Flags the README promises, each exercised with traffic that must and must
+"""Flags docs/flags.md promises, each exercised with traffic that must and must
 not show."""
 import json
 import os

@@ -916,7 +916,7 @@ static void test_first_seen_not_complete(void **state)
 /*
  * connect() started before the tracer: its SYN_SENT -> ESTABLISHED is the
  * first sight (TD_F_FIRST, dwell unknown, sent as 0). The handshake time is
- * unknown, not 0 (README: "never shown as 0").
+ * unknown, not 0 (docs/trace.md: "never shown as 0").
  */
 static void test_first_seen_handshake_unknown(void **state)
 {

@@ -111,7 +111,7 @@ static void test_million(void **state)
 	assert_true(final);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_size, st.stored_bytes);
-	/* for the README: the figures of this machine, not a pass mark */
+	/* for docs/record.md: the figures of this machine, not a pass mark */
 	printf("recording round trip: %d records, %.1f MB raw -> %.1f MB on disk (ratio %.1f); "
 	       "write %.0f MB/s (%.2f M events/s), read+check %.0f MB/s (%.2f M events/s)\n",
 	       N_BIG, st.raw_bytes / 1e6, st.stored_bytes / 1e6,
