@@ -182,6 +182,9 @@ static void on_report(void *ctx, const struct td_loss *loss)
 	struct td_timeline *tl = ctx;
 
 	td_loss_report(stdout, tl->opts->format == TD_FMT_JSON, loss, NULL);
+	/* how full the table is, for sizing --max-sockets before it overflows */
+	td_msg("timeline: %zu connections open, %" PRIu64 " not kept (--max-sockets %u)",
+	       td_conns_open(tl->conns), td_conns_overflowed(tl->conns), tl->opts->max_sockets);
 }
 
 int td_timeline_main(const struct td_opts *o)

@@ -1,8 +1,12 @@
 """`tcpdwell timeline`: one record per finished connection, checked against
 each scenario's known story."""
+import signal
+import subprocess
+import sys
+
 import pytest
 
-from conftest import assert_close_ms, fold_tw_substate
+from conftest import READY_S, assert_close_ms, fold_tw_substate, wait_until, written
 
 
 def conns(t, netns):
@@ -102,3 +106,43 @@ def test_timeline_text_block(netns, tracer):
     b = blocks[0]
     assert "opened active" in b and "end refused" in b and "RST received" in b
     assert "SYN_SENT -> CLOSE" in b and "lifetime" in b
+
+
+# a client and its accepted connection (two connections; the listener is
+# not one), held open until stdin closes
+HOLD = """
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+c = socket.create_connection(s.getsockname()); a, _ = s.accept()
+print("open", flush=True); sys.stdin.read()
+"""
+
+
+def test_timeline_sigusr1_says_how_full_its_table_is(netns, tracer):
+    """SIGUSR1 tells how many connections timeline holds, for sizing
+    --max-sockets: exactly the open ones of the namespace."""
+    t = tracer("timeline", "--netns", "/run/netns/" + netns.name, "--max-sockets", "4096",
+               fmt="text")
+    holder = subprocess.Popen(["ip", "netns", "exec", netns.name, sys.executable, "-c", HOLD],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "open\n"
+        lines, sent = [], [0]
+
+        def counted():  # until the reader has read both sockets' events
+            lines[:] = [l for l in written(t.err).splitlines() if "connections open" in l]
+            if lines and lines[-1].startswith("tcpdwell: timeline: 2 "):
+                return True
+            if len(lines) == sent[0]:  # the last one answered: ask again
+                t.proc.send_signal(signal.SIGUSR1)
+                sent[0] += 1
+            return False
+        wait_until(counted, READY_S, "timeline's count of open connections",
+                   alive=lambda: t.proc.poll() is None)
+    finally:
+        holder.stdin.close()
+        holder.wait()
+    t.stop()
+    assert lines[-1] == "tcpdwell: timeline: 2 connections open, 0 not kept (--max-sockets 4096)"
+    # never more than there were
+    assert all(int(l.split()[2]) <= 2 for l in lines), lines
