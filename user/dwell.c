@@ -141,9 +141,7 @@ int td_dwell_main(const struct td_opts *o)
 	td_tracer_finish(d->t, &loss);
 	if (!td_tracer_read_hist(d->t, d->now, NULL))
 		report(d, d->now, "total", 0.0, rel_s(d, td_tracer_now_ns(d->t)));
-	td_loss_report(stdout, o->format == TD_FMT_JSON, &loss, td_tracer_degraded(d->t));
-	if (!err)
-		err = td_loss_total(&loss) ? TD_EXIT_LOST : TD_EXIT_OK;
+	err = td_tracer_conclude(d->t, stdout, o->format == TD_FMT_JSON, &loss, err, false);
 cleanup:
 	td_tracer_close(d->t);
 	free(d);

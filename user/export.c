@@ -430,9 +430,7 @@ int td_export_main(const struct td_opts *o)
 	}
 	err = td_tracer_run(r->t, &c);
 	td_tracer_finish(r->t, &loss);
-	td_loss_report(stdout, o->format == TD_FMT_JSON, &loss, td_tracer_degraded(r->t));
-	if (!err)
-		err = td_loss_total(&loss) ? TD_EXIT_LOST : TD_EXIT_OK;
+	err = td_tracer_conclude(r->t, stdout, o->format == TD_FMT_JSON, &loss, err, false);
 cleanup:
 	td_tracer_close(r->t);
 	td_httpd_close(r->h);

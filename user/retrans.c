@@ -314,9 +314,7 @@ static int count_main(const struct td_opts *o)
 	if (roll_interval(&r) || report(&r, &r.total, "total", r.start_ns, td_tracer_now_ns(r.t)) ||
 	    r.err)
 		err = err ? err : TD_EXIT_ERROR;
-	td_loss_report(stdout, o->format == TD_FMT_JSON, &loss, td_tracer_degraded(r.t));
-	if (!err)
-		err = td_loss_total(&loss) ? TD_EXIT_LOST : TD_EXIT_OK;
+	err = td_tracer_conclude(r.t, stdout, o->format == TD_FMT_JSON, &loss, err, false);
 	td_tracer_close(r.t);
 	free(r.iv.flows.v);
 	free(r.total.flows.v);

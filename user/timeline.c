@@ -206,14 +206,11 @@ int td_timeline_main(const struct td_opts *o)
 	td_tracer_finish(t, &loss);
 	/* connections still open are shown as such, marked incomplete */
 	td_conns_flush(tl.conns, print_conn, &tl, TD_CONNS_ALL);
-	fflush(stdout);
-	td_loss_report(stdout, o->format == TD_FMT_JSON, &loss, td_tracer_degraded(t));
+	err = td_tracer_conclude(t, stdout, o->format == TD_FMT_JSON, &loss, err,
+				 td_conns_overflowed(tl.conns));
 	if (td_conns_overflowed(tl.conns))
 		td_msg("%" PRIu64 " connections not kept (table full, --max-sockets)",
 		       td_conns_overflowed(tl.conns));
-	if (!err)
-		err = td_loss_total(&loss) || td_conns_overflowed(tl.conns) ? TD_EXIT_LOST
-									    : TD_EXIT_OK;
 cleanup:
 	td_tracer_close(t);
 	td_conns_free(tl.conns);

@@ -486,8 +486,6 @@ static void print_sockets(const struct tw_run *r, const struct tw_ns *n, uint64_
 	}
 }
 
-/* One namespace's report: files first (sockstat is closest to the drain
- * the set is current to), then the connected sockets, then the numbers. */
 /*
  * --verify while tracing: the set is current to the last drain, sockstat to
  * the moment it is read. Mark that moment, drain what happened up to it
@@ -535,6 +533,8 @@ static int read_ns_files_marked(struct tw_run *r, struct tw_ns *n)
 	}
 }
 
+/* One namespace's report: files first (sockstat is closest to the drain
+ * the set is current to), then the connected sockets, then the numbers. */
 static int report_ns(struct tw_run *r, struct tw_ns *n, uint64_t now, double at_s, double span_s)
 {
 	struct td_census_report rep;
@@ -711,9 +711,7 @@ run:
 	/* the last word: the set after the final drain */
 	if ((r->gone || report_all(r, td_tracer_now_ns(r->t))) && !err)
 		err = TD_EXIT_ERROR;
-	td_loss_report(stdout, json(r), &loss, td_tracer_degraded(r->t));
-	if (!err)
-		err = td_loss_total(&loss) ? TD_EXIT_LOST : TD_EXIT_OK;
+	err = td_tracer_conclude(r->t, stdout, json(r), &loss, err, false);
 cleanup:
 	td_tracer_close(r->t);
 	for (size_t i = 0; i < r->nns; i++)

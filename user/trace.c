@@ -373,11 +373,8 @@ int td_trace_main(const struct td_opts *o)
 
 	err = td_tracer_run(t, &c);
 	td_tracer_finish(t, &loss);
-	fflush(tr.out);
-	td_loss_report(tr.out, o->format == TD_FMT_JSON, &loss, td_tracer_degraded(t));
+	err = td_tracer_conclude(t, tr.out, o->format == TD_FMT_JSON, &loss, err, false);
 	td_tracer_close(t);
 	td_kenum_free(tr.rst);
-	if (err)
-		return err;
-	return td_loss_total(&loss) ? TD_EXIT_LOST : TD_EXIT_OK;
+	return err;
 }

@@ -991,6 +991,16 @@ void td_tracer_finish(struct td_tracer *t, struct td_loss *loss)
 	read_loss(t, loss, true);
 }
 
+int td_tracer_conclude(const struct td_tracer *t, FILE *out, bool json, const struct td_loss *loss,
+		       int err, bool lost_more)
+{
+	fflush(out); /* the command's own lines first */
+	td_loss_report(out, json, loss, td_tracer_degraded(t));
+	if (err)
+		return err;
+	return td_loss_total(loss) || lost_more ? TD_EXIT_LOST : TD_EXIT_OK;
+}
+
 void td_tracer_close(struct td_tracer *t)
 {
 	if (!t)
@@ -1076,8 +1086,6 @@ size_t td_agg_entries(const struct td_opts *o)
 	return (size_t)(o->label_ports.n + 1) * (o->label_peers.n + 1) * TD_AGG_SLOTS;
 }
 
-/* A per-CPU array of u64 (n entries), summed over the CPUs into out[n]:
- * one syscall per 4096 entries of every CPU, not one per entry. */
 #ifndef ENOTSUPP
 #define ENOTSUPP 524 /* the kernel's own, seen by user space */
 #endif
@@ -1096,6 +1104,8 @@ static int read_percpu_keys(int fd, uint64_t *out, size_t n, uint64_t *vals)
 	return 0;
 }
 
+/* A per-CPU array of u64 (n entries), summed over the CPUs into out[n]:
+ * one syscall per 4096 entries of every CPU, not one per entry. */
 static int read_percpu_sum(int fd, uint64_t *out, size_t n)
 {
 	int ncpu = libbpf_num_possible_cpus();

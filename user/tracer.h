@@ -8,6 +8,7 @@
 #define TCPDWELL_TRACER_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <linux/types.h>
 
@@ -50,6 +51,16 @@ void td_tracer_drain(struct td_tracer *t);
 
 /* Detach the programs (so counters stop moving), then read the counters. */
 void td_tracer_finish(struct td_tracer *t, struct td_loss *loss);
+
+/*
+ * The commands' shared tail, after td_tracer_finish(): the loss summary on
+ * `out` (JSON's last line, or text), with what ran degraded, and the exit
+ * code: a command's error stands; else TD_EXIT_LOST when anything was lost,
+ * by the tracer or, `lost_more`, by the command itself (a full table);
+ * else TD_EXIT_OK.
+ */
+int td_tracer_conclude(const struct td_tracer *t, FILE *out, bool json, const struct td_loss *loss,
+		       int err, bool lost_more);
 
 void td_tracer_close(struct td_tracer *t);
 
