@@ -365,7 +365,6 @@ bool td_opts_filtered(const struct td_opts *o)
 	       o->comm[0] || o->cgroup_id;
 }
 
-/* Options that only one subcommand understands, or not together. */
 /* record writes a file: output options make no sense; replay has no
  * kernel: its options make none there. */
 static int check_record_replay(const struct td_opts *o, bool out_opt, bool kernel_opt, bool rec_opt,
@@ -401,6 +400,7 @@ static int check_record_replay(const struct td_opts *o, bool out_opt, bool kerne
 	return 0;
 }
 
+/* Options that only one subcommand understands, or not together. */
 static int check_combinations(const struct td_opts *o, bool tw_opt, bool rt_opt, bool top_opt,
 			      bool max_follow, bool run_opt, bool export_opt)
 {
@@ -532,8 +532,8 @@ int td_parse_ports(const char *s, struct td_port_list *out, const char **err)
 	return each_item(s, buf, sizeof(buf), &le, port_item, out, err);
 }
 
-/* One "ADDR[/LEN]", in the tries' form: IPv4 as ::ffff:a.b.c.d/LEN+96. */
-/* ADDR or ADDR/LEN into the tries' form. Host bits are cleared (a filter:
+/* ADDR or ADDR/LEN into the tries' form (IPv4 as ::ffff:a.b.c.d/LEN+96).
+ * Host bits are cleared (a filter:
  * 10.1.2.3/8 means 10.0.0.0/8) or, when strict, refused (a label value
  * that names another network than it says is a typo). */
 static int parse_cidr(char *tok, struct td_cidr *c, bool strict, const char **err)

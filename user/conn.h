@@ -84,8 +84,8 @@ struct td_conn_summary {
 
 struct td_conns;
 
-/* A table of open connections, at most max of them (the oldest-created
- * beyond that are dropped and counted). */
+/* A table of at most max open connections; one beyond that is not kept,
+ * and counted once (td_conns_overflowed). */
 struct td_conns *td_conns_new(size_t max);
 void td_conns_free(struct td_conns *t);
 

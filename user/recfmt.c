@@ -104,7 +104,9 @@ size_t td_rec_bound(size_t raw_len)
 	return compressBound(raw_len);
 }
 
-/* The raw length a frame of this kind must have (0: any multiple below). */
+/* Refuse a frame whose lengths cannot be: too large, an events frame not
+ * whole records, a loss frame of the wrong size, stored vs. raw length
+ * wrong for its codec. TD_REC_OK, or TD_REC_BAD with err. */
 static int check_lengths(const struct td_frame *f, char *err, size_t errsz)
 {
 	uint64_t at = f->off;

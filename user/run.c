@@ -55,17 +55,18 @@ struct run {
  */
 #define GRACE_NS (200 * 1000 * 1000ull)
 
+/* FIN_WAIT2, of a full socket or the timewait substate. */
+static bool fin_wait2(uint8_t st)
+{
+	return st == TD_TCP_FIN_WAIT2 || st == TD_TCP_FIN_WAIT2_TW;
+}
+
 /*
  * The state a connection was in when the command exited. A close done by
  * the exit itself (the kernel closing the files of a dying process) does
  * not count: a CLOSE_WAIT socket closed that way was left open by the
  * program, which is the leak CI wants to hear about.
  */
-static bool fin_wait2(uint8_t st)
-{
-	return st == TD_TCP_FIN_WAIT2 || st == TD_TCP_FIN_WAIT2_TW;
-}
-
 static void state_at_exit(const struct td_conn *c, uint64_t judge_ns, struct td_run_conn *rc)
 {
 	rc->state = TD_TCP_MAX_STATES;

@@ -112,7 +112,7 @@ static struct td_event *s_other(struct stream *s, uint64_t after, unsigned type,
 	return e;
 }
 
-/* connect(), then the client closes first and its TIME_WAIT expires. */
+/* connect(): CLOSE -> SYN_SENT -> ESTABLISHED. */
 static void client_opening(struct stream *s, uint64_t cookie, uint64_t t0)
 {
 	s_init(s, cookie, t0);
@@ -126,6 +126,7 @@ static void client_closing(struct stream *s)
 	s_state(s, 40 * US, TD_TCP_FIN_WAIT1, TD_TCP_FIN_WAIT2, 0, 0);
 }
 
+/* connect(), then the client closes first and its TIME_WAIT expires. */
 static void client_expired(struct stream *s, uint64_t cookie, uint64_t t0)
 {
 	client_opening(s, cookie, t0);
