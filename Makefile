@@ -45,7 +45,7 @@ UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all deps run test unit integration clean format vmlinux bench vmtest check-asan \
-        fuzz fuzz-build valgrind man
+        fuzz fuzz-build valgrind man FORCE
 
 # a recipe that fails leaves no half-written target behind
 .DELETE_ON_ERROR:
@@ -117,7 +117,7 @@ $(BUILD)/census.skel.h: $(BUILD)/census.bpf.lo
 # directory, $(2) the compiler, $(3) its flags. The skeletons come first
 # (order only: an object depends on the ones it includes through its .d).
 define user_objects
-$(1)/user/%.o: user/%.c | $(SKEL)
+$(1)/user/%.o: user/%.c | $(SKEL) $(BUILD)/rev.h
 	@mkdir -p $$(@D)
 	$$(call msg,CC,$$@)
 	$$(Q)$(2) $(3) $$(DEPFLAGS) -c $$< -o $$@
@@ -126,6 +126,16 @@ $(eval $(call user_objects,$(BUILD),$(CC),$(USER_CFLAGS)))
 $(eval $(call user_objects,$(BUILD)/asan,$(CLANG),$(SAN_CFLAGS)))
 $(eval $(call user_objects,$(BUILD)/fuzz,$(CLANG),$(SAN_CFLAGS) -fsanitize=fuzzer-no-link))
 $(eval $(call user_objects,$(BUILD)/vg,$(CC),$(VG_CFLAGS)))
+
+# The git revision for --version, rewritten only when it changes: what
+# includes it (user/version.c, found by -MMD) rebuilds then and only then.
+$(BUILD)/rev.h: FORCE
+	@mkdir -p $(@D)
+	@rev=$$(git describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null || echo unknown); \
+	 line="#define TD_GIT_REV \"$$rev\""; \
+	 [ "$$(cat $@ 2>/dev/null)" = "$$line" ] || echo "$$line" > $@
+
+FORCE:
 
 tcpdwell: $(USER_OBJS)
 	$(call msg,LD,$@)

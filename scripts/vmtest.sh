@@ -25,7 +25,8 @@
 # timeout, another exit code or a missing result line is a failure, never a
 # pass. The summary line names the kernel: "vmtest 6.1: N passed, N failed".
 #
-# Needs root (apt): qemu-system-x86 busybox-static cpio zstd xz-utils.
+# Needs root (apt): qemu-system-x86 busybox-static cpio zstd xz-utils kmod
+# (depmod and modprobe: a fresh Debian may lack them).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 kname=${VMTEST_KERNEL:-6.1}
@@ -35,7 +36,7 @@ timeout_s=${VMTEST_TIMEOUT:-840} # 14 min: the whole run must stay under 15
 mem=${VMTEST_MEM:-2048}
 
 missing=""
-for p in qemu-system-x86 busybox-static cpio zstd xz-utils; do
+for p in qemu-system-x86 busybox-static cpio zstd xz-utils kmod; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done

@@ -227,7 +227,7 @@ void td_usage(FILE *f)
 		"replay: --netns and --cgroup take numbers (inode, cgroup id): paths name\n"
 		"  this machine's; -d SEC stops at SEC seconds into the recording.\n"
 		"  -h, --help            this help\n"
-		"  -V, --version         version\n"
+		"  -V, --version         version, git revision, libbpf version\n"
 		"\n"
 		"SIGUSR1 prints the loss counters. Exit codes: 0 ok, 1 runtime error,\n"
 		"2 bad usage or environment (or a corrupt recording), 3 run: a threshold was\n"
@@ -1026,7 +1026,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			td_usage(stdout);
 			return -1;
 		case 'V':
-			printf("tcpdwell %s\n", TD_VERSION);
+			td_version_print(stdout);
 			return -1;
 		case ':':
 			return usage_error("option '%s' needs a value", argv[optind - 1]);

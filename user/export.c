@@ -297,8 +297,10 @@ static void write_self(struct ex_run *r, struct td_expo *x)
 	const struct td_httpd_stats *st = td_httpd_stats(r->h);
 	char code[8];
 
-	td_expo_family(x, "tcpdwell_build_info", "info", "tcpdwell's version.");
-	td_expo_u64(x, "", (const char *[]){"version", TD_VERSION, NULL}, 1);
+	td_expo_family(x, "tcpdwell_build_info", "info",
+		       "tcpdwell's version and the git revision it was built from.");
+	td_expo_u64(
+	    x, "", (const char *[]){"version", TD_VERSION, "revision", td_git_revision(), NULL}, 1);
 	td_expo_family(x, "tcpdwell_start_time_seconds", "gauge",
 		       "When the exporter started, in seconds since the epoch.");
 	td_expo_f64(x, "", NULL, r->start_wall_s);

@@ -1,6 +1,7 @@
 """Command-line errors and process behaviour: one clear line and exit 2 for
 bad input, clean exits on signals and closed pipes, nothing left attached."""
 import os
+import re
 import signal
 import sys
 import subprocess
@@ -46,7 +47,15 @@ def test_help_and_version():
     p = run("--help")
     assert p.returncode == 0 and "--lport" in p.stdout and "--rport" in p.stdout
     p = run("--version")
-    assert p.returncode == 0 and p.stdout.startswith("tcpdwell ")
+    version = re.search(r'TD_VERSION "([^"]+)"',
+                        open(os.path.join(REPO, "user", "version.h")).read()).group(1)
+    m = re.fullmatch(r"tcpdwell (\S+) \(git (\S+), libbpf v(\d+)\.(\d+)\)\n", p.stdout)
+    assert p.returncode == 0 and m and m.group(1) == version, p.stdout
+    # the revision this checkout is at (make test rebuilds when it moves)
+    git = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty", "--abbrev=12",
+                          "--exclude=*"], capture_output=True, text=True)
+    if git.returncode == 0:  # a checkout (a guest sees a copy of the binary only)
+        assert m.group(2) == git.stdout.strip(), (p.stdout, git.stdout)
 
 
 def test_unprivileged_is_refused(bpf):

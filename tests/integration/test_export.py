@@ -260,7 +260,9 @@ def test_prometheus_scrapes_the_scenario(netns, tracer, prometheus):
     assert len(buckets) == 28 and max(v for _, v in buckets) == 2 * n
     q = prom.query('histogram_quantile(0.5, tcpdwell_dwell_seconds_bucket{state="SYN_SENT"})')
     assert q and 0 < q[0][1] < 1, q
-    assert prom.query("tcpdwell_build_info")[0][0]["version"]
+    info = prom.query("tcpdwell_build_info")[0][0]
+    version = subprocess.run([BIN, "--version"], capture_output=True, text=True).stdout
+    assert info["version"] in version and "(git %s," % info["revision"] in version, info
     for name in ("tcpdwell_lost_events_total", "tcpdwell_http_responses_total",
                  "tcpdwell_timewait_ended_total", "tcpdwell_start_time_seconds"):
         assert prom.query(name), name

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <bpf/libbpf.h>
 
 #include "cli.h"
 #include "version.h"
@@ -1155,6 +1156,7 @@ static void test_args_help_version(void **state)
 {
 	struct td_opts o;
 	struct cap c;
+	char want[256];
 
 	(void)state;
 	PARSE(&o, &c, "--help");
@@ -1171,11 +1173,14 @@ static void test_args_help_version(void **state)
 	PARSE(&o, &c, "--version");
 	assert_int_equal(c.rc, -1);
 	assert_int_equal(c.err_len, 0);
-	assert_string_equal(c.out, "tcpdwell " TD_VERSION "\n");
+	snprintf(want, sizeof(want), "tcpdwell %s (git %s, libbpf %s)\n", TD_VERSION,
+		 td_git_revision(), libbpf_version_string());
+	assert_string_equal(c.out, want);
+	assert_int_equal(strncmp(libbpf_version_string(), "v", 1), 0);
 
 	PARSE(&o, &c, "-V");
 	assert_int_equal(c.rc, -1);
-	assert_string_equal(c.out, "tcpdwell " TD_VERSION "\n");
+	assert_string_equal(c.out, want);
 }
 
 /* td_parse_args resets optind itself, so it is meant to be callable more
