@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "doctor.h"
+#include "json.h"
 #include "format.h"
 #include "fastread.h"
 #include "kbtf.h"
@@ -38,8 +39,10 @@ static const char *const verdict_names[] = {"ok", "info", "degraded", "missing"}
 
 struct doc {
 	bool json;
-	bool first;
 	int missing; /* checks the main job cannot run without */
+	struct td_json j;
+	struct td_line line;
+	char buf[4096];
 };
 
 static void line(struct doc *d, enum verdict v, const char *check, bool essential, const char *fmt,
@@ -48,7 +51,7 @@ static void line(struct doc *d, enum verdict v, const char *check, bool essentia
 static void line(struct doc *d, enum verdict v, const char *check, bool essential, const char *fmt,
 		 ...)
 {
-	char msg[512], esc[2048];
+	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -60,10 +63,12 @@ static void line(struct doc *d, enum verdict v, const char *check, bool essentia
 		printf("%-9s %-38s %s\n", verdict_names[v], check, msg);
 		return;
 	}
-	td_escape_json(msg, strlen(msg), esc, sizeof(esc));
-	printf("%s{\"check\":\"%s\",\"status\":\"%s\",\"essential\":%s,\"detail\":\"%s\"}",
-	       d->first ? "" : ",", check, verdict_names[v], essential ? "true" : "false", esc);
-	d->first = false;
+	td_json_object(&d->j, NULL);
+	td_json_str(&d->j, "check", check);
+	td_json_str(&d->j, "status", verdict_names[v]);
+	td_json_bool(&d->j, "essential", essential);
+	td_json_str(&d->j, "detail", msg);
+	td_json_close(&d->j);
 }
 
 static bool has_type(const struct btf *btf, const char *name, int kind)
@@ -219,7 +224,7 @@ static bool mounted(const char *path, long magic)
 
 int td_doctor_main(const struct td_opts *o)
 {
-	struct doc d = {.json = o->format == TD_FMT_JSON, .first = true};
+	struct doc d = {.json = o->format == TD_FMT_JSON};
 	const struct btf *btf = NULL;
 	struct utsname u;
 	struct rlimit rl;
@@ -231,8 +236,14 @@ int td_doctor_main(const struct td_opts *o)
 	bool proc_cfg = !access("/proc/config.gz", R_OK);
 	long hz;
 
-	if (d.json)
-		printf("{\"schema\":1,\"type\":\"doctor\",\"checks\":[");
+	d.line = (struct td_line){d.buf, sizeof(d.buf), 0};
+	td_json_init(&d.j, &d.line, stdout);
+	if (d.json) {
+		td_json_object(&d.j, NULL);
+		td_json_u64(&d.j, "schema", 1);
+		td_json_str(&d.j, "type", "doctor");
+		td_json_array(&d.j, "checks");
+	}
 	uname(&u);
 	line(&d, INFO, "kernel", false, "%s %s", u.release, u.machine);
 	line(&d, td_privileged() ? OK : MISSING, "privileges", true,
@@ -327,9 +338,11 @@ int td_doctor_main(const struct td_opts *o)
 	socket_ids(&d, td_privileged() && btf);
 	timewait_reads(&d, td_privileged() && btf);
 
-	if (d.json)
-		printf("],\"can_run\":%s}\n", d.missing ? "false" : "true");
-	else
+	if (d.json) {
+		td_json_close(&d.j);
+		td_json_bool(&d.j, "can_run", !d.missing);
+		td_json_end(&d.j);
+	} else
 		printf("%s\n", d.missing ? "tcpdwell cannot run here: see the missing checks above"
 					 : "tcpdwell can run here");
 	return d.missing ? TD_EXIT_USAGE : TD_EXIT_OK;

@@ -11,6 +11,7 @@
 #include "dwell.h"
 #include "format.h"
 #include "hist.h"
+#include "json.h"
 #include "loss.h"
 #include "tracer.h"
 
@@ -53,28 +54,37 @@ static void report(struct td_dwell *d, const struct td_hist *hs, const char *spa
 		   double to)
 {
 	bool json = d->opts->format == TD_FMT_JSON, any = false;
+	char buf[4096];
+	struct td_line line = {buf, sizeof(buf), 0};
+	struct td_json j;
 
-	if (json)
-		printf("{\"schema\":%d,\"type\":\"dwell\",\"span\":\"%s\",\"seq\":%u,\"from\":%.6f,"
-		       "\"to\":%.6f,\"states\":{",
-		       TD_EVENT_VERSION, span, d->seq, from, to);
-	else
+	td_json_init(&j, &line, stdout);
+	if (json) {
+		td_json_object(&j, NULL);
+		td_json_u64(&j, "schema", TD_EVENT_VERSION);
+		td_json_str(&j, "type", "dwell");
+		td_json_str(&j, "span", span);
+		td_json_u64(&j, "seq", d->seq);
+		td_json_f64(&j, "from", from, 6);
+		td_json_f64(&j, "to", to, 6);
+		td_json_object(&j, "states");
+	} else {
 		printf("--- dwell %s %.3f s .. %.3f s ---\n", span, from, to);
+	}
 	for (size_t i = 0; i < sizeof(dwell_states) / sizeof(dwell_states[0]); i++) {
 		unsigned s = dwell_states[i];
 
 		if (!hs[s].count)
 			continue;
 		if (json) {
-			printf("%s\"%s\":", any ? "," : "", td_state_name(s));
-			td_hist_print_json(stdout, &hs[s]);
+			td_hist_json(&j, td_state_name(s), &hs[s]);
 		} else {
 			print_state_text(s, &hs[s]);
 		}
 		any = true;
 	}
 	if (json)
-		printf("}}\n");
+		td_json_end(&j);
 	else if (!any)
 		printf("(no state was left in this span)\n");
 	fflush(stdout);

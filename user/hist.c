@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hist.h"
+#include "json.h"
 
 void td_hist_add(struct td_hist *h, uint64_t ns)
 {
@@ -131,22 +132,25 @@ void td_hist_print_log2(FILE *f, const struct td_hist *h)
 	}
 }
 
-void td_hist_print_json(FILE *f, const struct td_hist *h)
+void td_hist_json(struct td_json *j, const char *key, const struct td_hist *h)
 {
-	bool first = true;
-
-	fprintf(f,
-		"{\"count\":%" PRIu64 ",\"sum_ns\":%" PRIu64 ",\"p50_ns\":%" PRIu64
-		",\"p90_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64
-		",\"buckets\":[",
-		h->count, h->sum_ns, td_hist_quantile(h, 0.5), td_hist_quantile(h, 0.9),
-		td_hist_quantile(h, 0.99), h->max_ns);
+	td_json_object(j, key);
+	td_json_u64(j, "count", h->count);
+	td_json_u64(j, "sum_ns", h->sum_ns);
+	td_json_u64(j, "p50_ns", td_hist_quantile(h, 0.5));
+	td_json_u64(j, "p90_ns", td_hist_quantile(h, 0.9));
+	td_json_u64(j, "p99_ns", td_hist_quantile(h, 0.99));
+	td_json_u64(j, "max_ns", h->max_ns);
+	td_json_array(j, "buckets");
 	for (uint32_t b = 0; b < TD_HIST_BUCKETS; b++) {
 		if (!h->b[b])
 			continue;
-		fprintf(f, "%s[%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]", first ? "" : ",",
-			(uint64_t)td_hist_bucket_low(b), bucket_high(b), h->b[b]);
-		first = false;
+		td_json_array(j, NULL);
+		td_json_u64(j, NULL, td_hist_bucket_low(b));
+		td_json_u64(j, NULL, bucket_high(b));
+		td_json_u64(j, NULL, h->b[b]);
+		td_json_close(j);
 	}
-	fprintf(f, "]}");
+	td_json_close(j);
+	td_json_close(j);
 }

@@ -37,8 +37,9 @@ const char *td_dur_str(uint64_t ns, char *buf, size_t sz);
  * non-empty one, bar scaled to the largest row. */
 void td_hist_print_log2(FILE *f, const struct td_hist *h);
 
-/* {"count":..,"sum_ns":..,"p50_ns":..,"p90_ns":..,"p99_ns":..,"max_ns":..,
+struct td_json;
+/* key:{"count":..,"sum_ns":..,"p50_ns":..,"p90_ns":..,"p99_ns":..,"max_ns":..,
  *  "buckets":[[low_ns,high_ns,count],...]} (non-empty buckets only). */
-void td_hist_print_json(FILE *f, const struct td_hist *h);
+void td_hist_json(struct td_json *j, const char *key, const struct td_hist *h);
 
 #endif /* TCPDWELL_HIST_H */

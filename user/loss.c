@@ -5,6 +5,7 @@
 
 #include "events.h"
 #include "format.h"
+#include "json.h"
 #include "loss.h"
 
 uint64_t td_loss_total(const struct td_loss *l)
@@ -76,49 +77,75 @@ void td_loss_recursion_str(const struct td_loss *l, char *buf, size_t sz)
 	misses_str(l, l->recursion_misses, "n/a", buf, sz);
 }
 
-void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded)
+/* A recursion-miss count, or null where the kernel keeps none (JSON's n/a). */
+static void json_misses(struct td_json *j, const char *key, const struct td_loss *l, uint64_t n)
+{
+	if (l->no_recursion)
+		td_json_null(j, key);
+	else
+		td_json_u64(j, key, n);
+}
+
+void td_loss_json(struct td_json *j, const char *key, const struct td_loss *l, const char *degraded)
 {
 	const struct td_delivered *d = &l->delivered;
-	char rec[24];
 
-	misses_str(l, l->recursion_misses, "null", rec, sizeof(rec)); /* JSON's n/a */
-
-	fprintf(
-	    f,
-	    "{\"schema\":%d,\"type\":\"loss\",\"exact\":%s,\"events\":%" PRIu64
-	    ",\"delivered\":%" PRIu64 ",\"delivered_by_type\":{\"state\":%" PRIu64
-	    ",\"retrans\":%" PRIu64 ",\"reset_sent\":%" PRIu64 ",\"reset_recv\":%" PRIu64
-	    "},\"timewait_ends\":%" PRIu64 ",\"timewait_switches\":%" PRIu64 ",\"lost\":%" PRIu64
-	    ",\"ringbuf_drops\":%" PRIu64 ",\"recursion_misses\":%s"
-	    ",\"evictions\":%" PRIu64 ",\"map_refusals\":%" PRIu64 ",\"listener_map_full\":%" PRIu64
-	    ",\"timewait_evictions\":%" PRIu64 ",\"timewait_map_refusals\":%" PRIu64
-	    ",\"bad_records\":%" PRIu64 ",\"pid_map_full\":%" PRIu64 ",\"sockets_tracked\":%" PRIu64
-	    ",\"timewait_tracked\":%" PRIu64 ",\"timewait_unseen_ends\":%" PRIu64
-	    ",\"timewait_rearms\":%" PRIu64 ",\"programs\":[",
-	    TD_EVENT_VERSION, l->exact ? "true" : "false", l->events, d->events,
-	    d->by_type[TD_EV_STATE], d->by_type[TD_EV_RETRANS], d->by_type[TD_EV_RESET_SENT],
-	    d->by_type[TD_EV_RESET_RECV], d->tw_ends, d->tw_switches, td_loss_total(l), l->rb_drops,
-	    rec, l->evictions, l->insert_fail, l->listen_full, l->tw_evictions, l->tw_insert_fail,
-	    l->bad_records, l->pid_full, l->sock_live, l->tw_live, l->tw_unseen_end, l->tw_rearm);
+	td_json_object(j, key);
+	td_json_u64(j, "schema", TD_EVENT_VERSION);
+	td_json_str(j, "type", "loss");
+	td_json_bool(j, "exact", l->exact);
+	td_json_u64(j, "events", l->events);
+	td_json_u64(j, "delivered", d->events);
+	td_json_object(j, "delivered_by_type");
+	td_json_u64(j, "state", d->by_type[TD_EV_STATE]);
+	td_json_u64(j, "retrans", d->by_type[TD_EV_RETRANS]);
+	td_json_u64(j, "reset_sent", d->by_type[TD_EV_RESET_SENT]);
+	td_json_u64(j, "reset_recv", d->by_type[TD_EV_RESET_RECV]);
+	td_json_close(j);
+	td_json_u64(j, "timewait_ends", d->tw_ends);
+	td_json_u64(j, "timewait_switches", d->tw_switches);
+	td_json_u64(j, "lost", td_loss_total(l));
+	td_json_u64(j, "ringbuf_drops", l->rb_drops);
+	json_misses(j, "recursion_misses", l, l->recursion_misses);
+	td_json_u64(j, "evictions", l->evictions);
+	td_json_u64(j, "map_refusals", l->insert_fail);
+	td_json_u64(j, "listener_map_full", l->listen_full);
+	td_json_u64(j, "timewait_evictions", l->tw_evictions);
+	td_json_u64(j, "timewait_map_refusals", l->tw_insert_fail);
+	td_json_u64(j, "bad_records", l->bad_records);
+	td_json_u64(j, "pid_map_full", l->pid_full);
+	td_json_u64(j, "sockets_tracked", l->sock_live);
+	td_json_u64(j, "timewait_tracked", l->tw_live);
+	td_json_u64(j, "timewait_unseen_ends", l->tw_unseen_end);
+	td_json_u64(j, "timewait_rearms", l->tw_rearm);
+	td_json_array(j, "programs");
 	for (int i = 0; i < l->nprogs; i++) {
-		misses_str(l, l->prog[i].misses, "null", rec, sizeof(rec));
-		fprintf(f,
-			"%s{\"name\":\"%s\",\"recursion_misses\":%s,\"run_cnt\":%" PRIu64
-			",\"run_time_ns\":%" PRIu64 "}",
-			i ? "," : "", l->prog[i].name, rec, l->prog[i].run_cnt,
-			l->prog[i].run_time_ns);
+		td_json_object(j, NULL);
+		td_json_str(j, "name", l->prog[i].name);
+		json_misses(j, "recursion_misses", l, l->prog[i].misses);
+		td_json_u64(j, "run_cnt", l->prog[i].run_cnt);
+		td_json_u64(j, "run_time_ns", l->prog[i].run_time_ns);
+		td_json_close(j);
 	}
-	fprintf(f, "]");
+	td_json_close(j);
 	if (l->recording_cut)
-		fprintf(f, ",\"recording_cut_at\":%" PRIu64, l->recording_cut);
-	fprintf(f, ",\"degraded\":");
-	if (degraded) {
-		char esc[1024];
+		td_json_u64(j, "recording_cut_at", l->recording_cut);
+	if (degraded)
+		td_json_str(j, "degraded", degraded);
+	else
+		td_json_null(j, "degraded");
+	td_json_close(j);
+}
 
-		td_escape_json(degraded, strlen(degraded), esc, sizeof(esc));
-		fprintf(f, "\"%s\"}\n", esc);
-	} else
-		fprintf(f, "null}\n");
+void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded)
+{
+	char buf[2048];
+	struct td_line line = {buf, sizeof(buf), 0};
+	struct td_json j;
+
+	td_json_init(&j, &line, f);
+	td_loss_json(&j, NULL, l, degraded);
+	td_json_end(&j);
 }
 
 void td_loss_report(FILE *out, bool json, const struct td_loss *l, const char *degraded)

@@ -70,6 +70,10 @@ void td_loss_print_text(FILE *f, const struct td_loss *l, const char *degraded);
  * the stream `out` (unless that stream already failed). */
 void td_loss_report(FILE *out, bool json, const struct td_loss *l, const char *degraded);
 void td_loss_print_json(FILE *f, const struct td_loss *l, const char *degraded);
+struct td_json;
+/* The same record as a value of an enclosing JSON writer (run's report). */
+void td_loss_json(struct td_json *j, const char *key, const struct td_loss *l,
+		  const char *degraded);
 
 /* The recursion misses as text: the count, or "n/a" where the kernel
  * keeps none. */

@@ -15,6 +15,7 @@
 
 #include "event.h"
 #include "format.h"
+#include "json.h"
 #include "recfmt.h"
 
 _Static_assert(sizeof(struct td_rec_loss) == 19 * 8 + TD_MAX_PROGS * (TD_REC_PROG_NAMELEN + 24),
@@ -214,34 +215,34 @@ size_t td_rec_compress(const void *raw, size_t raw_len, uint8_t *out, size_t out
 
 /* ---- the header, as JSON ---- */
 
-static size_t jstr(char *out, size_t sz, size_t at, const char *key, const char *v)
-{
-	char esc[6 * 1024 + 1];
-
-	td_escape_json(v, strlen(v), esc, sizeof(esc));
-	return at + snprintf(out + at, at < sz ? sz - at : 0, ",\"%s\":\"%s\"", key, esc);
-}
-
 size_t td_rec_header_json(const struct td_rec_header *h, char *out, size_t sz)
 {
-	size_t n;
+	struct td_line line = {out, sz, 0};
+	struct td_json j;
 
-	n = snprintf(out, sz,
-		     "{\"format\":%u,\"event_version\":%u,\"event_size\":%u,\"boot_time\":%" PRIu64
-		     ",\"hz\":%ld,\"start_ns\":%" PRIu64 ",\"wall_offset_ns\":%" PRId64
-		     ",\"part\":%u,\"snapshot_netns\":%" PRIu32
-		     ",\"port_range_lo\":%u,\"port_range_hi\":%u,\"tcp_tw_reuse\":%d"
-		     ",\"tcp_fin_timeout\":%u",
-		     h->format, h->event_version, h->event_size, h->boot_time, h->hz, h->start_ns,
-		     h->wall_offset_ns, h->part, h->snap_netns, h->snap_sys.range_lo,
-		     h->snap_sys.range_hi, h->snap_sys.tw_reuse, h->snap_sys.fin_timeout);
-	n = jstr(out, sz, n, "host", h->host);
-	n = jstr(out, sz, n, "kernel", h->kernel);
-	n = jstr(out, sz, n, "argv", h->argv);
-	n = jstr(out, sz, n, "degraded", h->degraded);
-	n = jstr(out, sz, n, "snapshot_netns_name", h->snap_netns_name);
-	n += snprintf(out + n, n < sz ? sz - n : 0, "}");
-	return n;
+	td_json_init(&j, &line, NULL);
+	td_json_object(&j, NULL);
+	td_json_u64(&j, "format", h->format);
+	td_json_u64(&j, "event_version", h->event_version);
+	td_json_u64(&j, "event_size", h->event_size);
+	td_json_u64(&j, "boot_time", h->boot_time);
+	td_json_i64(&j, "hz", h->hz);
+	td_json_u64(&j, "start_ns", h->start_ns);
+	td_json_i64(&j, "wall_offset_ns", h->wall_offset_ns);
+	td_json_u64(&j, "part", h->part);
+	td_json_u64(&j, "snapshot_netns", h->snap_netns);
+	td_json_u64(&j, "port_range_lo", h->snap_sys.range_lo);
+	td_json_u64(&j, "port_range_hi", h->snap_sys.range_hi);
+	td_json_i64(&j, "tcp_tw_reuse", h->snap_sys.tw_reuse);
+	td_json_u64(&j, "tcp_fin_timeout", h->snap_sys.fin_timeout);
+	td_json_str(&j, "host", h->host);
+	td_json_str(&j, "kernel", h->kernel);
+	td_json_str(&j, "argv", h->argv);
+	td_json_str(&j, "degraded", h->degraded);
+	td_json_str(&j, "snapshot_netns_name", h->snap_netns_name);
+	td_json_close(&j);
+	/* a line that filled up was cut: say so as snprintf would, with sz */
+	return sz && line.len + 1 < sz ? line.len : sz;
 }
 
 struct jp {

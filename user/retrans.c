@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "json.h"
 #include "loss.h"
 #include "retrans.h"
 #include "tally.h"
@@ -159,36 +160,37 @@ static void print_counts_text(const struct rt_run *r, const struct rt_row *row, 
 	putchar('\n');
 }
 
-static void print_counts_json(const struct rt_run *r, const struct rt_row *row, bool flow,
-			      bool first)
+static void print_counts_json(const struct rt_run *r, struct td_json *j, const struct rt_row *row,
+			      bool flow)
 {
-	char a[TD_ADDR_STRLEN], comm[6 * TD_COMM_LEN + 1];
-
-	printf("%s{", first ? "" : ",");
+	td_json_object(j, NULL);
 	if (flow) {
-		td_escape_json(row->comm, sizeof(row->comm), comm, sizeof(comm));
-		printf("\"pid\":%u,\"comm\":\"%s\",\"netns\":%u,\"laddr\":\"%s\",\"lport\":%u,",
-		       row->pid, comm, row->netns, td_addr_str(row->family, row->laddr, a),
-		       row->lport);
+		td_json_u64(j, "pid", row->pid);
+		td_json_strn(j, "comm", row->comm, sizeof(row->comm));
+		td_json_u64(j, "netns", row->netns);
+		td_json_addr(j, "laddr", row->family, row->laddr);
+		td_json_u64(j, "lport", row->lport);
 	}
-	printf("\"raddr\":\"%s\",\"rport\":%u", td_addr_str(row->family, row->raddr, a),
-	       row->rport);
+	td_json_addr(j, "raddr", row->family, row->raddr);
+	td_json_u64(j, "rport", row->rport);
 	for (unsigned i = 0; i < counted(r); i++)
-		printf(",\"%s\":%u", rt_names[i], row->n[i]);
-	putchar('}');
+		td_json_u64(j, rt_names[i], row->n[i]);
+	td_json_close(j);
 }
 
-static void print_table(const struct rt_run *r, const char *what, const struct rt_rows *rows,
-			bool flow)
+static void print_table(const struct rt_run *r, struct td_json *j, const char *what,
+			const struct rt_rows *rows, bool flow)
 {
-	bool json = r->o->format == TD_FMT_JSON;
 	size_t shown = rows->n < r->o->top ? rows->n : r->o->top;
+	char key[32];
 
-	if (json) {
-		printf(",\"%s_total\":%zu,\"%s\":[", what, rows->n, what);
+	if (j) {
+		snprintf(key, sizeof(key), "%s_total", what);
+		td_json_u64(j, key, rows->n);
+		td_json_array(j, what);
 		for (size_t i = 0; i < shown; i++)
-			print_counts_json(r, &rows->v[i], flow, i == 0);
-		putchar(']');
+			print_counts_json(r, j, &rows->v[i], flow);
+		td_json_close(j);
 		return;
 	}
 	printf("%s (%zu, top %zu):\n", what, rows->n, shown);
@@ -203,30 +205,42 @@ static void print_table(const struct rt_run *r, const char *what, const struct r
 		print_counts_text(r, &rows->v[i], flow);
 }
 
-static void print_resets(const struct rt_run *r, const struct rt_span *s)
+static void print_resets(const struct rt_run *r, struct td_json *j, const struct rt_span *s)
 {
-	bool json = r->o->format == TD_FMT_JSON;
 	static const char *const dir[2] = {"sent", "received"};
 
 	if (!r->o->resets)
 		return;
-	printf(json ? ",\"resets\":{" : "resets by state:");
+	if (j)
+		td_json_object(j, "resets");
+	else
+		printf("resets by state:");
 	for (int d = 0; d < 2; d++) {
 		bool first = true;
 
-		printf(json ? "%s\"%s\":{" : "%s %s", d ? (json ? "," : ";") : "", dir[d]);
+		if (j)
+			td_json_object(j, dir[d]);
+		else
+			printf("%s %s", d ? ";" : "", dir[d]);
 		for (unsigned st = 0; st < TD_TCP_MAX_STATES; st++) {
+			const char *name = st ? td_state_name(st) : "NO_SOCKET";
+
 			if (!s->resets[d][st])
 				continue;
-			printf(json ? "%s\"%s\":%lu" : "%s %s %lu", first ? "" : (json ? "," : ","),
-			       st ? td_state_name(st) : "NO_SOCKET",
-			       (unsigned long)s->resets[d][st]);
+			if (j)
+				td_json_u64(j, name, s->resets[d][st]);
+			else
+				printf("%s %s %lu", first ? "" : ",", name,
+				       (unsigned long)s->resets[d][st]);
 			first = false;
 		}
-		if (json)
-			putchar('}');
+		if (j)
+			td_json_close(j);
 	}
-	printf(json ? "}" : "\n");
+	if (j)
+		td_json_close(j);
+	else
+		printf("\n");
 }
 
 /* One report: the interval's (or the run's) flows and endpoints. */
@@ -234,7 +248,9 @@ static int report(struct rt_run *r, struct rt_span *s, const char *span, uint64_
 {
 	struct rt_rows eps = {0};
 	double a = (double)(from - r->start_ns) / 1e9, b = (double)(to - r->start_ns) / 1e9;
-	bool json = r->o->format == TD_FMT_JSON;
+	char buf[4096];
+	struct td_line line = {buf, sizeof(buf), 0};
+	struct td_json json, *j = r->o->format == TD_FMT_JSON ? &json : NULL;
 
 	merge(&s->flows);
 	td_tally_by_count(s->flows.v, s->flows.n, sizeof(*s->flows.v), RT_KEY);
@@ -242,17 +258,22 @@ static int report(struct rt_run *r, struct rt_span *s, const char *span, uint64_
 		free(eps.v);
 		return -ENOMEM;
 	}
-	if (json)
-		printf("{\"schema\":1,\"type\":\"retrans_counts\",\"span\":\"%s\",\"start_s\":%.3f,"
-		       "\"end_s\":%.3f",
-		       span, a, b);
-	else
+	if (j) {
+		td_json_init(j, &line, stdout);
+		td_json_object(j, NULL);
+		td_json_u64(j, "schema", 1);
+		td_json_str(j, "type", "retrans_counts");
+		td_json_str(j, "span", span);
+		td_json_f64(j, "start_s", a, 3);
+		td_json_f64(j, "end_s", b, 3);
+	} else {
 		printf("--- retransmits %s %.3f s .. %.3f s ---\n", span, a, b);
-	print_table(r, "flows", &s->flows, true);
-	print_table(r, "endpoints", &eps, false);
-	print_resets(r, s);
-	if (json)
-		printf("}\n");
+	}
+	print_table(r, j, "flows", &s->flows, true);
+	print_table(r, j, "endpoints", &eps, false);
+	print_resets(r, j, s);
+	if (j)
+		td_json_end(j);
 	free(eps.v);
 	fflush(stdout);
 	return 0;

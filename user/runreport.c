@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "format.h"
+#include "json.h"
 #include "run.h"
 
 static const char *const list_names[TD_RL_MAX] = {
@@ -51,91 +52,102 @@ void td_run_judge(struct td_run_report *r, const struct td_opts *o)
 	add_threshold(r, "max-lost", "events tcpdwell could not see", o->max_lost, lost(r), -1);
 }
 
-/* A JSON string literal body of a NUL-terminated string of any length. */
-static void json_str(FILE *f, const char *s)
+static void json_conn(struct td_json *j, const struct td_run_conn *c)
 {
-	char esc[6 * 256 + 1];
-	size_t n = strlen(s);
-
-	for (size_t off = 0; off < n; off += 256) {
-		td_escape_json(s + off, n - off < 256 ? n - off : 256, esc, sizeof(esc));
-		fputs(esc, f);
-	}
-}
-
-static void json_conn(FILE *f, const struct td_run_conn *c)
-{
-	char la[TD_ADDR_STRLEN], ra[TD_ADDR_STRLEN], comm[6 * TD_COMM_LEN + 1];
 	const struct td_event *id = &c->id;
 
-	td_escape_json(id->comm, sizeof(id->comm), comm, sizeof(comm));
-	fprintf(f,
-		"{\"cookie\":%" PRIu64 ",\"family\":%d,\"laddr\":\"%s\",\"lport\":%u,"
-		"\"raddr\":\"%s\",\"rport\":%u,\"pid\":%u,\"comm\":\"%s\",\"state_at_exit\":\"%s\","
-		"\"closed_by_exit\":%s,\"retransmits\":%u,\"resets\":%u}",
-		(uint64_t)id->cookie, id->family == AF_INET6 ? 6 : 4,
-		td_addr_str(id->family, id->laddr, la), id->lport,
-		td_addr_str(id->family, id->raddr, ra), id->rport, id->pid, comm,
-		c->state < TD_TCP_MAX_STATES ? td_state_name(c->state) : "unknown",
-		c->by_exit ? "true" : "false", c->retrans, c->resets);
+	td_json_object(j, NULL);
+	td_json_u64(j, "cookie", id->cookie);
+	td_json_u64(j, "family", id->family == AF_INET6 ? 6 : 4);
+	td_json_addr(j, "laddr", id->family, id->laddr);
+	td_json_u64(j, "lport", id->lport);
+	td_json_addr(j, "raddr", id->family, id->raddr);
+	td_json_u64(j, "rport", id->rport);
+	td_json_u64(j, "pid", id->pid);
+	td_json_strn(j, "comm", id->comm, sizeof(id->comm));
+	td_json_str(j, "state_at_exit",
+		    c->state < TD_TCP_MAX_STATES ? td_state_name(c->state) : "unknown");
+	td_json_bool(j, "closed_by_exit", c->by_exit);
+	td_json_u64(j, "retransmits", c->retrans);
+	td_json_u64(j, "resets", c->resets);
+	td_json_close(j);
 }
 
 void td_run_write_json(FILE *f, const struct td_run_report *r)
 {
-	fprintf(f, "{\"schema\":%d,\"type\":\"run\",\"command\":[", TD_EVENT_VERSION);
-	for (int i = 0; r->argv[i]; i++) {
-		fputs(i ? ",\"" : "\"", f);
-		json_str(f, r->argv[i]);
-		fputc('"', f);
-	}
-	fprintf(f,
-		"],\"isolation\":\"%s\",\"exit_status\":%d,\"duration_s\":%.3f,"
-		"\"verdict\":\"%s\",\"connections\":{\"total\":%" PRIu64 ",\"by_outcome\":{",
-		r->isolation, r->status, r->duration_s, r->crossed ? "fail" : "pass", r->conns);
+	char buf[4096];
+	struct td_line line = {buf, sizeof(buf), 0};
+	struct td_json j;
+
+	td_json_init(&j, &line, f);
+	td_json_object(&j, NULL);
+	td_json_u64(&j, "schema", TD_EVENT_VERSION);
+	td_json_str(&j, "type", "run");
+	td_json_array(&j, "command");
+	for (int i = 0; r->argv[i]; i++)
+		td_json_str(&j, NULL, r->argv[i]);
+	td_json_close(&j);
+	td_json_str(&j, "isolation", r->isolation);
+	td_json_i64(&j, "exit_status", r->status);
+	td_json_f64(&j, "duration_s", r->duration_s, 3);
+	td_json_str(&j, "verdict", r->crossed ? "fail" : "pass");
+	td_json_object(&j, "connections");
+	td_json_u64(&j, "total", r->conns);
+	td_json_object(&j, "by_outcome");
 	for (int i = 0; i < r->noutcomes; i++)
-		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", r->outcome[i].name, r->outcome[i].n);
-	fprintf(f, "}},\"dwell\":{");
-	for (unsigned st = 0, first = 1; st < TD_TCP_MAX_STATES; st++) {
+		td_json_u64(&j, r->outcome[i].name, r->outcome[i].n);
+	td_json_close(&j);
+	td_json_close(&j);
+	td_json_object(&j, "dwell");
+	for (unsigned st = 0; st < TD_TCP_MAX_STATES; st++) {
 		const struct td_hist *h = &r->hist[st];
 
 		if (!h->count)
 			continue;
-		fprintf(f,
-			"%s\"%s\":{\"count\":%" PRIu64 ",\"p50_ns\":%" PRIu64 ",\"p90_ns\":%" PRIu64
-			",\"p99_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64 "}",
-			first ? "" : ",", td_state_name(st), h->count, td_hist_quantile(h, 0.5),
-			td_hist_quantile(h, 0.9), td_hist_quantile(h, 0.99), h->max_ns);
-		first = 0;
+		td_json_object(&j, td_state_name(st));
+		td_json_u64(&j, "count", h->count);
+		td_json_u64(&j, "p50_ns", td_hist_quantile(h, 0.5));
+		td_json_u64(&j, "p90_ns", td_hist_quantile(h, 0.9));
+		td_json_u64(&j, "p99_ns", td_hist_quantile(h, 0.99));
+		td_json_u64(&j, "max_ns", h->max_ns);
+		td_json_close(&j);
 	}
-	fprintf(f,
-		"},\"retransmits\":%" PRIu64 ",\"failed_retransmits\":%" PRIu64
-		",\"resets\":{\"sent\":%" PRIu64 ",\"received\":%" PRIu64 "},\"at_exit\":{"
-		"\"close_wait\":%" PRIu64 ",\"fin_wait2\":%" PRIu64 ",\"timewait\":%" PRIu64
-		",\"open\":%" PRIu64 "}",
-		r->retrans, r->retrans_failed, r->rst_sent, r->rst_recv, r->close_wait_left,
-		r->fin_wait2_left, r->timewait_left, r->open_at_exit);
+	td_json_close(&j);
+	td_json_u64(&j, "retransmits", r->retrans);
+	td_json_u64(&j, "failed_retransmits", r->retrans_failed);
+	td_json_object(&j, "resets");
+	td_json_u64(&j, "sent", r->rst_sent);
+	td_json_u64(&j, "received", r->rst_recv);
+	td_json_close(&j);
+	td_json_object(&j, "at_exit");
+	td_json_u64(&j, "close_wait", r->close_wait_left);
+	td_json_u64(&j, "fin_wait2", r->fin_wait2_left);
+	td_json_u64(&j, "timewait", r->timewait_left);
+	td_json_u64(&j, "open", r->open_at_exit);
+	td_json_close(&j);
 	for (int l = 0; l < TD_RL_MAX; l++) {
-		fprintf(f, ",\"%s\":{\"total\":%" PRIu64 ",\"listed\":[", list_names[l],
-			r->list[l].total);
-		for (int i = 0; i < r->list[l].n; i++) {
-			if (i)
-				fputc(',', f);
-			json_conn(f, &r->list[l].v[i]);
-		}
-		fprintf(f, "]}");
+		td_json_object(&j, list_names[l]);
+		td_json_u64(&j, "total", r->list[l].total);
+		td_json_array(&j, "listed");
+		for (int i = 0; i < r->list[l].n; i++)
+			json_conn(&j, &r->list[l].v[i]);
+		td_json_close(&j);
+		td_json_close(&j);
 	}
-	fprintf(f, ",\"lost\":%" PRIu64 ",\"connections_not_kept\":%" PRIu64 ",\"thresholds\":[",
-		lost(r), r->conns_not_kept);
-	for (int i = 0; i < r->nth; i++)
-		fprintf(f,
-			"%s{\"name\":\"%s\",\"limit\":%" PRIu64 ",\"value\":%" PRIu64
-			",\"crossed\":%s}",
-			i ? "," : "", r->th[i].name, r->th[i].limit, r->th[i].value,
-			r->th[i].crossed ? "true" : "false");
-	fprintf(f, "],\"loss\":");
-	td_loss_print_json(f, &r->loss, NULL);
-	/* td_loss_print_json ends the object with a newline: close ours after it */
-	fprintf(f, "}\n");
+	td_json_u64(&j, "lost", lost(r));
+	td_json_u64(&j, "connections_not_kept", r->conns_not_kept);
+	td_json_array(&j, "thresholds");
+	for (int i = 0; i < r->nth; i++) {
+		td_json_object(&j, NULL);
+		td_json_str(&j, "name", r->th[i].name);
+		td_json_u64(&j, "limit", r->th[i].limit);
+		td_json_u64(&j, "value", r->th[i].value);
+		td_json_bool(&j, "crossed", r->th[i].crossed);
+		td_json_close(&j);
+	}
+	td_json_close(&j);
+	td_loss_json(&j, "loss", &r->loss, NULL);
+	td_json_end(&j);
 }
 
 /* XML text or attribute value: the five predefined entities; tab and

@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "format.h"
+#include "json.h"
 #include "hist.h"
 #include "loss.h"
 #include "timeline.h"
@@ -87,54 +88,68 @@ static void print_text(FILE *f, const struct td_conn *c, const struct td_conn_su
 static void print_json(FILE *f, const struct td_conn *c, const struct td_conn_summary *s)
 {
 	const struct td_event *id = &c->id;
-	char la[TD_ADDR_STRLEN], ra[TD_ADDR_STRLEN], comm[6 * TD_COMM_LEN + 1];
+	char buf[4096];
+	struct td_line line = {buf, sizeof(buf), 0};
+	struct td_json j;
 
-	td_escape_json(id->comm, sizeof(id->comm), comm, sizeof(comm));
-	fprintf(f,
-		"{\"schema\":%d,\"type\":\"connection\",\"cookie\":%" PRIu64
-		",\"family\":%d,\"laddr\":\"%s\",\"lport\":%u,\"raddr\":\"%s\",\"rport\":%u,"
-		"\"netns\":%u,\"pid\":%u,\"comm\":\"%s\",\"owner\":\"%s\",\"cgroup\":%" PRIu64
-		",\"opened\":\"%s\",\"closed_first\":\"%s\",\"end\":\"%s\",\"complete\":%s,",
-		TD_EVENT_VERSION, (uint64_t)c->cookie, id->family == AF_INET6 ? 6 : 4,
-		td_addr_str(id->family, id->laddr, la), id->lport,
-		td_addr_str(id->family, id->raddr, ra), id->rport, id->netns, id->pid, comm,
-		td_owner_name(id->owner), (uint64_t)id->cgroup_id, td_opened_name(s->opened),
-		td_closer_name(s->closer), td_end_name(s->end), s->complete ? "true" : "false");
+	td_json_init(&j, &line, f);
+	td_json_object(&j, NULL);
+	td_json_u64(&j, "schema", TD_EVENT_VERSION);
+	td_json_str(&j, "type", "connection");
+	td_json_u64(&j, "cookie", c->cookie);
+	td_json_u64(&j, "family", id->family == AF_INET6 ? 6 : 4);
+	td_json_addr(&j, "laddr", id->family, id->laddr);
+	td_json_u64(&j, "lport", id->lport);
+	td_json_addr(&j, "raddr", id->family, id->raddr);
+	td_json_u64(&j, "rport", id->rport);
+	td_json_u64(&j, "netns", id->netns);
+	td_json_u64(&j, "pid", id->pid);
+	td_json_strn(&j, "comm", id->comm, sizeof(id->comm));
+	td_json_str(&j, "owner", td_owner_name(id->owner));
+	td_json_u64(&j, "cgroup", id->cgroup_id);
+	td_json_str(&j, "opened", td_opened_name(s->opened));
+	td_json_str(&j, "closed_first", td_closer_name(s->closer));
+	td_json_str(&j, "end", td_end_name(s->end));
+	td_json_bool(&j, "complete", s->complete);
 	if (s->has_handshake)
-		fprintf(f, "\"handshake_ns\":%" PRIu64 ",", s->handshake_ns);
+		td_json_u64(&j, "handshake_ns", s->handshake_ns);
 	else
-		fprintf(f, "\"handshake_ns\":null,");
+		td_json_null(&j, "handshake_ns");
 	if (s->complete)
-		fprintf(f, "\"lifetime_ns\":%" PRIu64 ",", s->lifetime_ns);
+		td_json_u64(&j, "lifetime_ns", s->lifetime_ns);
 	else
-		fprintf(f, "\"lifetime_ns\":null,");
-	fprintf(f,
-		"\"retransmits\":%u,\"failed_retransmits\":%u,\"resets_sent\":%u,"
-		"\"resets_received\":%u,\"gaps\":%u,\"dropped_events\":%u,\"events\":[",
-		s->retrans, s->retrans_failed, s->rst_sent, s->rst_recv, s->gaps, c->dropped);
+		td_json_null(&j, "lifetime_ns");
+	td_json_u64(&j, "retransmits", s->retrans);
+	td_json_u64(&j, "failed_retransmits", s->retrans_failed);
+	td_json_u64(&j, "resets_sent", s->rst_sent);
+	td_json_u64(&j, "resets_received", s->rst_recv);
+	td_json_u64(&j, "gaps", s->gaps);
+	td_json_u64(&j, "dropped_events", c->dropped);
+	td_json_array(&j, "events");
 	for (uint32_t i = 0; i < c->n; i++) {
 		const struct td_conn_ev *e = &c->ev[i];
 		bool timed =
 		    e->type == TD_EV_STATE && !(e->flags & (TD_F_NEW | TD_F_FIRST | TD_F_LATE));
 
-		fprintf(f, "%s{\"ts_ns\":%" PRIu64 ",\"type\":\"%s\"", i ? "," : "", e->ts_ns,
-			td_event_type_name(e->type));
+		td_json_object(&j, NULL);
+		td_json_u64(&j, "ts_ns", e->ts_ns);
+		td_json_str(&j, "type", td_event_type_name(e->type));
 		if (e->type == TD_EV_STATE) {
-			fprintf(f, ",\"old\":\"%s\",\"new\":\"%s\"", td_state_name(e->old_state),
-				td_state_name(e->new_state));
+			td_json_str(&j, "old", td_state_name(e->old_state));
+			td_json_str(&j, "new", td_state_name(e->new_state));
 			if (timed)
-				fprintf(f, ",\"dwell_ns\":%" PRIu64, e->dwell_ns);
+				td_json_u64(&j, "dwell_ns", e->dwell_ns);
 			else
-				fprintf(f, ",\"dwell_ns\":null");
+				td_json_null(&j, "dwell_ns");
 			if (e->kind)
-				fprintf(f, ",\"end\":\"%s\"", td_tw_end_name(e->kind));
+				td_json_str(&j, "end", td_tw_end_name(e->kind));
 		} else if (e->type == TD_EV_RETRANS) {
-			fprintf(f, ",\"kind\":\"%s\",\"failed\":%s", td_retrans_kind_name(e->kind),
-				e->flags & TD_F_FAILED ? "true" : "false");
+			td_json_str(&j, "kind", td_retrans_kind_name(e->kind));
+			td_json_bool(&j, "failed", e->flags & TD_F_FAILED);
 		}
-		fputc('}', f);
+		td_json_close(&j);
 	}
-	fprintf(f, "]}\n");
+	td_json_end(&j);
 }
 
 void td_timeline_print(FILE *f, const struct td_opts *o, const struct td_conn *c)

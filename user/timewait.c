@@ -18,6 +18,7 @@
 #include "err.h"
 #include "census.h"
 #include "format.h"
+#include "json.h"
 #include "kconfig.h"
 #include "loss.h"
 #include "netns.h"
@@ -374,72 +375,115 @@ static void print_json(const struct tw_run *r, const struct tw_ns *n,
 		       const struct td_census_report *rep, double at_s, double span_s)
 {
 	const struct td_census *c = &n->census;
-	char a[TD_ADDR_STRLEN], b[TD_ADDR_STRLEN], name[4 * sizeof(n->ns.name) + 1], label[16];
-	bool first = true;
+	char a[TD_ADDR_STRLEN], b[TD_ADDR_STRLEN], label[16], msg[256];
+	char buf[4096];
+	struct td_line line = {buf, sizeof(buf), 0};
+	struct td_json j;
 
-	td_escape_json(n->ns.name, sizeof(n->ns.name), name, sizeof(name));
-	printf("{\"schema\":1,\"type\":\"timewait\",\"once\":%s,\"time_s\":%.3f,\"netns\":%u,"
-	       "\"name\":\"%s\",\"count\":%zu,\"substates\":{\"TIME_WAIT\":%zu,\"FIN_WAIT2\":%zu}",
-	       r->o.once ? "true" : "false", at_s, n->ns.inum, name, rep->count, rep->time_wait,
-	       rep->fin_wait2);
-	if (r->o.verify)
-		printf(",\"sockstat_tw\":%ld,\"census_at_sockstat\":%ld", n->sockstat_tw,
-		       n->census_at);
-	if (!r->o.once) {
-		printf(",\"interval_s\":%.3f,\"entered\":%lu,\"switched\":%lu,\"ended\":{", span_s,
-		       (unsigned long)c->entered, (unsigned long)c->switched);
-		for (unsigned i = 1; i < TD_TW_END_MAX; i++)
-			printf("%s\"%s\":%lu", i > 1 ? "," : "", td_tw_end_name(i),
-			       (unsigned long)c->ended[i]);
-		printf(",\"untracked\":%lu}", (unsigned long)c->ended_untracked);
+	td_json_init(&j, &line, stdout);
+	td_json_object(&j, NULL);
+	td_json_u64(&j, "schema", 1);
+	td_json_str(&j, "type", "timewait");
+	td_json_bool(&j, "once", r->o.once);
+	td_json_f64(&j, "time_s", at_s, 3);
+	td_json_u64(&j, "netns", n->ns.inum);
+	td_json_strn(&j, "name", n->ns.name, sizeof(n->ns.name));
+	td_json_u64(&j, "count", rep->count);
+	td_json_object(&j, "substates");
+	td_json_u64(&j, "TIME_WAIT", rep->time_wait);
+	td_json_u64(&j, "FIN_WAIT2", rep->fin_wait2);
+	td_json_close(&j);
+	if (r->o.verify) {
+		td_json_i64(&j, "sockstat_tw", n->sockstat_tw);
+		td_json_i64(&j, "census_at_sockstat", n->census_at);
 	}
-	printf(",\"age\":{");
+	if (!r->o.once) {
+		td_json_f64(&j, "interval_s", span_s, 3);
+		td_json_u64(&j, "entered", c->entered);
+		td_json_u64(&j, "switched", c->switched);
+		td_json_object(&j, "ended");
+		for (unsigned i = 1; i < TD_TW_END_MAX; i++)
+			td_json_u64(&j, td_tw_end_name(i), c->ended[i]);
+		td_json_u64(&j, "untracked", c->ended_untracked);
+		td_json_close(&j);
+	}
+	td_json_object(&j, "age");
 	for (unsigned i = 0; i < TD_AGE_BUCKETS; i++) {
 		age_label(i, label, sizeof(label));
-		printf("%s\"%s\":%lu", i ? "," : "", label, (unsigned long)rep->age[i]);
+		td_json_u64(&j, label, rep->age[i]);
 	}
-	printf(",\"unknown\":%zu,\"estimated\":%zu}", rep->age_unknown, rep->age_estimated);
-	printf(",\"peers_total\":%zu,\"top_peers\":[", rep->peers_total);
-	for (size_t i = 0; i < rep->npeers; i++)
-		printf("%s{\"addr\":\"%s\",\"count\":%u}", i ? "," : "",
-		       td_addr_str(rep->peers[i].family, rep->peers[i].raddr, a),
-		       rep->peers[i].timewait);
-	printf("],\"local_ports_total\":%zu,\"top_local_ports\":[", rep->lports_total);
-	for (size_t i = 0; i < rep->nlports; i++)
-		printf("%s{\"port\":%u,\"count\":%u}", i ? "," : "", rep->lports[i].lport,
-		       rep->lports[i].timewait);
-	printf("],\"port_range\":[%u,%u],\"tcp_tw_reuse\":%d,\"destinations_total\":%zu,"
-	       "\"port_pressure\":[",
-	       n->sys.range_lo, n->sys.range_hi, n->sys.tw_reuse, rep->pressure_total);
+	td_json_u64(&j, "unknown", rep->age_unknown);
+	td_json_u64(&j, "estimated", rep->age_estimated);
+	td_json_close(&j);
+	td_json_u64(&j, "peers_total", rep->peers_total);
+	td_json_array(&j, "top_peers");
+	for (size_t i = 0; i < rep->npeers; i++) {
+		td_json_object(&j, NULL);
+		td_json_addr(&j, "addr", rep->peers[i].family, rep->peers[i].raddr);
+		td_json_u64(&j, "count", rep->peers[i].timewait);
+		td_json_close(&j);
+	}
+	td_json_close(&j);
+	td_json_u64(&j, "local_ports_total", rep->lports_total);
+	td_json_array(&j, "top_local_ports");
+	for (size_t i = 0; i < rep->nlports; i++) {
+		td_json_object(&j, NULL);
+		td_json_u64(&j, "port", rep->lports[i].lport);
+		td_json_u64(&j, "count", rep->lports[i].timewait);
+		td_json_close(&j);
+	}
+	td_json_close(&j);
+	td_json_array(&j, "port_range");
+	td_json_u64(&j, NULL, n->sys.range_lo);
+	td_json_u64(&j, NULL, n->sys.range_hi);
+	td_json_close(&j);
+	td_json_i64(&j, "tcp_tw_reuse", n->sys.tw_reuse);
+	td_json_u64(&j, "destinations_total", rep->pressure_total);
+	td_json_array(&j, "port_pressure");
 	for (size_t i = 0; i < rep->npressure; i++) {
 		const struct td_top_row *p = &rep->pressure[i];
 
-		printf("%s{\"laddr\":\"%s\",\"raddr\":\"%s\",\"rport\":%u,\"timewait\":%u,"
-		       "\"in_use\":%u,\"pct\":%.2f}",
-		       i ? "," : "", td_addr_str(p->family, p->laddr, a),
-		       td_addr_str(p->family, p->raddr, b), p->rport, p->timewait, p->in_use,
-		       pct(n, p));
+		td_json_object(&j, NULL);
+		td_json_addr(&j, "laddr", p->family, p->laddr);
+		td_json_addr(&j, "raddr", p->family, p->raddr);
+		td_json_u64(&j, "rport", p->rport);
+		td_json_u64(&j, "timewait", p->timewait);
+		td_json_u64(&j, "in_use", p->in_use);
+		td_json_f64(&j, "pct", pct(n, p), 2);
+		td_json_close(&j);
 	}
-	printf("],\"warnings\":[");
+	td_json_close(&j);
+	td_json_array(&j, "warnings");
 	if (r->o.verify && n->sockstat_tw != n->census_at) {
-		printf("\"census %ld differs from sockstat tw %ld\"", n->census_at, n->sockstat_tw);
-		first = false;
+		snprintf(msg, sizeof(msg), "census %ld differs from sockstat tw %ld", n->census_at,
+			 n->sockstat_tw);
+		td_json_str(&j, NULL, msg);
 	}
 	for (size_t i = 0; i < rep->npressure; i++) {
 		const struct td_top_row *p = &rep->pressure[i];
 
 		if (pct(n, p) < r->o.warn_pct)
 			continue;
-		printf("%s\"%s -> %s:%u holds %.1f%% of the ephemeral ports; %s\"",
-		       first ? "" : ",", td_addr_str(p->family, p->laddr, a),
-		       td_addr_str(p->family, p->raddr, b), p->rport, pct(n, p),
-		       reuse_note(n->sys.tw_reuse, is_loopback(p->family, p->raddr)));
-		first = false;
+		snprintf(msg, sizeof(msg), "%s -> %s:%u holds %.1f%% of the ephemeral ports; %s",
+			 td_addr_str(p->family, p->laddr, a), td_addr_str(p->family, p->raddr, b),
+			 p->rport, pct(n, p),
+			 reuse_note(n->sys.tw_reuse, is_loopback(p->family, p->raddr)));
+		td_json_str(&j, NULL, msg);
 	}
-	printf("]}\n");
+	td_json_end(&j);
 }
 
-/* From a to b in `unit` ns ("12.345"), or null/"?" when unknown. */
+/* key: from a to b in `unit` ns ("12.345"), or null when unknown. */
+static void json_span(struct td_json *j, const char *key, uint64_t from, uint64_t to, bool known,
+		      double unit)
+{
+	if (known)
+		td_json_f64(j, key, to > from ? (double)(to - from) / unit : 0.0, 3);
+	else
+		td_json_null(j, key);
+}
+
+/* From a to b in `unit` ns ("12.345"), or `unknown` when not known. */
 static void print_span(uint64_t from, uint64_t to, bool known, double unit, const char *unknown)
 {
 	if (!known)
@@ -451,8 +495,12 @@ static void print_span(uint64_t from, uint64_t to, bool known, double unit, cons
 /* --sockets: one line (object) per timewait socket. */
 static void print_sockets(const struct tw_run *r, const struct tw_ns *n, uint64_t now)
 {
-	char l[TD_ENDPOINT_STRLEN], rm[TD_ENDPOINT_STRLEN];
+	char l[TD_ENDPOINT_STRLEN], rm[TD_ENDPOINT_STRLEN], buf[1024];
 	const struct td_census *c = &n->census;
+	struct td_line line = {buf, sizeof(buf), 0};
+	struct td_json j;
+
+	td_json_init(&j, &line, stdout);
 
 	for (size_t i = 0; i < c->cap; i++) {
 		const struct td_tw_entry *t = &c->slot[i];
@@ -462,19 +510,22 @@ static void print_sockets(const struct tw_run *r, const struct tw_ns *n, uint64_
 		td_endpoint_str(t->family, t->laddr, t->lport, l);
 		td_endpoint_str(t->family, t->raddr, t->rport, rm);
 		if (json(r)) {
-			printf("{\"schema\":1,\"type\":\"timewait_socket\",\"netns\":%u,"
-			       "\"cookie\":%llu,\"state\":\"%s\",\"family\":%u,\"laddr\":\"",
-			       n->ns.inum, (unsigned long long)t->cookie,
-			       t->state == TD_TCP_TIME_WAIT ? "TIME_WAIT" : "FIN_WAIT2",
-			       t->family == 2 ? 4 : 6);
-			fputs(td_addr_str(t->family, t->laddr, l), stdout);
-			printf("\",\"lport\":%u,\"raddr\":\"", t->lport);
-			fputs(td_addr_str(t->family, t->raddr, rm), stdout);
-			printf("\",\"rport\":%u,\"left_ms\":", t->rport);
-			print_span(now, t->expires_ns, t->expires_ns, 1e6, "null");
-			fputs(",\"age_ms\":", stdout);
-			print_span(t->enter_ns, now, t->enter_ns, 1e6, "null");
-			printf(",\"estimated\":%s}\n", t->estimated ? "true" : "false");
+			td_json_object(&j, NULL);
+			td_json_u64(&j, "schema", 1);
+			td_json_str(&j, "type", "timewait_socket");
+			td_json_u64(&j, "netns", n->ns.inum);
+			td_json_u64(&j, "cookie", t->cookie);
+			td_json_str(&j, "state",
+				    t->state == TD_TCP_TIME_WAIT ? "TIME_WAIT" : "FIN_WAIT2");
+			td_json_u64(&j, "family", t->family == 2 ? 4 : 6);
+			td_json_addr(&j, "laddr", t->family, t->laddr);
+			td_json_u64(&j, "lport", t->lport);
+			td_json_addr(&j, "raddr", t->family, t->raddr);
+			td_json_u64(&j, "rport", t->rport);
+			json_span(&j, "left_ms", now, t->expires_ns, t->expires_ns, 1e6);
+			json_span(&j, "age_ms", t->enter_ns, now, t->enter_ns, 1e6);
+			td_json_bool(&j, "estimated", t->estimated);
+			td_json_end(&j);
 			continue;
 		}
 		printf("  %-9s %s -> %s  left ",

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "format.h"
+#include "json.h"
 #include "loss.h"
 #include "trace.h"
 #include "tracer.h"
@@ -26,7 +27,8 @@ static void line_rel_time(struct td_line *l, const struct td_trace *tr, uint64_t
 	td_line_frac(l, a % 1000000000 / 1000, 6);
 }
 
-static void line_time(struct td_line *l, const struct td_trace *tr, uint64_t ts, bool json)
+/* The time columns of a text line: wall clock (-T) or seconds since start. */
+static void line_time(struct td_line *l, const struct td_trace *tr, uint64_t ts)
 {
 	if (tr->opts->wall_time) {
 		uint64_t wall = ts + tr->wall_off_ns;
@@ -34,26 +36,30 @@ static void line_time(struct td_line *l, const struct td_trace *tr, uint64_t ts,
 		struct tm tm;
 
 		localtime_r(&sec, &tm);
-		if (json)
-			td_line_printf(l, "\"wall\":\"%04d-%02d-%02dT%02d:%02d:%02d.%06llu\",",
-				       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-				       tm.tm_min, tm.tm_sec,
-				       (unsigned long long)(wall % 1000000000ull / 1000));
-		else
-			td_line_printf(l, "%02d:%02d:%02d.%06llu ", tm.tm_hour, tm.tm_min,
-				       tm.tm_sec,
-				       (unsigned long long)(wall % 1000000000ull / 1000));
-		if (!json)
-			return;
+		td_line_printf(l, "%02d:%02d:%02d.%06llu ", tm.tm_hour, tm.tm_min, tm.tm_sec,
+			       (unsigned long long)(wall % 1000000000ull / 1000));
+		return;
 	}
-	if (json) {
-		td_line_str(l, "\"time\":");
-		line_rel_time(l, tr, ts);
-		td_line_mem(l, ",", 1);
-	} else {
-		line_rel_time(l, tr, ts);
-		td_line_mem(l, " ", 1);
+	line_rel_time(l, tr, ts);
+	td_line_mem(l, " ", 1);
+}
+
+/* "wall" (with -T, ISO 8601 local time) and "time" (seconds since start). */
+static void json_time(struct td_json *j, const struct td_trace *tr, uint64_t ts)
+{
+	if (tr->opts->wall_time) {
+		uint64_t wall = ts + tr->wall_off_ns;
+		time_t sec = wall / 1000000000ull;
+		struct tm tm;
+
+		localtime_r(&sec, &tm);
+		td_json_key(j, "wall");
+		td_line_printf(j->l, "\"%04d-%02d-%02dT%02d:%02d:%02d.%06llu\"", tm.tm_year + 1900,
+			       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			       (unsigned long long)(wall % 1000000000ull / 1000));
 	}
+	td_json_key(j, "time");
+	line_rel_time(j->l, tr, ts);
 }
 
 static const char *rst_reason(const struct td_trace *tr, const struct td_event *e, char *buf,
@@ -133,7 +139,7 @@ static void format_text(const struct td_trace *tr, const struct td_event *e, str
 	size_t addr_w = tr->opts->wide ? 47 : 21, col;
 	char comm[4 * TD_COMM_LEN + 1];
 
-	line_time(l, tr, e->ts_ns, false);
+	line_time(l, tr, e->ts_ns);
 	col = l->len;
 	if (e->owner == TD_OWNER_NONE) {
 		td_line_str(l, "-");
@@ -180,114 +186,73 @@ static void format_text(const struct td_trace *tr, const struct td_event *e, str
 	td_line_mem(l, "\n", 1);
 }
 
-static const char *json_bool(unsigned v)
-{
-	return v ? "true" : "false";
-}
-
-/* ,"key":value for the common numeric fields */
-static void json_u64(struct td_line *l, const char *key, uint64_t v)
-{
-	td_line_str(l, key);
-	td_line_u64(l, v);
-}
-
 static void format_json(const struct td_trace *tr, const struct td_event *e, struct td_line *l)
 {
-	char comm[6 * TD_COMM_LEN + 1], rbuf[16];
+	char rbuf[16];
+	struct td_json j;
 
-	td_line_str(l, "{\"schema\":");
-	td_line_u64(l, TD_EVENT_VERSION);
-	td_line_str(l, ",\"type\":\"");
-	td_line_str(l, td_event_type_name(e->type));
-	td_line_str(l, "\",");
-	line_time(l, tr, e->ts_ns, true);
-	json_u64(l, "\"ts_ns\":", e->ts_ns);
-	json_u64(l, ",\"cookie\":", e->cookie);
-	json_u64(l, ",\"pid\":", e->pid);
-	td_line_str(l, ",\"comm\":\"");
-	td_line_mem(l, comm, td_escape_json(e->comm, sizeof(e->comm), comm, sizeof(comm)));
-	td_line_str(l, "\",\"owner\":\"");
-	td_line_str(l, td_owner_name(e->owner));
-	json_u64(l, "\",\"cgroup\":", e->cgroup_id);
-	json_u64(l, ",\"netns\":", e->netns);
-	json_u64(l, ",\"family\":", e->family == AF_INET6 ? 6 : 4);
-	td_line_str(l, ",\"laddr\":\"");
-	td_line_addr(l, e->family, e->laddr);
-	json_u64(l, "\",\"lport\":", e->lport);
-	td_line_str(l, ",\"raddr\":\"");
-	td_line_addr(l, e->family, e->raddr);
-	json_u64(l, "\",\"rport\":", e->rport);
-	td_line_mem(l, ",", 1);
+	td_json_init(&j, l, NULL);
+	td_json_object(&j, NULL);
+	td_json_u64(&j, "schema", TD_EVENT_VERSION);
+	td_json_str(&j, "type", td_event_type_name(e->type));
+	json_time(&j, tr, e->ts_ns);
+	td_json_u64(&j, "ts_ns", e->ts_ns);
+	td_json_u64(&j, "cookie", e->cookie);
+	td_json_u64(&j, "pid", e->pid);
+	td_json_strn(&j, "comm", e->comm, sizeof(e->comm));
+	td_json_str(&j, "owner", td_owner_name(e->owner));
+	td_json_u64(&j, "cgroup", e->cgroup_id);
+	td_json_u64(&j, "netns", e->netns);
+	td_json_u64(&j, "family", e->family == AF_INET6 ? 6 : 4);
+	td_json_addr(&j, "laddr", e->family, e->laddr);
+	td_json_u64(&j, "lport", e->lport);
+	td_json_addr(&j, "raddr", e->family, e->raddr);
+	td_json_u64(&j, "rport", e->rport);
 	switch (e->type) {
 	case TD_EV_STATE:
-		td_line_str(l, "\"old\":\"");
-		td_line_str(l, td_state_name(e->old_state));
-		td_line_str(l, "\",\"new\":\"");
-		td_line_str(l, td_state_name(e->new_state));
-		td_line_str(l, "\",");
+		td_json_str(&j, "old", td_state_name(e->old_state));
+		td_json_str(&j, "new", td_state_name(e->new_state));
 		if (e->flags & (TD_F_NEW | TD_F_FIRST)) {
-			td_line_str(l, "\"dwell_ns\":null,");
+			td_json_null(&j, "dwell_ns");
 		} else if (e->flags & TD_F_LATE) { /* covers FIN_WAIT2(tw) and TIME_WAIT */
-			json_u64(l, "\"dwell_ns\":null,\"timewait_ns\":", e->dwell_ns);
-			td_line_mem(l, ",", 1);
+			td_json_null(&j, "dwell_ns");
+			td_json_u64(&j, "timewait_ns", e->dwell_ns);
 		} else {
-			json_u64(l, "\"dwell_ns\":", e->dwell_ns);
-			td_line_mem(l, ",", 1);
+			td_json_u64(&j, "dwell_ns", e->dwell_ns);
 		}
-		td_line_printf(l,
-			       "\"created\":%s,\"first_seen\":%s,\"deferred\":%s,\"timewait\":%s,",
-			       json_bool(e->flags & TD_F_NEW), json_bool(e->flags & TD_F_FIRST),
-			       json_bool(e->flags & TD_F_DEFERRED), json_bool(e->flags & TD_F_TW));
-		if (e->kind) {
-			td_line_str(l, "\"end\":\"");
-			td_line_str(l, td_tw_end_name(e->kind));
-			td_line_str(l, "\",");
-		} else {
-			td_line_str(l, "\"end\":null,");
-		}
-		td_line_str(l, "\"substate_switch_unseen\":");
-		td_line_str(l, json_bool(e->flags & TD_F_LATE));
-		td_line_str(l, "}\n");
+		td_json_bool(&j, "created", e->flags & TD_F_NEW);
+		td_json_bool(&j, "first_seen", e->flags & TD_F_FIRST);
+		td_json_bool(&j, "deferred", e->flags & TD_F_DEFERRED);
+		td_json_bool(&j, "timewait", e->flags & TD_F_TW);
+		if (e->kind)
+			td_json_str(&j, "end", td_tw_end_name(e->kind));
+		else
+			td_json_null(&j, "end");
+		td_json_bool(&j, "substate_switch_unseen", e->flags & TD_F_LATE);
 		break;
 	case TD_EV_RETRANS:
-		td_line_str(l, "\"state\":\"");
-		td_line_str(l, td_state_name(e->old_state));
-		td_line_str(l, "\",\"kind\":\"");
-		td_line_str(l, td_retrans_kind_name(e->kind));
-		td_line_str(l, "\",\"ca_state\":");
-		if (e->kind == TD_RETRANS_DATA || e->kind == TD_RETRANS_TLP) {
-			td_line_str(l, "\"");
-			td_line_str(l, td_ca_state_name(e->ca_state));
-			td_line_str(l, "\",");
-		} else {
-			td_line_str(l, "null,");
-		}
-		if (e->flags & TD_F_HAS_ERR) {
-			td_line_str(l, "\"err\":");
-			td_line_i64(l, e->arg);
-			td_line_mem(l, ",", 1);
-		} else {
-			td_line_str(l, "\"err\":null,");
-		}
-		td_line_str(l, "\"failed\":");
-		td_line_str(l, json_bool(e->flags & TD_F_FAILED));
-		json_u64(l, ",\"segs\":", e->segs ? e->segs : 1);
-		td_line_str(l, "}\n");
+		td_json_str(&j, "state", td_state_name(e->old_state));
+		td_json_str(&j, "kind", td_retrans_kind_name(e->kind));
+		if (e->kind == TD_RETRANS_DATA || e->kind == TD_RETRANS_TLP)
+			td_json_str(&j, "ca_state", td_ca_state_name(e->ca_state));
+		else
+			td_json_null(&j, "ca_state");
+		if (e->flags & TD_F_HAS_ERR)
+			td_json_i64(&j, "err", e->arg);
+		else
+			td_json_null(&j, "err");
+		td_json_bool(&j, "failed", e->flags & TD_F_FAILED);
+		td_json_u64(&j, "segs", e->segs ? e->segs : 1);
 		break;
 	default:
-		td_line_str(l, "\"state\":\"");
-		td_line_str(l, e->old_state ? td_state_name(e->old_state) : "NO_SOCKET");
-		td_line_str(l, "\",");
-		if (e->flags & TD_F_HAS_REASON) {
-			td_line_str(l, "\"reason\":\"");
-			td_line_str(l, rst_reason(tr, e, rbuf, sizeof(rbuf)));
-			td_line_str(l, "\"}\n");
-		} else {
-			td_line_str(l, "\"reason\":null}\n");
-		}
+		td_json_str(&j, "state", e->old_state ? td_state_name(e->old_state) : "NO_SOCKET");
+		if (e->flags & TD_F_HAS_REASON)
+			td_json_str(&j, "reason", rst_reason(tr, e, rbuf, sizeof(rbuf)));
+		else
+			td_json_null(&j, "reason");
 		break;
 	}
+	td_json_end(&j);
 }
 
 size_t td_trace_format(const struct td_trace *tr, const struct td_event *e, char *out, size_t sz)
