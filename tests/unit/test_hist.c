@@ -127,8 +127,10 @@ static char *print_json(const struct td_hist *h, size_t *len)
 
 	td_json_init(&j, &l, NULL);
 	td_hist_json(&j, NULL, h);
-	s = strdup(buf);
+	/* room for the newline and NUL check_json() adds */
+	s = malloc(l.len + 2);
 	assert_non_null(s);
+	memcpy(s, buf, l.len + 1);
 	*len = l.len;
 	return s;
 }
