@@ -144,9 +144,14 @@ mount -t cgroup2 none /sys/fs/cgroup
 # the tree at its own path (which may lie under this guest's fresh /tmp)
 mkdir -p $top 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 repo $top
-# this kernel's modules (veth, netem, nf_tables, ... load on demand) and
-# its /boot (config-RELEASE: CONFIG_HZ), as its package installs them
-mount --bind $kdir/root/lib/modules /lib/modules
+# this kernel's modules (veth, netem, nf_tables, ... load on demand): the
+# kernel's helper runs modprobe on the tree the package unpacked to, not
+# on /lib/modules, which a host whose own kernel has no modules lacks (a
+# fresh machine: nothing to mount them on in the read-only root)
+printf '#!/bin/sh\nexec /sbin/modprobe -d %s "\$@"\n' $kdir/root > /tmp/modprobe
+chmod 755 /tmp/modprobe
+echo /tmp/modprobe > /proc/sys/kernel/modprobe
+# its /boot (config-RELEASE: CONFIG_HZ), as its package installs it
 mount --bind $kdir/root/boot /boot
 ip link set lo up
 echo "guest kernel: \$(uname -r)"
