@@ -239,9 +239,7 @@ int td_doctor_main(const struct td_opts *o)
 	d.line = (struct td_line){d.buf, sizeof(d.buf), 0};
 	td_json_init(&d.j, &d.line, stdout);
 	if (d.json) {
-		td_json_object(&d.j, NULL);
-		td_json_u64(&d.j, "schema", 1);
-		td_json_str(&d.j, "type", "doctor");
+		td_json_record(&d.j, NULL, "doctor");
 		td_json_array(&d.j, "checks");
 	}
 	uname(&u);

@@ -60,9 +60,7 @@ static void report(struct td_dwell *d, const struct td_hist *hs, const char *spa
 
 	td_json_init(&j, &line, stdout);
 	if (json) {
-		td_json_object(&j, NULL);
-		td_json_u64(&j, "schema", TD_EVENT_VERSION);
-		td_json_str(&j, "type", "dwell");
+		td_json_record(&j, NULL, "dwell");
 		td_json_str(&j, "span", span);
 		td_json_u64(&j, "seq", d->seq);
 		td_json_f64(&j, "from", from, 6);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <string.h>
+#include <sys/socket.h>
 
+#include "events.h"
 #include "json.h"
 
 void td_json_init(struct td_json *j, struct td_line *l, FILE *f)
@@ -98,6 +100,13 @@ void td_json_array(struct td_json *j, const char *key)
 	open_container(j, key, true);
 }
 
+void td_json_record(struct td_json *j, const char *key, const char *type)
+{
+	td_json_object(j, key);
+	td_json_u64(j, "schema", TD_EVENT_VERSION);
+	td_json_str(j, "type", type);
+}
+
 void td_json_close(struct td_json *j)
 {
 	if (!j->depth)
@@ -179,4 +188,13 @@ void td_json_addr(struct td_json *j, const char *key, unsigned family, const __u
 	td_line_mem(j->l, "\"", 1);
 	td_line_addr(j->l, family, addr);
 	td_line_mem(j->l, "\"", 1);
+}
+
+void td_json_tuple(struct td_json *j, const struct td_event *e)
+{
+	td_json_u64(j, "family", e->family == AF_INET6 ? 6 : 4);
+	td_json_addr(j, "laddr", e->family, e->laddr);
+	td_json_u64(j, "lport", e->lport);
+	td_json_addr(j, "raddr", e->family, e->raddr);
+	td_json_u64(j, "rport", e->rport);
 }

@@ -30,6 +30,9 @@ struct td_json {
 void td_json_init(struct td_json *j, struct td_line *l, FILE *f);
 void td_json_object(struct td_json *j, const char *key);
 void td_json_array(struct td_json *j, const char *key);
+/* A record of tcpdwell's output: an object that starts with the JSON
+ * schema version ("schema", TD_EVENT_VERSION) and its "type". */
+void td_json_record(struct td_json *j, const char *key, const char *type);
 /* Close the innermost object or array. */
 void td_json_close(struct td_json *j);
 /* Close what is still open, end the line with '\n' and, with a FILE,
@@ -47,6 +50,9 @@ void td_json_null(struct td_json *j, const char *key);
 void td_json_f64(struct td_json *j, const char *key, double v, int decimals);
 /* An address as a string: dotted quad or RFC 5952 IPv6. */
 void td_json_addr(struct td_json *j, const char *key, unsigned family, const __u8 *addr);
+struct td_event;
+/* A connection's tuple: "family" (4 or 6), "laddr", "lport", "raddr", "rport". */
+void td_json_tuple(struct td_json *j, const struct td_event *e);
 /* A value the caller formatted itself as valid JSON (a number, a nested
  * literal). */
 void td_json_raw(struct td_json *j, const char *key, const char *json);

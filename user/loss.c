@@ -90,9 +90,7 @@ void td_loss_json(struct td_json *j, const char *key, const struct td_loss *l, c
 {
 	const struct td_delivered *d = &l->delivered;
 
-	td_json_object(j, key);
-	td_json_u64(j, "schema", TD_EVENT_VERSION);
-	td_json_str(j, "type", "loss");
+	td_json_record(j, key, "loss");
 	td_json_bool(j, "exact", l->exact);
 	td_json_u64(j, "events", l->events);
 	td_json_u64(j, "delivered", d->events);

@@ -260,9 +260,7 @@ static int report(struct rt_run *r, struct rt_span *s, const char *span, uint64_
 	}
 	if (j) {
 		td_json_init(j, &line, stdout);
-		td_json_object(j, NULL);
-		td_json_u64(j, "schema", 1);
-		td_json_str(j, "type", "retrans_counts");
+		td_json_record(j, NULL, "retrans_counts");
 		td_json_str(j, "span", span);
 		td_json_f64(j, "start_s", a, 3);
 		td_json_f64(j, "end_s", b, 3);

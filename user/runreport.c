@@ -58,11 +58,7 @@ static void json_conn(struct td_json *j, const struct td_run_conn *c)
 
 	td_json_object(j, NULL);
 	td_json_u64(j, "cookie", id->cookie);
-	td_json_u64(j, "family", id->family == AF_INET6 ? 6 : 4);
-	td_json_addr(j, "laddr", id->family, id->laddr);
-	td_json_u64(j, "lport", id->lport);
-	td_json_addr(j, "raddr", id->family, id->raddr);
-	td_json_u64(j, "rport", id->rport);
+	td_json_tuple(j, id);
 	td_json_u64(j, "pid", id->pid);
 	td_json_strn(j, "comm", id->comm, sizeof(id->comm));
 	td_json_str(j, "state_at_exit",
@@ -80,9 +76,7 @@ void td_run_write_json(FILE *f, const struct td_run_report *r)
 	struct td_json j;
 
 	td_json_init(&j, &line, f);
-	td_json_object(&j, NULL);
-	td_json_u64(&j, "schema", TD_EVENT_VERSION);
-	td_json_str(&j, "type", "run");
+	td_json_record(&j, NULL, "run");
 	td_json_array(&j, "command");
 	for (int i = 0; r->argv[i]; i++)
 		td_json_str(&j, NULL, r->argv[i]);

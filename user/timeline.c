@@ -93,15 +93,9 @@ static void print_json(FILE *f, const struct td_conn *c, const struct td_conn_su
 	struct td_json j;
 
 	td_json_init(&j, &line, f);
-	td_json_object(&j, NULL);
-	td_json_u64(&j, "schema", TD_EVENT_VERSION);
-	td_json_str(&j, "type", "connection");
+	td_json_record(&j, NULL, "connection");
 	td_json_u64(&j, "cookie", c->cookie);
-	td_json_u64(&j, "family", id->family == AF_INET6 ? 6 : 4);
-	td_json_addr(&j, "laddr", id->family, id->laddr);
-	td_json_u64(&j, "lport", id->lport);
-	td_json_addr(&j, "raddr", id->family, id->raddr);
-	td_json_u64(&j, "rport", id->rport);
+	td_json_tuple(&j, id);
 	td_json_u64(&j, "netns", id->netns);
 	td_json_u64(&j, "pid", id->pid);
 	td_json_strn(&j, "comm", id->comm, sizeof(id->comm));

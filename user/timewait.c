@@ -381,9 +381,7 @@ static void print_json(const struct tw_run *r, const struct tw_ns *n,
 	struct td_json j;
 
 	td_json_init(&j, &line, stdout);
-	td_json_object(&j, NULL);
-	td_json_u64(&j, "schema", 1);
-	td_json_str(&j, "type", "timewait");
+	td_json_record(&j, NULL, "timewait");
 	td_json_bool(&j, "once", r->o.once);
 	td_json_f64(&j, "time_s", at_s, 3);
 	td_json_u64(&j, "netns", n->ns.inum);
@@ -510,9 +508,7 @@ static void print_sockets(const struct tw_run *r, const struct tw_ns *n, uint64_
 		td_endpoint_str(t->family, t->laddr, t->lport, l);
 		td_endpoint_str(t->family, t->raddr, t->rport, rm);
 		if (json(r)) {
-			td_json_object(&j, NULL);
-			td_json_u64(&j, "schema", 1);
-			td_json_str(&j, "type", "timewait_socket");
+			td_json_record(&j, NULL, "timewait_socket");
 			td_json_u64(&j, "netns", n->ns.inum);
 			td_json_u64(&j, "cookie", t->cookie);
 			td_json_str(&j, "state",

@@ -27,17 +27,24 @@ static void line_rel_time(struct td_line *l, const struct td_trace *tr, uint64_t
 	td_line_frac(l, a % 1000000000 / 1000, 6);
 }
 
+/* The event's wall-clock time (-T) as local time; returns its microseconds. */
+static unsigned long long wall_time(const struct td_trace *tr, uint64_t ts, struct tm *tm)
+{
+	uint64_t wall = ts + tr->wall_off_ns;
+	time_t sec = wall / 1000000000ull;
+
+	localtime_r(&sec, tm);
+	return wall % 1000000000ull / 1000;
+}
+
 /* The time columns of a text line: wall clock (-T) or seconds since start. */
 static void line_time(struct td_line *l, const struct td_trace *tr, uint64_t ts)
 {
 	if (tr->opts->wall_time) {
-		uint64_t wall = ts + tr->wall_off_ns;
-		time_t sec = wall / 1000000000ull;
 		struct tm tm;
+		unsigned long long us = wall_time(tr, ts, &tm);
 
-		localtime_r(&sec, &tm);
-		td_line_printf(l, "%02d:%02d:%02d.%06llu ", tm.tm_hour, tm.tm_min, tm.tm_sec,
-			       (unsigned long long)(wall % 1000000000ull / 1000));
+		td_line_printf(l, "%02d:%02d:%02d.%06llu ", tm.tm_hour, tm.tm_min, tm.tm_sec, us);
 		return;
 	}
 	line_rel_time(l, tr, ts);
@@ -48,15 +55,12 @@ static void line_time(struct td_line *l, const struct td_trace *tr, uint64_t ts)
 static void json_time(struct td_json *j, const struct td_trace *tr, uint64_t ts)
 {
 	if (tr->opts->wall_time) {
-		uint64_t wall = ts + tr->wall_off_ns;
-		time_t sec = wall / 1000000000ull;
 		struct tm tm;
+		unsigned long long us = wall_time(tr, ts, &tm);
 
-		localtime_r(&sec, &tm);
 		td_json_key(j, "wall");
 		td_line_printf(j->l, "\"%04d-%02d-%02dT%02d:%02d:%02d.%06llu\"", tm.tm_year + 1900,
-			       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-			       (unsigned long long)(wall % 1000000000ull / 1000));
+			       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
 	}
 	td_json_key(j, "time");
 	line_rel_time(j->l, tr, ts);
@@ -192,9 +196,7 @@ static void format_json(const struct td_trace *tr, const struct td_event *e, str
 	struct td_json j;
 
 	td_json_init(&j, l, NULL);
-	td_json_object(&j, NULL);
-	td_json_u64(&j, "schema", TD_EVENT_VERSION);
-	td_json_str(&j, "type", td_event_type_name(e->type));
+	td_json_record(&j, NULL, td_event_type_name(e->type));
 	json_time(&j, tr, e->ts_ns);
 	td_json_u64(&j, "ts_ns", e->ts_ns);
 	td_json_u64(&j, "cookie", e->cookie);
@@ -203,11 +205,7 @@ static void format_json(const struct td_trace *tr, const struct td_event *e, str
 	td_json_str(&j, "owner", td_owner_name(e->owner));
 	td_json_u64(&j, "cgroup", e->cgroup_id);
 	td_json_u64(&j, "netns", e->netns);
-	td_json_u64(&j, "family", e->family == AF_INET6 ? 6 : 4);
-	td_json_addr(&j, "laddr", e->family, e->laddr);
-	td_json_u64(&j, "lport", e->lport);
-	td_json_addr(&j, "raddr", e->family, e->raddr);
-	td_json_u64(&j, "rport", e->rport);
+	td_json_tuple(&j, e);
 	switch (e->type) {
 	case TD_EV_STATE:
 		td_json_str(&j, "old", td_state_name(e->old_state));
