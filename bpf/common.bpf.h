@@ -607,8 +607,7 @@ static __always_inline void td_emit(struct td_event *e)
 		td_record_dwell(e->old_state, e->dwell_ns);
 	if (td_cfg.agg)
 		td_agg_count(e);
-	if (td_cfg.no_events || (td_cfg.tw_only && !(e->flags & TD_F_TW)) ||
-	    (td_cfg.type_mask && !(td_cfg.type_mask & (1 << e->type))))
+	if (!td_ring_wants(&td_cfg, e))
 		return;
 	cpu = bpf_get_smp_processor_id();
 	rb = bpf_map_lookup_elem(&td_rings, &cpu);

@@ -403,6 +403,15 @@ static inline int td_dwell_counts(const struct td_event *e)
 	       e->old_state < TD_TCP_MAX_STATES;
 }
 
+/* Whether a record that passed the filters goes on the ring under c: one
+ * definition for the kernel (td_emit) and for a replay, which shows what
+ * the live command would have shown. */
+static inline int td_ring_wants(const volatile struct td_config *c, const struct td_event *e)
+{
+	return !c->no_events && (!c->tw_only || (e->flags & TD_F_TW)) &&
+	       (!c->type_mask || (c->type_mask & (1 << e->type)));
+}
+
 /* Count, sum and maximum of the dwell times per state. imax_ns is the
  * maximum within interval `gen` (td_hist_gen, bumped by the reader). */
 struct td_hist_stat {

@@ -12,8 +12,9 @@
 #include <sys/statfs.h>
 #include <linux/magic.h>
 
-#include "err.h"
 #include "cli.h"
+#include "commands.h"
+#include "err.h"
 #include "version.h"
 
 enum {
@@ -59,58 +60,63 @@ enum {
 	OPT_FORCE,
 };
 
-static const struct option long_opts[] = {
-    {"ipv4", no_argument, NULL, '4'},
-    {"ipv6", no_argument, NULL, '6'},
-    {"lport", required_argument, NULL, OPT_LPORT},
-    {"netns", required_argument, NULL, OPT_NETNS},
-    {"rport", required_argument, NULL, OPT_RPORT},
-    {"output", required_argument, NULL, 'o'},
-    {"timestamp", no_argument, NULL, 'T'},
-    {"wide", no_argument, NULL, 'w'},
-    {"duration", required_argument, NULL, 'd'},
-    {"interval", required_argument, NULL, 'i'},
-    {"flush-ms", required_argument, NULL, OPT_FLUSH_MS},
-    {"ringbuf-kb", required_argument, NULL, OPT_RINGBUF_KB},
-    {"max-sockets", required_argument, NULL, OPT_MAX_SOCKETS},
-    {"timewait-map", required_argument, NULL, OPT_TIMEWAIT_MAP},
-    {"wakeup-pct", required_argument, NULL, OPT_WAKEUP_PCT},
-    {"wakeup-per-event", no_argument, NULL, OPT_WAKEUP_PER_EVENT},
-    {"no-accept-tracepoint", no_argument, NULL, OPT_NO_ACCEPT},
-    {"accept-hook", required_argument, NULL, OPT_ACCEPT_HOOK},
-    {"socket-id", required_argument, NULL, OPT_SOCKET_ID},
-    {"all-netns", no_argument, NULL, OPT_ALL_NETNS},
-    {"once", no_argument, NULL, OPT_ONCE},
-    {"verify", no_argument, NULL, OPT_VERIFY},
-    {"sockets", no_argument, NULL, OPT_SOCKETS},
-    {"top", required_argument, NULL, OPT_TOP},
-    {"warn-pct", required_argument, NULL, OPT_WARN_PCT},
-    {"count", no_argument, NULL, 'c'},
-    {"resets", no_argument, NULL, OPT_RESETS},
-    {"pid", required_argument, NULL, OPT_PID},
-    {"comm", required_argument, NULL, OPT_COMM},
-    {"cgroup", required_argument, NULL, OPT_CGROUP},
-    {"report", required_argument, NULL, OPT_REPORT},
-    {"junit", required_argument, NULL, OPT_JUNIT},
-    {"max-retrans", required_argument, NULL, OPT_MAX_RETRANS},
-    {"max-resets", required_argument, NULL, OPT_MAX_RESETS},
-    {"max-timewait", required_argument, NULL, OPT_MAX_TW},
-    {"max-lost", required_argument, NULL, OPT_MAX_LOST},
-    {"fail-on-leak", no_argument, NULL, OPT_FAIL_ON_LEAK},
-    {"laddr", required_argument, NULL, OPT_LADDR},
-    {"raddr", required_argument, NULL, OPT_RADDR},
-    {"follow", no_argument, NULL, OPT_FOLLOW},
-    {"max-follow", required_argument, NULL, OPT_MAX_FOLLOW},
-    {"listen", required_argument, NULL, OPT_LISTEN},
-    {"label-ports", required_argument, NULL, OPT_LABEL_PORTS},
-    {"label-peers", required_argument, NULL, OPT_LABEL_PEERS},
-    {"write", required_argument, NULL, OPT_WRITE},
-    {"rotate", required_argument, NULL, OPT_ROTATE},
-    {"force", no_argument, NULL, OPT_FORCE},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {0},
+/* Every option, and the group a command must take for it (commands.h). */
+static const struct optdef {
+	struct option opt;
+	unsigned group;
+} optdefs[] = {
+    {{"ipv4", no_argument, NULL, '4'}, TD_OG_FILTER},
+    {{"ipv6", no_argument, NULL, '6'}, TD_OG_FILTER},
+    {{"lport", required_argument, NULL, OPT_LPORT}, TD_OG_FILTER},
+    {{"netns", required_argument, NULL, OPT_NETNS}, TD_OG_FILTER},
+    {{"rport", required_argument, NULL, OPT_RPORT}, TD_OG_FILTER},
+    {{"output", required_argument, NULL, 'o'}, TD_OG_OUTPUT},
+    {{"timestamp", no_argument, NULL, 'T'}, TD_OG_OUTPUT},
+    {{"wide", no_argument, NULL, 'w'}, TD_OG_OUTPUT},
+    {{"duration", required_argument, NULL, 'd'}, TD_OG_DURATION},
+    {{"interval", required_argument, NULL, 'i'}, TD_OG_INTERVAL},
+    {{"flush-ms", required_argument, NULL, OPT_FLUSH_MS}, TD_OG_READER},
+    {{"ringbuf-kb", required_argument, NULL, OPT_RINGBUF_KB}, TD_OG_KERNEL},
+    {{"max-sockets", required_argument, NULL, OPT_MAX_SOCKETS}, TD_OG_READER},
+    {{"timewait-map", required_argument, NULL, OPT_TIMEWAIT_MAP}, TD_OG_KERNEL},
+    {{"wakeup-pct", required_argument, NULL, OPT_WAKEUP_PCT}, TD_OG_KERNEL},
+    {{"wakeup-per-event", no_argument, NULL, OPT_WAKEUP_PER_EVENT}, TD_OG_KERNEL},
+    {{"no-accept-tracepoint", no_argument, NULL, OPT_NO_ACCEPT}, TD_OG_KERNEL},
+    {{"accept-hook", required_argument, NULL, OPT_ACCEPT_HOOK}, TD_OG_KERNEL},
+    {{"socket-id", required_argument, NULL, OPT_SOCKET_ID}, TD_OG_KERNEL},
+    {{"all-netns", no_argument, NULL, OPT_ALL_NETNS}, TD_OG_CENSUS},
+    {{"once", no_argument, NULL, OPT_ONCE}, TD_OG_CENSUS},
+    {{"verify", no_argument, NULL, OPT_VERIFY}, TD_OG_CENSUS},
+    {{"sockets", no_argument, NULL, OPT_SOCKETS}, TD_OG_TIMEWAIT},
+    {{"top", required_argument, NULL, OPT_TOP}, TD_OG_TOP},
+    {{"warn-pct", required_argument, NULL, OPT_WARN_PCT}, TD_OG_TIMEWAIT},
+    {{"count", no_argument, NULL, 'c'}, TD_OG_RETRANS},
+    {{"resets", no_argument, NULL, OPT_RESETS}, TD_OG_RETRANS},
+    {{"pid", required_argument, NULL, OPT_PID}, TD_OG_OWNER},
+    {{"comm", required_argument, NULL, OPT_COMM}, TD_OG_COMM},
+    {{"cgroup", required_argument, NULL, OPT_CGROUP}, TD_OG_OWNER},
+    {{"report", required_argument, NULL, OPT_REPORT}, TD_OG_RUN},
+    {{"junit", required_argument, NULL, OPT_JUNIT}, TD_OG_RUN},
+    {{"max-retrans", required_argument, NULL, OPT_MAX_RETRANS}, TD_OG_RUN},
+    {{"max-resets", required_argument, NULL, OPT_MAX_RESETS}, TD_OG_RUN},
+    {{"max-timewait", required_argument, NULL, OPT_MAX_TW}, TD_OG_RUN},
+    {{"max-lost", required_argument, NULL, OPT_MAX_LOST}, TD_OG_RUN},
+    {{"fail-on-leak", no_argument, NULL, OPT_FAIL_ON_LEAK}, TD_OG_RUN},
+    {{"laddr", required_argument, NULL, OPT_LADDR}, TD_OG_FILTER},
+    {{"raddr", required_argument, NULL, OPT_RADDR}, TD_OG_FILTER},
+    {{"follow", no_argument, NULL, OPT_FOLLOW}, TD_OG_FOLLOW},
+    {{"max-follow", required_argument, NULL, OPT_MAX_FOLLOW}, TD_OG_FOLLOW},
+    {{"listen", required_argument, NULL, OPT_LISTEN}, TD_OG_EXPORT},
+    {{"label-ports", required_argument, NULL, OPT_LABEL_PORTS}, TD_OG_EXPORT},
+    {{"label-peers", required_argument, NULL, OPT_LABEL_PEERS}, TD_OG_EXPORT},
+    {{"write", required_argument, NULL, OPT_WRITE}, TD_OG_RECORD},
+    {{"rotate", required_argument, NULL, OPT_ROTATE}, TD_OG_RECORD},
+    {{"force", no_argument, NULL, OPT_FORCE}, TD_OG_RECORD},
+    {{"help", no_argument, NULL, 'h'}, 0},
+    {{"version", no_argument, NULL, 'V'}, 0},
 };
+
+#define NOPTS (sizeof(optdefs) / sizeof(optdefs[0]))
 
 void td_usage(FILE *f)
 {
@@ -365,70 +371,74 @@ bool td_opts_filtered(const struct td_opts *o)
 	       o->comm[0] || o->cgroup_id;
 }
 
-/* record writes a file: output options make no sense; replay has no
- * kernel: its options make none there. */
-static int check_record_replay(const struct td_opts *o, bool out_opt, bool kernel_opt, bool rec_opt,
-			       bool tw_opt, bool rt_opt, bool top_opt, bool run_opt)
+/* getopt_long wants the options alone, ended by a zero entry. */
+static const struct option *long_opts(void)
 {
-	if (rec_opt && o->cmd != TD_CMD_RECORD)
-		return usage_error("%s: -w FILE, --rotate and --force are record options",
-				   "record");
-	if (o->cmd == TD_CMD_RECORD) {
-		if (!o->write_path)
-			return usage_error("%s: -w FILE names the recording", "record");
-		if (out_opt || tw_opt || rt_opt || top_opt || run_opt || o->interval_s)
-			return usage_error(
-			    "%s: writes every event to FILE; output options (-o, -T, "
-			    "-i, -c, --top, ...) belong to replay",
-			    "record");
-	}
-	if (o->replay_path) {
-		if (kernel_opt || o->follow)
-			return usage_error(
-			    "%s: reads a file; --ringbuf-kb, --timewait-map, "
-			    "--wakeup-*, --accept-hook, --no-accept-tracepoint, --socket-id and "
-			    "--follow are "
-			    "for "
-			    "live tracing (the recording's own filters already apply)",
-			    "replay");
-		if (o->once || o->all_netns || o->verify)
-			return usage_error("%s: --once, --all-netns and --verify need the live "
-					   "kernel; a replayed timewait starts from the recorded "
-					   "census",
-					   "replay");
-	}
+	static struct option opts[NOPTS + 1];
+
+	if (!opts[0].name)
+		for (size_t i = 0; i < NOPTS; i++)
+			opts[i] = optdefs[i].opt;
+	return opts;
+}
+
+static unsigned group_of(int val)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (optdefs[i].opt.val == val)
+			return optdefs[i].group;
 	return 0;
 }
 
-/* Options that only one subcommand understands, or not together. */
-static int check_combinations(const struct td_opts *o, bool tw_opt, bool rt_opt, bool top_opt,
-			      bool max_follow, bool run_opt, bool export_opt)
+/* What replay refuses of the commands it shows (TD_OG_REPLAY_NOT). */
+static const struct td_refusal replay_refuse[] = {
+    {TD_OG_KERNEL | TD_OG_FOLLOW,
+     "it is for live tracing, and a recording's own filters already apply"},
+    {TD_OG_CENSUS, "it needs the live kernel; a replayed timewait starts from the recorded "
+		   "census"},
+    {0},
+};
+
+/* Whether o's command, live or replayed, takes the option `name` of group
+ * g. Refused: why, or which commands take it. */
+static int check_group(const struct td_opts *o, unsigned g, const char *name)
+{
+	const struct td_command *cmd = o->command;
+	const struct td_refusal *r = cmd->refuse;
+	const char *who = cmd->name;
+	char takers[128];
+
+	if (!g || ((cmd->groups & g) && !(o->replay_path && (g & TD_OG_REPLAY_NOT))))
+		return 0;
+	if (cmd->groups & g) {
+		r = replay_refuse;
+		who = "replay";
+	}
+	for (; r && r->groups; r++)
+		if (r->groups & g)
+			return td_err(TD_EXIT_USAGE,
+				      "%s: %s does not apply: %s (see tcpdwell --help)", who, name,
+				      r->why);
+	td_command_takers(g, takers, sizeof(takers));
+	return td_err(TD_EXIT_USAGE, "%s: %s is an option of %s (see tcpdwell --help)", who, name,
+		      takers);
+}
+
+/* Options a command takes, but not together, or not alone. */
+static int check_combinations(const struct td_opts *o, bool max_follow)
 {
 	bool owner = o->npids || o->comm[0] || o->cgroup_id;
 
-	if (run_opt && o->cmd != TD_CMD_RUN)
-		return usage_error("%s: --report, --junit, --max-* thresholds and --fail-on-leak "
-				   "are run options",
-				   "run");
-	if (o->cmd == TD_CMD_RUN && (o->npids || o->cgroup_id))
-		return usage_error("%s: the command's own cgroup selects its connections; "
-				   "--pid and --cgroup do not apply",
-				   "run");
-	if (o->cmd == TD_CMD_RUN && o->format == TD_FMT_JSON)
+	if (o->command->id == TD_CMD_RECORD && !o->write_path)
+		return usage_error("%s: -w FILE names the recording", "record");
+	if (o->command->id == TD_CMD_RUN && o->format == TD_FMT_JSON)
 		return usage_error("%s: stdout is the command's; --report FILE writes JSON", "run");
-	if (o->cmd == TD_CMD_RUN && (o->duration_s || o->interval_s))
-		return usage_error("%s: the command's lifetime is the duration: -d and -i do "
-				   "not apply",
-				   "run");
-
 	if (o->follow && !o->npids)
 		return usage_error("%s: follows the processes given with --pid; add --pid",
 				   "--follow");
 	if (max_follow && !o->follow)
 		return usage_error("%s: sizes the pid map of --follow; add --follow",
 				   "--max-follow");
-	if (o->cmd == TD_CMD_DOCTOR && (td_opts_filtered(o) || o->follow))
-		return usage_error("%s: checks the kernel and host, it takes no filters", "doctor");
 	/* the snapshot walks the hash tables: who created a socket is unknown
 	 * there, so an owner filter could only ever show nothing */
 	if (owner && o->once)
@@ -440,27 +450,45 @@ static int check_combinations(const struct td_opts *o, bool tw_opt, bool rt_opt,
 		return usage_error("%s: compares the whole namespace with /proc/net/sockstat; "
 				   "it takes no filters (-4/-6, ports, addresses, owners)",
 				   "--verify");
-	if (rt_opt && o->cmd != TD_CMD_RETRANS)
-		return usage_error("%s: -c and --resets are retrans options", "retrans");
-	if (top_opt && o->cmd != TD_CMD_TIMEWAIT && o->cmd != TD_CMD_RETRANS)
-		return usage_error("%s: --top is a timewait and retrans option", "--top");
-	if (tw_opt && o->cmd != TD_CMD_TIMEWAIT)
-		return usage_error("%s: --once, --all-netns, --verify, --sockets and --warn-pct "
-				   "are timewait options",
-				   "timewait");
-	if (export_opt && o->cmd != TD_CMD_EXPORT)
-		return usage_error("%s: --listen, --label-ports and --label-peers are export "
-				   "options",
-				   "export");
-	if (o->cmd == TD_CMD_EXPORT && (o->npids || o->comm[0] || o->cgroup_id))
-		return usage_error("%s: --pid, --comm and --cgroup select connections by owner; "
-				   "the TIME_WAIT census counts a whole namespace",
-				   "export");
 	if (o->all_netns && o->netns)
 		return usage_error("%s: use --netns or --all-netns, not both", "--all-netns");
 	if (o->once && o->duration_s)
 		return usage_error("%s: --once takes no duration", "--once");
+	if (o->no_accept && o->accept_hook != TD_ACCEPT_AUTO)
+		return usage_error("--accept-hook %s and --no-accept-tracepoint: the latter "
+				   "only narrows auto",
+				   td_accept_hook_name(o->accept_hook));
 	return 0;
+}
+
+/* COMMAND, or replay FILE [COMMAND]: sets o->command (trace when none is
+ * named) and o->replay_path; returns how many arguments they took, or
+ * -TD_EXIT_USAGE. */
+static int parse_command(int argc, char **argv, struct td_opts *o)
+{
+	char names[128];
+	int used = 0;
+
+	o->command = td_command_default();
+	if (argc > 1 && !strcmp(argv[1], "replay")) {
+		if (argc < 3 || argv[2][0] == '-' || !argv[2][0])
+			return -usage_error("%s: which recording? (tcpdwell replay FILE [COMMAND])",
+					    "replay");
+		o->replay_path = argv[2];
+		used = 2;
+	}
+	if (argc > used + 1 && argv[used + 1][0] != '-') {
+		o->command = td_command_find(argv[used + 1]);
+		if (o->replay_path && (!o->command || !o->command->replay)) {
+			td_command_replayable(names, sizeof(names));
+			return -usage_error("replay: replays %s", names);
+		}
+		if (!o->command)
+			return -usage_error("unknown command '%s'", argv[used + 1]);
+		used++;
+	}
+	o->cmd = o->command->id;
+	return used;
 }
 
 /* What a comma-separated list option says when it is malformed as a list. */
@@ -702,64 +730,38 @@ static void defaults(struct td_opts *o)
 int td_parse_args(int argc, char **argv, struct td_opts *o)
 {
 	const char *err = NULL;
-	bool tw_opt = false, rt_opt = false, top_opt = false, max_follow = false;
-	bool run_opt = false, export_opt = false, out_opt = false, kernel_opt = false;
-	bool rec_opt = false;
+	bool max_follow = false;
 	struct sockaddr_storage ss;
+	char name[64];
 	unsigned sslen;
 	unsigned long v;
-	int c;
+	int c, li;
 
 	defaults(o);
 	o->argc = argc;
 	o->argv = argv;
-	/* replay FILE [COMMAND]: then the options, as for COMMAND */
-	if (argc > 1 && !strcmp(argv[1], "replay")) {
-		if (argc < 3 || argv[2][0] == '-' || !argv[2][0])
-			return usage_error("%s: which recording? (tcpdwell replay FILE [COMMAND])",
-					   "replay");
-		o->replay_path = argv[2];
-		argv += 2;
-		argc -= 2;
-		if (argc > 1 && argv[1][0] != '-' && strcmp(argv[1], "trace") &&
-		    strcmp(argv[1], "timeline") && strcmp(argv[1], "dwell") &&
-		    strcmp(argv[1], "timewait") && strcmp(argv[1], "retrans"))
-			return usage_error(
-			    "%s: replays trace, timeline, dwell, timewait or retrans", "replay");
-	}
-	/* The subcommand comes first; `trace` is the default. */
-	if (argc > 1 && argv[1][0] != '-') {
-		if (!strcmp(argv[1], "trace"))
-			o->cmd = TD_CMD_TRACE;
-		else if (!strcmp(argv[1], "dwell"))
-			o->cmd = TD_CMD_DWELL;
-		else if (!strcmp(argv[1], "timeline"))
-			o->cmd = TD_CMD_TIMELINE;
-		else if (!strcmp(argv[1], "timewait"))
-			o->cmd = TD_CMD_TIMEWAIT;
-		else if (!strcmp(argv[1], "retrans"))
-			o->cmd = TD_CMD_RETRANS;
-		else if (!strcmp(argv[1], "doctor"))
-			o->cmd = TD_CMD_DOCTOR;
-		else if (!strcmp(argv[1], "run"))
-			o->cmd = TD_CMD_RUN;
-		else if (!strcmp(argv[1], "export"))
-			o->cmd = TD_CMD_EXPORT;
-		else if (!strcmp(argv[1], "record"))
-			o->cmd = TD_CMD_RECORD;
-		else
-			return usage_error("unknown command '%s'", argv[1]);
-		argv++;
-		argc--;
-	}
+	c = parse_command(argc, argv, o);
+	if (c < 0)
+		return -c;
+	argv += c;
+	argc -= c;
 	optind = 0; /* 0, not 1: also resets glibc's state inside a -xyz cluster */
 	opterr = 0;
-	/* run: the first non-option is the command; its options are its own */
-	while ((c = getopt_long(argc, argv,
-				o->cmd == TD_CMD_RUN	  ? "+:46o:Twd:i:chV"
-				: o->cmd == TD_CMD_RECORD ? ":46o:Tw:d:i:chV"
-							  : ":46o:Twd:i:chV",
-				long_opts, NULL)) != -1) {
+	/* run: the first non-option is the command; its options are its own.
+	 * record: -w is -w FILE */
+	while (li = -1, (c = getopt_long(argc, argv,
+					 o->cmd == TD_CMD_RUN	   ? "+:46o:Twd:i:chV"
+					 : o->cmd == TD_CMD_RECORD ? ":46o:Tw:d:i:chV"
+								   : ":46o:Twd:i:chV",
+					 long_opts(), &li)) != -1) {
+		if (c == 'w' && o->cmd == TD_CMD_RECORD && optarg)
+			c = OPT_WRITE; /* -w FILE */
+		if (li >= 0)
+			snprintf(name, sizeof(name), "--%s", optdefs[li].opt.name);
+		else
+			snprintf(name, sizeof(name), "-%c", c == OPT_WRITE ? 'w' : c);
+		if (c != ':' && c != '?' && check_group(o, group_of(c), name))
+			return TD_EXIT_USAGE;
 		switch (c) {
 		case '4':
 		case '6':
@@ -809,7 +811,6 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 				strcpy(o->netns_path, optarg);
 			break;
 		case 'o':
-			out_opt = true;
 			if (!strcmp(optarg, "text"))
 				o->format = TD_FMT_TEXT;
 			else if (!strcmp(optarg, "json"))
@@ -819,23 +820,15 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 						   optarg);
 			break;
 		case 'T':
-			o->wall_time = out_opt = true;
+			o->wall_time = true;
 			break;
 		case 'w':
-			if (o->cmd != TD_CMD_RECORD) {
-				o->wide = out_opt = true;
-				break;
-			}
-			if (!optarg) /* --wide */
-				return usage_error("%s: -w FILE names the recording; --wide is a "
-						   "replay option",
-						   "record");
-			/* fall through */
+			o->wide = true;
+			break;
 		case OPT_WRITE:
 			if (!*optarg)
 				return usage_error("%s needs a file name", "-w");
 			o->write_path = optarg;
-			rec_opt = true;
 			break;
 		case OPT_ROTATE:
 			if (td_parse_size(optarg, &o->rotate_bytes) || o->rotate_bytes < 4096)
@@ -843,10 +836,9 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 				    "bad --rotate '%s' (a size of at least 4k: 4096, "
 				    "64k, 10M, 1G)",
 				    optarg);
-			rec_opt = true;
 			break;
 		case OPT_FORCE:
-			o->force = rec_opt = true;
+			o->force = true;
 			break;
 		case 'd':
 			if (parse_seconds(optarg, &o->duration_s))
@@ -862,7 +854,6 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			o->flush_ms = v;
 			break;
 		case OPT_RINGBUF_KB:
-			kernel_opt = true;
 			if (parse_uint(optarg, 4, 1 << 20, &v) || (v & (v - 1)))
 				return usage_error("bad --ringbuf-kb '%s' (power of 2, 4..1048576)",
 						   optarg);
@@ -874,7 +865,6 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			o->max_sockets = v;
 			break;
 		case OPT_TIMEWAIT_MAP:
-			kernel_opt = true;
 			if (parse_uint(optarg, 16, 1 << 24, &v))
 				return usage_error("bad --timewait-map '%s' (16..16777216)",
 						   optarg);
@@ -886,7 +876,6 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 				return usage_error("%s needs a file name",
 						   c == OPT_REPORT ? "--report" : "--junit");
 			*(c == OPT_REPORT ? &o->report_path : &o->junit_path) = optarg;
-			run_opt = true;
 			break;
 		case OPT_MAX_RETRANS:
 		case OPT_MAX_RESETS:
@@ -905,7 +894,6 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			  : c == OPT_MAX_RESETS ? &o->max_resets
 			  : c == OPT_MAX_TW	? &o->max_tw
 						: &o->max_lost) = v;
-			run_opt = true;
 			break;
 		case OPT_LISTEN:
 			if (strlen(optarg) >= sizeof(o->listen) ||
@@ -915,7 +903,6 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 				    "or [::1]:9466)",
 				    optarg);
 			strcpy(o->listen, optarg);
-			export_opt = true;
 			break;
 		case OPT_LABEL_PORTS:
 			o->label_ports.n = 0;
@@ -924,7 +911,6 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 				td_msg("bad --label-ports '%s': %s", optarg, err);
 				return TD_EXIT_USAGE;
 			}
-			export_opt = true;
 			break;
 		case OPT_LABEL_PEERS:
 			o->label_peers.n = 0;
@@ -932,59 +918,54 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 				td_msg("bad --label-peers '%s': %s", optarg, err);
 				return TD_EXIT_USAGE;
 			}
-			export_opt = true;
 			break;
 		case OPT_FAIL_ON_LEAK:
-			o->fail_on_leak = run_opt = true;
+			o->fail_on_leak = true;
 			break;
 		case OPT_WAKEUP_PCT:
-			kernel_opt = true;
 			if (parse_uint(optarg, 1, 100, &v))
 				return usage_error("bad --wakeup-pct '%s' (1..100)", optarg);
 			o->wakeup_pct = v;
 			break;
 		case OPT_WAKEUP_PER_EVENT:
-			o->wakeup_per_event = kernel_opt = true;
+			o->wakeup_per_event = true;
 			break;
 		case OPT_NO_ACCEPT:
-			o->no_accept = kernel_opt = true;
+			o->no_accept = true;
 			break;
 		case OPT_ACCEPT_HOOK:
-			kernel_opt = true;
 			if (td_accept_hook_parse(optarg, &o->accept_hook))
 				return usage_error("bad --accept-hook '%s' (auto, fentry, kprobe, "
 						   "tracepoint, none)",
 						   optarg);
 			break;
 		case OPT_SOCKET_ID:
-			kernel_opt = true;
 			if (td_sockid_parse(optarg, &o->socket_id))
 				return usage_error("bad --socket-id '%s' (auto, cookie, own)",
 						   optarg);
 			break;
 		case OPT_ALL_NETNS:
-			o->all_netns = tw_opt = true;
+			o->all_netns = true;
 			break;
 		case OPT_ONCE:
-			o->once = tw_opt = true;
+			o->once = true;
 			break;
 		case OPT_VERIFY:
-			o->verify = tw_opt = true;
+			o->verify = true;
 			break;
 		case OPT_SOCKETS:
-			o->sockets = tw_opt = true;
+			o->sockets = true;
 			break;
 		case OPT_TOP:
 			if (parse_uint(optarg, 1, 1000, &v))
 				return usage_error("bad --top '%s' (1..1000)", optarg);
 			o->top = v;
-			top_opt = true;
 			break;
 		case 'c':
-			o->count = rt_opt = true;
+			o->count = true;
 			break;
 		case OPT_RESETS:
-			o->resets = rt_opt = true;
+			o->resets = true;
 			break;
 		case OPT_PID:
 			if (parse_pids(optarg, o))
@@ -1020,7 +1001,6 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			if (parse_uint(optarg, 1, 100, &v))
 				return usage_error("bad --warn-pct '%s' (1..100)", optarg);
 			o->warn_pct = v;
-			tw_opt = true;
 			break;
 		case 'h':
 			td_usage(stdout);
@@ -1049,11 +1029,5 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 	}
 	if (o->cmd == TD_CMD_TIMEWAIT && !o->interval_s)
 		o->interval_s = 1;
-	if (o->no_accept && o->accept_hook != TD_ACCEPT_AUTO)
-		return usage_error("--accept-hook %s and --no-accept-tracepoint: the latter "
-				   "only narrows auto",
-				   td_accept_hook_name(o->accept_hook));
-	c = check_record_replay(o, out_opt, kernel_opt, rec_opt, tw_opt, rt_opt, top_opt, run_opt);
-	return c ? c
-		 : check_combinations(o, tw_opt, rt_opt, top_opt, max_follow, run_opt, export_opt);
+	return check_combinations(o, max_follow);
 }

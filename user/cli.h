@@ -73,8 +73,11 @@ struct td_peer_list {
 	struct td_peer p[TD_LABEL_MAX];
 };
 
+struct td_command;
+
 struct td_opts {
 	enum td_cmd cmd;
+	const struct td_command *command; /* commands.h: cmd's entry */
 	enum td_format format;
 	int family;	/* 0, AF_INET or AF_INET6 */
 	uint32_t netns; /* --netns: inode number, 0 for all */

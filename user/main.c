@@ -3,15 +3,7 @@
 #include <malloc.h>
 
 #include "cli.h"
-#include "doctor.h"
-#include "dwell.h"
-#include "export.h"
-#include "timeline.h"
-#include "record.h"
-#include "retrans.h"
-#include "run.h"
-#include "timewait.h"
-#include "trace.h"
+#include "commands.h"
 
 int main(int argc, char **argv)
 {
@@ -28,25 +20,5 @@ int main(int argc, char **argv)
 
 	if (err)
 		return err < 0 ? TD_EXIT_OK : err;
-	switch (opts.cmd) {
-	case TD_CMD_TRACE:
-		return td_trace_main(&opts);
-	case TD_CMD_DWELL:
-		return td_dwell_main(&opts);
-	case TD_CMD_TIMELINE:
-		return td_timeline_main(&opts);
-	case TD_CMD_TIMEWAIT:
-		return td_timewait_main(&opts);
-	case TD_CMD_RETRANS:
-		return td_retrans_main(&opts);
-	case TD_CMD_DOCTOR:
-		return td_doctor_main(&opts);
-	case TD_CMD_RUN:
-		return td_run_main(&opts);
-	case TD_CMD_EXPORT:
-		return td_export_main(&opts);
-	case TD_CMD_RECORD:
-		return td_record_main(&opts);
-	}
-	return TD_EXIT_USAGE;
+	return opts.command->main(&opts);
 }

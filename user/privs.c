@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include "commands.h"
 #include "err.h"
 #include "privs.h"
 
@@ -63,31 +64,11 @@ uint64_t td_caps_needed(const struct td_opts *o)
 	/* a replay reads a file that may come from anywhere: nothing at all */
 	if (o->replay_path)
 		return 0;
-	switch (o->cmd) {
-	case TD_CMD_TIMEWAIT:
-	case TD_CMD_EXPORT:
-		/* every interval (scrape): a census iterator, and setns into
-		 * other namespaces (opening /proc/PID/ns/net of other users'
-		 * tasks) */
-		keep |= BIT(CAP_PERFMON) | BIT(CAP_SYS_ADMIN) | BIT(CAP_SYS_PTRACE);
-		break;
-	case TD_CMD_RECORD:
-		/* --rotate creates the next file later, maybe in a directory
-		 * root does not own */
-		if (o->rotate_bytes)
-			keep |= BIT(CAP_DAC_OVERRIDE);
-		break;
-	case TD_CMD_RUN:
-		/* the command may change its uid: stopping it takes CAP_KILL;
-		 * removing its cgroup, CAP_DAC_OVERRIDE (the cgroup v2 root
-		 * directory is mode 0555); asking the census about its timewait
-		 * sockets in their namespaces, what timewait keeps */
-		keep |= BIT(CAP_KILL) | BIT(CAP_DAC_OVERRIDE) | BIT(CAP_PERFMON) |
-			BIT(CAP_SYS_ADMIN) | BIT(CAP_SYS_PTRACE);
-		break;
-	default:
-		break;
-	}
+	keep |= o->command->caps;
+	/* --rotate creates the next file later, maybe in a directory root
+	 * does not own */
+	if (o->rotate_bytes)
+		keep |= BIT(CAP_DAC_OVERRIDE);
 	return keep;
 }
 

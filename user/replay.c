@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "err.h"
 #include "event.h"
 #include "match.h"
@@ -17,6 +18,7 @@
 
 struct td_replay {
 	const struct td_opts *o;
+	struct td_tracer_cfg cfg; /* what the live command would have asked */
 	struct td_rec_reader *rd;
 	struct td_rec_header hdr;
 	struct td_event *snap; /* the census at the recording's start */
@@ -80,6 +82,7 @@ int td_replay_open(struct td_replay **out, const struct td_opts *o)
 		return TD_EXIT_ERROR;
 	}
 	r->o = o;
+	td_command_configure(o, &r->cfg);
 	if (td_rec_open(o->replay_path, &r->rd, err, sizeof(err))) {
 		rc = fail(r, err);
 		goto cleanup;
@@ -96,22 +99,6 @@ cleanup:
 	return rc;
 }
 
-/* What the live command's kernel config puts on its ring (tracer.c). */
-static bool wanted(const struct td_opts *o, const struct td_event *e)
-{
-	switch (o->cmd) {
-	case TD_CMD_DWELL:
-		return false; /* histograms only */
-	case TD_CMD_RETRANS:
-		return e->type == TD_EV_RETRANS ||
-		       (o->resets && (e->type == TD_EV_RESET_SENT || e->type == TD_EV_RESET_RECV));
-	case TD_CMD_TIMEWAIT:
-		return e->flags & TD_F_TW;
-	default:
-		return true;
-	}
-}
-
 static void deliver(struct td_replay *r, const struct td_event *e)
 {
 	if (!td_match(r->o, e))
@@ -122,7 +109,7 @@ static void deliver(struct td_replay *r, const struct td_event *e)
 		if (e->dwell_ns > r->imax[e->old_state])
 			r->imax[e->old_state] = e->dwell_ns;
 	}
-	if (!wanted(r->o, e))
+	if (!td_ring_wants(&r->cfg.k, e))
 		return;
 	td_delivered_add(&r->delivered, e);
 	if (r->c->on_event(r->c->ctx, e))

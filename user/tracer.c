@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "accept.h"
+#include "commands.h"
 #include "err.h"
 #include "event.h"
 #include "fastread.h"
@@ -52,6 +53,7 @@ struct td_ring_ctx {
 
 struct td_tracer {
 	const struct td_opts *opts;
+	struct td_tracer_cfg cfg; /* what the command asks of the kernel side */
 	struct td_replay *replay; /* replaying a recording: no BPF at all */
 	struct tcpdwell_bpf *skel;
 	struct ring_buffer *rb;
@@ -206,7 +208,7 @@ static bool is_accept_prog(const struct tcpdwell_bpf *skel, const struct bpf_pro
 static int select_accept(struct td_tracer *t)
 {
 	const struct td_opts *o = t->opts;
-	enum td_accept_hook want = o->cmd == TD_CMD_EXPORT ? TD_ACCEPT_NONE : o->accept_hook;
+	enum td_accept_hook want = t->cfg.no_accept_hook ? TD_ACCEPT_NONE : o->accept_hook;
 	char why[512], what[640];
 
 	if (td_accept_hook_choose(want, o->no_accept, &t->accept, why, sizeof(why)))
@@ -456,7 +458,7 @@ static int open_census(struct td_tracer *t)
 		return td_err(TD_EXIT_ERROR, "cannot open the census object: %s", strerror(errno));
 	td_filter_config(t->opts, &t->census->rodata->td_cfg);
 	t->census->rodata->td_cfg.own_ids = t->own_ids;
-	if (t->opts->cmd == TD_CMD_RUN) {
+	if (t->cfg.census_by_cookie) {
 		/* run asks the census about its own sockets by cookie: a
 		 * snapshot knows no owners, so no owner filter there */
 		t->census->rodata->td_cfg.cgroup_id = 0;
@@ -529,6 +531,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	if (!t)
 		return td_err(TD_EXIT_ERROR, "out of memory");
 	t->opts = o;
+	td_command_configure(o, &t->cfg);
 	t->sigfd = t->epfd = -1;
 	err = select_sockid(t);
 	if (err)
@@ -554,24 +557,17 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		goto cleanup;
 	}
 
+	/* the command's part first: the filters and sizes fill in the rest */
+	t->skel->rodata->td_cfg = t->cfg.k;
 	td_filter_config(o, &t->skel->rodata->td_cfg);
 	t->skel->rodata->td_cfg.own_ids = t->own_ids;
-	t->skel->rodata->td_cfg.no_events = o->cmd == TD_CMD_DWELL;
-	t->skel->rodata->td_cfg.hist = o->cmd == TD_CMD_DWELL || o->cmd == TD_CMD_RUN;
-	t->skel->rodata->td_cfg.mark_exit = o->cmd == TD_CMD_RUN;
-	t->skel->rodata->td_cfg.known_owner = o->cmd == TD_CMD_RUN;
 	t->skel->rodata->td_cfg.wakeup_bytes =
 	    o->wakeup_per_event ? 0 : (uint64_t)t->ring_bytes * o->wakeup_pct / 100;
-	t->skel->rodata->td_cfg.tw_only = o->cmd == TD_CMD_TIMEWAIT || o->cmd == TD_CMD_EXPORT;
 	if (o->follow) /* children join the listed pids (follow.bpf.c) */
 		bpf_map__set_max_entries(t->skel->maps.td_pids, o->max_follow);
 	else
 		bpf_program__set_autoload(t->skel->progs.td_fork, false);
-	/* export: the census needs the timewait transitions on the ring; the
-	 * rest is counted in the kernel (td_agg) and read at scrape time */
-	if (o->cmd == TD_CMD_EXPORT) {
-		t->skel->rodata->td_cfg.hist = 1;
-		t->skel->rodata->td_cfg.agg = 1;
+	if (t->cfg.k.agg) { /* export */
 		t->skel->rodata->td_cfg.label_ports = o->label_ports.n > 0;
 		t->skel->rodata->td_cfg.label_peers = o->label_peers.n > 0;
 		t->skel->rodata->td_cfg.agg_peer_classes = o->label_peers.n + 1;
@@ -581,12 +577,6 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	} else {
 		bpf_map__set_max_entries(t->skel->maps.td_agg, 1);
 		bpf_map__set_max_entries(t->skel->maps.td_label_ports, 1);
-	}
-	if (o->cmd == TD_CMD_RETRANS) {
-		/* retransmits (and resets) only; no timewait tracking needed */
-		t->skel->rodata->td_cfg.type_mask =
-		    1 << TD_EV_RETRANS |
-		    (o->resets ? 1 << TD_EV_RESET_SENT | 1 << TD_EV_RESET_RECV : 0);
 	}
 	err = select_accept(t);
 	if (err)
@@ -600,8 +590,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 							       ? o->timewait_map
 							       : 65536);
 
-	/* retransmits (and resets) only: no timewait socket to follow */
-	timewait_autoload(t->skel, o->cmd != TD_CMD_RETRANS);
+	timewait_autoload(t->skel, t->cfg.timewait);
 	if (bpf_program__autoload(t->skel->progs.td_tw_sweep))
 		resolve_timer_fns(t);
 
@@ -625,7 +614,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		err = td_err(TD_EXIT_ERROR, "cannot set the filters: %s", strerror(-err));
 		goto cleanup;
 	}
-	if (o->cmd == TD_CMD_EXPORT) {
+	if (t->cfg.k.agg) {
 		err = setup_labels(t);
 		if (err)
 			goto cleanup;
@@ -663,9 +652,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		err = 0;
 	}
 
-	/* record: the census at start leads the recording (timewait replays) */
-	if (o->cmd == TD_CMD_TIMEWAIT || o->cmd == TD_CMD_EXPORT || o->cmd == TD_CMD_RECORD ||
-	    o->cmd == TD_CMD_RUN) {
+	if (t->cfg.census) {
 		err = open_census(t);
 		if (err)
 			goto cleanup;
@@ -678,13 +665,12 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 			     strerror(errno));
 		goto cleanup;
 	}
-	/* record drops them itself, after the census it starts with */
-	if (o->cmd != TD_CMD_RECORD)
+	if (!t->cfg.keep_caps)
 		td_caps_drop(o);
 	*out = t;
 	/* Attached: anything that happens from now on is seen (tests wait for
-	 * this). run's stderr is shared with the command: it keeps quiet. */
-	if (o->cmd != TD_CMD_RUN)
+	 * this). */
+	if (!t->cfg.quiet)
 		td_msg("tracing, Ctrl-C or SIGTERM to stop, SIGUSR1 for loss counters");
 	return 0;
 

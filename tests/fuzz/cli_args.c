@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "fuzz.h"
 
 #define MAX_ARGS 64
@@ -28,6 +29,21 @@ static void check_opts(const struct td_opts *o, int rc)
 	if (rc)
 		return;
 	FUZZ_CHECK(o->cmd >= TD_CMD_TRACE && o->cmd <= TD_CMD_RECORD);
+	FUZZ_CHECK(o->command && o->command->id == (int)o->cmd);
+	FUZZ_CHECK(!o->replay_path || o->command->replay);
+	/* an option only where its command takes its group (commands.c) */
+	if (!(o->command->groups & TD_OG_RETRANS))
+		FUZZ_CHECK(!o->count && !o->resets);
+	if (!(o->command->groups & TD_OG_CENSUS) || o->replay_path)
+		FUZZ_CHECK(!o->once && !o->all_netns && !o->verify);
+	if (!(o->command->groups & TD_OG_RUN))
+		FUZZ_CHECK(!o->fail_on_leak && !o->report_path && !o->junit_path);
+	if (!(o->command->groups & TD_OG_RECORD))
+		FUZZ_CHECK(!o->write_path && !o->force && !o->rotate_bytes);
+	if (!(o->command->groups & TD_OG_OWNER))
+		FUZZ_CHECK(!o->npids && !o->cgroup_id);
+	if (!(o->command->groups & TD_OG_OUTPUT))
+		FUZZ_CHECK(o->format == TD_FMT_TEXT && !o->wide && !o->wall_time);
 	FUZZ_CHECK(o->family == 0 || o->family == AF_INET || o->family == AF_INET6);
 	check_ports(&o->lports, TD_MAX_PORT_RANGES);
 	check_ports(&o->rports, TD_MAX_PORT_RANGES);

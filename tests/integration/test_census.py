@@ -244,7 +244,7 @@ def test_census_all_netns(netns, bpf):
 @pytest.mark.parametrize("args,msg", [
     (["timewait", "--netns", "4000000000"], "not found"),
     (["timewait", "--netns", "/proc/self/ns/net", "--all-netns"], "not both"),
-    (["trace", "--once"], "timewait options"),
+    (["trace", "--once"], "an option of timewait"),
     (["timewait", "--warn-pct", "0"], "bad --warn-pct"),
     (["timewait", "--top", "x"], "bad --top"),
     (["timewait", "--once", "-d", "1"], "no duration"),

@@ -255,9 +255,9 @@ def test_processes_left_running_are_moved_out(bpf, tmp_path):
     (["run", "--", "/nonexistent/cmd"], "cannot run '/nonexistent/cmd'"),
     (["run", "--report", "/nonexistent/dir/r.json", "--", "true"], "cannot write"),
     (["run", "-o", "json", "--", "true"], "--report FILE writes JSON"),
-    (["run", "--pid", "1", "--", "true"], "do not apply"),
-    (["run", "-d", "1", "--", "true"], "do not apply"),
-    (["trace", "--fail-on-leak"], "are run options"),
+    (["run", "--pid", "1", "--", "true"], "does not apply"),
+    (["run", "-d", "1", "--", "true"], "does not apply"),
+    (["trace", "--fail-on-leak"], "an option of run"),
 ])
 def test_run_bad_input(bpf, args, msg):
     p = subprocess.Popen([BIN] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -1055,6 +1055,39 @@ static void test_args_missing_value(void **state)
 }
 
 /* record -w FILE and replay FILE [COMMAND]: what each takes and refuses. */
+/* An option another command takes is refused naming it and the commands
+ * that take it (the command table's groups), or why this one does not. */
+static void test_args_wrong_command(void **state)
+{
+	static const struct {
+		const char *args[6];
+		const char *msg;
+	} cases[] = {
+	    {{"trace", "--once"}, "trace: --once is an option of timewait"},
+	    {{"dwell", "--top", "3"}, "dwell: --top is an option of timewait and retrans"},
+	    {{"trace", "-i", "1"}, "trace: -i is an option of dwell, timewait and retrans"},
+	    {{"timewait", "-c"}, "timewait: -c is an option of retrans"},
+	    {{"export", "--comm", "x"}, "export: --comm does not apply: "},
+	    {{"run", "-d", "1", "--", "true"}, "run: -d does not apply: "},
+	    {{"doctor", "--netns", "1"}, "doctor: --netns does not apply: "},
+	    {{"record", "-w", "/tmp/x", "--wide"}, "record: --wide does not apply: "},
+	    {{"replay", "/tmp/x", "--ringbuf-kb", "64"}, "replay: --ringbuf-kb does not apply: "},
+	    {{"replay", "/tmp/x", "timewait", "--verify"}, "replay: --verify does not apply: "},
+	    {{"replay", "/tmp/x", "export"},
+	     "replay: replays trace, timeline, dwell, timewait or retrans"},
+	};
+	struct td_opts o;
+	struct cap c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse_cap_list(&o, &c, cases[i].args);
+		assert_usage_error(&c);
+		if (!strstr(c.err, cases[i].msg))
+			fail_msg("%s: got '%s', want '%s'", cases[i].args[1], c.err, cases[i].msg);
+	}
+}
+
 static void test_args_record_replay(void **state)
 {
 	struct td_opts o;
@@ -1252,6 +1285,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_args_missing_value, reset_getopt),
 	    cmocka_unit_test_setup(test_args_unknown_command, reset_getopt),
 	    cmocka_unit_test_setup(test_args_record_replay, reset_getopt),
+	    cmocka_unit_test_setup(test_args_wrong_command, reset_getopt),
 	    cmocka_unit_test_setup(test_args_unexpected_argument, reset_getopt),
 	    cmocka_unit_test_setup(test_args_help_version, reset_getopt),
 	    cmocka_unit_test_setup(test_args_reentrant_after_error_in_cluster, reset_getopt),
