@@ -306,12 +306,12 @@ static int parse_pids(const char *s, struct td_opts *o)
 		return -1;
 	strcpy(buf, s);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (o->npids == (int)(sizeof(o->pids) / sizeof(o->pids[0])) ||
+		if (o->filter.npids == (int)(sizeof(o->filter.pids) / sizeof(o->filter.pids[0])) ||
 		    parse_uint(tok, 1, INT32_MAX, &v))
 			return -1;
-		o->pids[o->npids++] = v;
+		o->filter.pids[o->filter.npids++] = v;
 	}
-	return o->npids ? 0 : -1;
+	return o->filter.npids ? 0 : -1;
 }
 
 /* A cgroup v2 directory; its inode number is the id the kernel reports. */
@@ -365,10 +365,10 @@ int td_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-bool td_opts_filtered(const struct td_opts *o)
+bool td_filter_active(const struct td_filter *f)
 {
-	return o->family || o->lports.n || o->rports.n || o->laddrs.n || o->raddrs.n || o->npids ||
-	       o->comm[0] || o->cgroup_id;
+	return f->family || f->lports.n || f->rports.n || f->laddrs.n || f->raddrs.n || f->npids ||
+	       f->comm[0] || f->cgroup_id;
 }
 
 /* getopt_long wants the options alone, ended by a zero entry. */
@@ -427,13 +427,13 @@ static int check_group(const struct td_opts *o, unsigned g, const char *name)
 /* Options a command takes, but not together, or not alone. */
 static int check_combinations(const struct td_opts *o, bool max_follow)
 {
-	bool owner = o->npids || o->comm[0] || o->cgroup_id;
+	bool owner = o->filter.npids || o->filter.comm[0] || o->filter.cgroup_id;
 
 	if (o->command->id == TD_CMD_RECORD && !o->write_path)
 		return usage_error("%s: -w FILE names the recording", "record");
 	if (o->command->id == TD_CMD_RUN && o->format == TD_FMT_JSON)
 		return usage_error("%s: stdout is the command's; --report FILE writes JSON", "run");
-	if (o->follow && !o->npids)
+	if (o->follow && !o->filter.npids)
 		return usage_error("%s: follows the processes given with --pid; add --pid",
 				   "--follow");
 	if (max_follow && !o->follow)
@@ -446,11 +446,11 @@ static int check_combinations(const struct td_opts *o, bool max_follow)
 				   "socket; --pid, --comm and --cgroup need the live census",
 				   "--once");
 	/* sockstat's tw is the whole namespace's: a filtered count never equals it */
-	if (o->verify && td_opts_filtered(o))
+	if (o->verify && td_filter_active(&o->filter))
 		return usage_error("%s: compares the whole namespace with /proc/net/sockstat; "
 				   "it takes no filters (-4/-6, ports, addresses, owners)",
 				   "--verify");
-	if (o->all_netns && o->netns)
+	if (o->all_netns && o->filter.netns)
 		return usage_error("%s: use --netns or --all-netns, not both", "--all-netns");
 	if (o->once && o->duration_s)
 		return usage_error("%s: --once takes no duration", "--once");
@@ -765,13 +765,14 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 		switch (c) {
 		case '4':
 		case '6':
-			if (o->family)
+			if (o->filter.family)
 				return usage_error("%s: use -4 or -6, not both", "-4/-6");
-			o->family = c == '4' ? AF_INET : AF_INET6;
+			o->filter.family = c == '4' ? AF_INET : AF_INET6;
 			break;
 		case OPT_LPORT:
 		case OPT_RPORT:
-			if (td_parse_ports(optarg, c == OPT_LPORT ? &o->lports : &o->rports,
+			if (td_parse_ports(optarg,
+					   c == OPT_LPORT ? &o->filter.lports : &o->filter.rports,
 					   &err)) {
 				td_msg("bad port list '%s': %s", optarg, err);
 				return TD_EXIT_USAGE;
@@ -779,7 +780,8 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			break;
 		case OPT_LADDR:
 		case OPT_RADDR:
-			if (td_parse_cidrs(optarg, c == OPT_LADDR ? &o->laddrs : &o->raddrs,
+			if (td_parse_cidrs(optarg,
+					   c == OPT_LADDR ? &o->filter.laddrs : &o->filter.raddrs,
 					   &err)) {
 				td_msg("bad %s '%s': %s", c == OPT_LADDR ? "--laddr" : "--raddr",
 				       optarg, err);
@@ -803,7 +805,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 				    "bad --netns '%s' (replay: the namespace's inode "
 				    "number, as the recording shows it)",
 				    optarg);
-			if (parse_netns(optarg, &o->netns))
+			if (parse_netns(optarg, &o->filter.netns))
 				return usage_error(
 				    "bad --netns '%s' (a netns path or inode number)", optarg);
 			if (strlen(optarg) < sizeof(o->netns_path) && !strchr(optarg, '\n') &&
@@ -973,10 +975,10 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 						   optarg);
 			break;
 		case OPT_COMM:
-			if (!*optarg || strlen(optarg) >= sizeof(o->comm))
+			if (!*optarg || strlen(optarg) >= sizeof(o->filter.comm))
 				return usage_error("bad --comm '%s' (a task name, 1-15 characters)",
 						   optarg);
-			strcpy(o->comm, optarg);
+			strcpy(o->filter.comm, optarg);
 			break;
 		case OPT_CGROUP:
 			if (o->replay_path) {
@@ -990,10 +992,10 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 					    "bad --cgroup '%s' (replay: the cgroup id, "
 					    "as the recording shows it)",
 					    optarg);
-				o->cgroup_id = id;
+				o->filter.cgroup_id = id;
 				break;
 			}
-			if (parse_cgroup(optarg, &o->cgroup_id))
+			if (parse_cgroup(optarg, &o->filter.cgroup_id))
 				return usage_error("bad --cgroup '%s' (a cgroup v2 directory)",
 						   optarg);
 			break;

@@ -73,18 +73,29 @@ struct td_peer_list {
 	struct td_peer p[TD_LABEL_MAX];
 };
 
-struct td_command;
-
-struct td_opts {
-	enum td_cmd cmd;
-	const struct td_command *command; /* commands.h: cmd's entry */
-	enum td_format format;
+/* What the kernel filters on (filter.c), and a replay in userspace
+ * (match.c): the filter options, parsed. */
+struct td_filter {
 	int family;	/* 0, AF_INET or AF_INET6 */
 	uint32_t netns; /* --netns: inode number, 0 for all */
 	struct td_port_list lports;
 	struct td_port_list rports;
 	struct td_cidr_list laddrs; /* --laddr */
 	struct td_cidr_list raddrs; /* --raddr */
+	/* owner filters: who created the connection */
+	uint32_t pids[TD_MAX_PIDS]; /* --pid */
+	int npids;
+	char comm[16];	    /* --comm */
+	uint64_t cgroup_id; /* --cgroup: the cgroup v2 directory's inode */
+};
+
+struct td_command;
+
+struct td_opts {
+	enum td_cmd cmd;
+	const struct td_command *command; /* commands.h: cmd's entry */
+	struct td_filter filter;
+	enum td_format format;
 
 	bool wall_time;			 /* -T */
 	bool wide;			 /* -w */
@@ -107,13 +118,8 @@ struct td_opts {
 	bool sockets;	      /* --sockets: list every timewait socket */
 	unsigned top;	      /* --top N */
 	unsigned warn_pct;    /* --warn-pct: port pressure warning threshold */
-	/* owner filters (in the kernel; timewait: live only, see --help) */
-	uint32_t pids[TD_MAX_PIDS]; /* --pid */
-	int npids;
-	bool follow;	     /* --follow: and the children they fork from now on */
-	unsigned max_follow; /* --max-follow: pids --follow can hold */
-	char comm[16];	     /* --comm */
-	uint64_t cgroup_id;  /* --cgroup: the cgroup v2 directory's inode */
+	bool follow;	      /* --follow: and the children they fork from now on */
+	unsigned max_follow;  /* --max-follow: pids --follow can hold */
 	/* retrans */
 	bool count;  /* -c: counts per flow and remote endpoint */
 	bool resets; /* --resets: resets too */
@@ -157,7 +163,7 @@ int td_parse_cidrs(const char *s, struct td_cidr_list *out, const char **err);
 int td_parse_size(const char *s, uint64_t *out);
 
 /* Whether any kernel-side filter other than --netns is set. */
-bool td_opts_filtered(const struct td_opts *o);
+bool td_filter_active(const struct td_filter *f);
 
 /* "10.0.0.0/8,192.168.1.5,::1" -> prefixes. Returns 0 or -1 with *err set. */
 int td_parse_peers(const char *s, struct td_peer_list *out, const char **err);

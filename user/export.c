@@ -368,7 +368,7 @@ static void on_report(void *ctx, const struct td_loss *loss)
 
 static int find_netns(struct ex_run *r)
 {
-	uint32_t self = td_netns_self(), inum = r->o->netns ? r->o->netns : self;
+	uint32_t self = td_netns_self(), inum = r->o->filter.netns ? r->o->filter.netns : self;
 
 	if (td_netns_find(inum, &r->ns)) {
 		td_msg("network namespace %u not found (no /run/netns entry and no "

@@ -5,25 +5,25 @@
 
 #include "filter.h"
 
-void td_filter_config(const struct td_opts *o, struct td_config *cfg)
+void td_filter_config(const struct td_filter *f, struct td_config *cfg)
 {
-	cfg->family = o->family;
-	cfg->netns = o->netns;
-	cfg->port_filter = (o->lports.n ? TD_PORT_LOCAL : 0) | (o->rports.n ? TD_PORT_REMOTE : 0);
-	cfg->addr_filter = (o->laddrs.n ? TD_ADDR_LOCAL : 0) | (o->raddrs.n ? TD_ADDR_REMOTE : 0);
-	cfg->pid_filter = o->npids > 0;
-	cfg->cgroup_id = o->cgroup_id;
-	memcpy(cfg->comm, o->comm, sizeof(cfg->comm));
+	cfg->family = f->family;
+	cfg->netns = f->netns;
+	cfg->port_filter = (f->lports.n ? TD_PORT_LOCAL : 0) | (f->rports.n ? TD_PORT_REMOTE : 0);
+	cfg->addr_filter = (f->laddrs.n ? TD_ADDR_LOCAL : 0) | (f->raddrs.n ? TD_ADDR_REMOTE : 0);
+	cfg->pid_filter = f->npids > 0;
+	cfg->cgroup_id = f->cgroup_id;
+	memcpy(cfg->comm, f->comm, sizeof(cfg->comm));
 }
 
 /* One bit per port and side: the programs test a port with one lookup. */
-static int fill_ports(const struct td_opts *o, int fd)
+static int fill_ports(const struct td_filter *f, int fd)
 {
-	if (!o->lports.n && !o->rports.n)
+	if (!f->lports.n && !f->rports.n)
 		return 0;
 	for (__u32 port = 1; port <= 65535; port++) {
-		__u8 bits = (td_port_in(&o->lports, port) ? TD_PORT_LOCAL : 0) |
-			    (td_port_in(&o->rports, port) ? TD_PORT_REMOTE : 0);
+		__u8 bits = (td_port_in(&f->lports, port) ? TD_PORT_LOCAL : 0) |
+			    (td_port_in(&f->rports, port) ? TD_PORT_REMOTE : 0);
 
 		if (bits && bpf_map_update_elem(fd, &port, &bits, BPF_ANY))
 			return -errno;
@@ -31,12 +31,12 @@ static int fill_ports(const struct td_opts *o, int fd)
 	return 0;
 }
 
-static int fill_pids(const struct td_opts *o, int fd)
+static int fill_pids(const struct td_filter *f, int fd)
 {
 	__u8 one = 1;
 
-	for (int i = 0; i < o->npids; i++)
-		if (bpf_map_update_elem(fd, &o->pids[i], &one, BPF_ANY))
+	for (int i = 0; i < f->npids; i++)
+		if (bpf_map_update_elem(fd, &f->pids[i], &one, BPF_ANY))
 			return -errno;
 	return 0;
 }
@@ -56,15 +56,15 @@ static int fill_cidrs(const struct td_cidr_list *l, int fd)
 	return 0;
 }
 
-int td_filter_fill(const struct td_opts *o, const struct td_filter_maps *m)
+int td_filter_fill(const struct td_filter *f, const struct td_filter_maps *m)
 {
-	int err = fill_ports(o, m->ports);
+	int err = fill_ports(f, m->ports);
 
 	if (!err)
-		err = fill_pids(o, m->pids);
+		err = fill_pids(f, m->pids);
 	if (!err)
-		err = fill_cidrs(&o->laddrs, m->laddrs);
+		err = fill_cidrs(&f->laddrs, m->laddrs);
 	if (!err)
-		err = fill_cidrs(&o->raddrs, m->raddrs);
+		err = fill_cidrs(&f->raddrs, m->raddrs);
 	return err;
 }

@@ -16,9 +16,9 @@ struct td_filter_maps {
 };
 
 /* The filter fields of the config (before load); the rest is left alone. */
-void td_filter_config(const struct td_opts *o, struct td_config *cfg);
+void td_filter_config(const struct td_filter *f, struct td_config *cfg);
 
 /* Fill the maps (after load). Returns 0, or -errno of the failed update. */
-int td_filter_fill(const struct td_opts *o, const struct td_filter_maps *m);
+int td_filter_fill(const struct td_filter *f, const struct td_filter_maps *m);
 
 #endif /* TCPDWELL_FILTER_H */

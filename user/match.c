@@ -32,10 +32,10 @@ bool td_cidr_match(const struct td_cidr_list *l, unsigned family, const __u8 *ad
 	return false;
 }
 
-static bool pid_in(const struct td_opts *o, __u32 pid)
+static bool pid_in(const struct td_filter *f, __u32 pid)
 {
-	for (int i = 0; i < o->npids; i++)
-		if (o->pids[i] == pid)
+	for (int i = 0; i < f->npids; i++)
+		if (f->pids[i] == pid)
 			return true;
 	return false;
 }
@@ -52,25 +52,25 @@ static bool comm_eq(const char *want, const char *comm)
 	return true;
 }
 
-bool td_match(const struct td_opts *o, const struct td_event *e)
+bool td_match(const struct td_filter *f, const struct td_event *e)
 {
-	if (o->family && o->family != e->family)
+	if (f->family && f->family != e->family)
 		return false;
-	if (o->netns && o->netns != e->netns)
+	if (f->netns && f->netns != e->netns)
 		return false;
-	if (o->laddrs.n && !td_cidr_match(&o->laddrs, e->family, e->laddr))
+	if (f->laddrs.n && !td_cidr_match(&f->laddrs, e->family, e->laddr))
 		return false;
-	if (o->raddrs.n && !td_cidr_match(&o->raddrs, e->family, e->raddr))
+	if (f->raddrs.n && !td_cidr_match(&f->raddrs, e->family, e->raddr))
 		return false;
-	if (o->lports.n && !td_port_in(&o->lports, e->lport))
+	if (f->lports.n && !td_port_in(&f->lports, e->lport))
 		return false;
-	if (o->rports.n && !td_port_in(&o->rports, e->rport))
+	if (f->rports.n && !td_port_in(&f->rports, e->rport))
 		return false;
-	if (o->cgroup_id && e->cgroup_id != o->cgroup_id)
+	if (f->cgroup_id && e->cgroup_id != f->cgroup_id)
 		return false;
-	if (o->npids && !pid_in(o, e->pid))
+	if (f->npids && !pid_in(f, e->pid))
 		return false;
-	if (o->comm[0] && !comm_eq(o->comm, e->comm))
+	if (f->comm[0] && !comm_eq(f->comm, e->comm))
 		return false;
 	return true;
 }

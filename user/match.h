@@ -11,7 +11,7 @@
 
 /* Whether e passes -4/-6, --netns, --laddr/--raddr, --lport/--rport,
  * --cgroup, --pid (the listed pids: a replay has no --follow) and --comm. */
-bool td_match(const struct td_opts *o, const struct td_event *e);
+bool td_match(const struct td_filter *f, const struct td_event *e);
 
 /* Whether addr (of an event of this family) is inside a CIDR of the list:
  * IPv4 compared as ::ffff:a.b.c.d, as the kernel's tries hold it. */

@@ -135,8 +135,8 @@ static void part_loss(void *ctx, struct td_loss *l, uint64_t *now)
 
 static int snapshot_ns(const struct td_opts *o, struct td_netns *ns)
 {
-	if (o->netns && o->netns != td_netns_self())
-		return td_netns_find(o->netns, ns);
+	if (o->filter.netns && o->filter.netns != td_netns_self())
+		return td_netns_find(o->filter.netns, ns);
 	memset(ns, 0, sizeof(*ns));
 	ns->inum = td_netns_self();
 	strcpy(ns->path, "/proc/self/ns/net");
@@ -178,7 +178,7 @@ int td_record_main(const struct td_opts *o)
 	int err;
 
 	if (snapshot_ns(o, &ns)) {
-		td_msg("network namespace %u not found", o->netns);
+		td_msg("network namespace %u not found", o->filter.netns);
 		return TD_EXIT_USAGE;
 	}
 	err = td_recw_create(&r.w, o->write_path, o->force, o->rotate_bytes, ZLIB_LEVEL);

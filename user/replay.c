@@ -101,7 +101,7 @@ cleanup:
 
 static void deliver(struct td_replay *r, const struct td_event *e)
 {
-	if (!td_match(r->o, e))
+	if (!td_match(&r->o->filter, e))
 		return;
 	/* the histograms see what passed the filters, as td_emit does */
 	if (td_dwell_counts(e)) {
@@ -238,7 +238,7 @@ int td_replay_snapshot(struct td_replay *r, uint32_t netns, const struct td_iter
 		const struct td_event *e = &r->snap[i];
 
 		/* the iterator's own filters: td_filter_pass, and in_use */
-		if (e->netns != netns || !td_match(r->o, e) ||
+		if (e->netns != netns || !td_match(&r->o->filter, e) ||
 		    (!(e->flags & TD_F_TW) && !cfg->in_use))
 			continue;
 		if (fn(ctx, e))

@@ -481,14 +481,14 @@ int td_run_main(const struct td_opts *o)
 			goto cleanup;
 		}
 		rep->isolation = "cgroup";
-		to.cgroup_id = cg.id;
+		to.filter.cgroup_id = cg.id;
 	} else {
 		/* The process tree instead: the command and every process it
 		 * forks from its start on (--pid CMD --follow). */
 		td_msg("run: %s; following the command's process tree instead", why);
 		rep->isolation = "process-tree";
-		to.pids[0] = r.child;
-		to.npids = 1;
+		to.filter.pids[0] = r.child;
+		to.filter.npids = 1;
 		to.follow = true;
 	}
 	err = td_tracer_open(&r.t, &to);

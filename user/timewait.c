@@ -699,12 +699,12 @@ static int open_replay(struct tw_run *r)
 	h = td_tracer_recording(r->t);
 	r->self = h->snap_netns;
 	r->hz = h->hz;
-	if (!r->o.netns)
-		r->o.netns = h->snap_netns;
-	r->single.inum = r->o.netns;
+	if (!r->o.filter.netns)
+		r->o.filter.netns = h->snap_netns;
+	r->single.inum = r->o.filter.netns;
 	snprintf(r->single.name, sizeof(r->single.name), "%s",
-		 r->o.netns == h->snap_netns && h->snap_netns_name[0] ? h->snap_netns_name
-								      : "recorded");
+		 r->o.filter.netns == h->snap_netns && h->snap_netns_name[0] ? h->snap_netns_name
+									     : "recorded");
 	return 0;
 }
 
@@ -725,14 +725,14 @@ int td_timewait_main(const struct td_opts *o)
 		goto run;
 	}
 	r->self = td_netns_self();
-	if (!r->o.all_netns && !r->o.netns)
-		r->o.netns = r->self; /* the kernel filter, too */
+	if (!r->o.all_netns && !r->o.filter.netns)
+		r->o.filter.netns = r->self; /* the kernel filter, too */
 	r->hz = td_kconfig_long("CONFIG_HZ");
 	if (!r->o.all_netns) {
-		if (td_netns_find(r->o.netns, &r->single)) {
+		if (td_netns_find(r->o.filter.netns, &r->single)) {
 			td_msg("network namespace %u not found (no /run/netns "
 			       "entry and no process in it)",
-			       r->o.netns);
+			       r->o.filter.netns);
 			err = TD_EXIT_USAGE;
 			goto cleanup;
 		}

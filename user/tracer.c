@@ -456,7 +456,7 @@ static int open_census(struct td_tracer *t)
 	t->census = census_bpf__open();
 	if (!t->census)
 		return td_err(TD_EXIT_ERROR, "cannot open the census object: %s", strerror(errno));
-	td_filter_config(t->opts, &t->census->rodata->td_cfg);
+	td_filter_config(&t->opts->filter, &t->census->rodata->td_cfg);
 	t->census->rodata->td_cfg.own_ids = t->own_ids;
 	if (t->cfg.census_by_cookie) {
 		/* run asks the census about its own sockets by cookie: a
@@ -479,11 +479,11 @@ static int open_census(struct td_tracer *t)
 			      "TCPDWELL_DEBUG=1 for the verifier log",
 			      strerror(-err));
 	if (!t->skel) {
-		err = td_filter_fill(
-		    t->opts, &(struct td_filter_maps){bpf_map__fd(t->census->maps.td_ports),
-						      bpf_map__fd(t->census->maps.td_pids),
-						      bpf_map__fd(t->census->maps.td_laddrs),
-						      bpf_map__fd(t->census->maps.td_raddrs)});
+		err = td_filter_fill(&t->opts->filter, &(struct td_filter_maps){
+							   bpf_map__fd(t->census->maps.td_ports),
+							   bpf_map__fd(t->census->maps.td_pids),
+							   bpf_map__fd(t->census->maps.td_laddrs),
+							   bpf_map__fd(t->census->maps.td_raddrs)});
 		if (err)
 			return td_err(TD_EXIT_ERROR, "cannot set the filters: %s", strerror(-err));
 	}
@@ -559,7 +559,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 
 	/* the command's part first: the filters and sizes fill in the rest */
 	t->skel->rodata->td_cfg = t->cfg.k;
-	td_filter_config(o, &t->skel->rodata->td_cfg);
+	td_filter_config(&o->filter, &t->skel->rodata->td_cfg);
 	t->skel->rodata->td_cfg.own_ids = t->own_ids;
 	t->skel->rodata->td_cfg.wakeup_bytes =
 	    o->wakeup_per_event ? 0 : (uint64_t)t->ring_bytes * o->wakeup_pct / 100;
@@ -606,10 +606,11 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 			     strerror(-err));
 		goto cleanup;
 	}
-	err = td_filter_fill(o, &(struct td_filter_maps){bpf_map__fd(t->skel->maps.td_ports),
-							 bpf_map__fd(t->skel->maps.td_pids),
-							 bpf_map__fd(t->skel->maps.td_laddrs),
-							 bpf_map__fd(t->skel->maps.td_raddrs)});
+	err = td_filter_fill(&o->filter,
+			     &(struct td_filter_maps){bpf_map__fd(t->skel->maps.td_ports),
+						      bpf_map__fd(t->skel->maps.td_pids),
+						      bpf_map__fd(t->skel->maps.td_laddrs),
+						      bpf_map__fd(t->skel->maps.td_raddrs)});
 	if (err) {
 		err = td_err(TD_EXIT_ERROR, "cannot set the filters: %s", strerror(-err));
 		goto cleanup;
@@ -1203,7 +1204,7 @@ int td_tracer_snapshot(struct td_tracer *t, const struct td_netns *ns,
 	if (!t->iter)
 		return -ENOTSUP;
 	t->census->bss->td_iter = *cfg;
-	t->census->bss->td_iter.family = t->opts->family;
+	t->census->bss->td_iter.family = t->opts->filter.family;
 	/* the iterator walks the namespace of the task that opens it */
 	if (ns && ns->inum != td_netns_self()) {
 		old = td_netns_enter(ns->path, ns->inum);

@@ -41,21 +41,23 @@ static void check_opts(const struct td_opts *o, int rc)
 	if (!(o->command->groups & TD_OG_RECORD))
 		FUZZ_CHECK(!o->write_path && !o->force && !o->rotate_bytes);
 	if (!(o->command->groups & TD_OG_OWNER))
-		FUZZ_CHECK(!o->npids && !o->cgroup_id);
+		FUZZ_CHECK(!o->filter.npids && !o->filter.cgroup_id);
 	if (!(o->command->groups & TD_OG_OUTPUT))
 		FUZZ_CHECK(o->format == TD_FMT_TEXT && !o->wide && !o->wall_time);
-	FUZZ_CHECK(o->family == 0 || o->family == AF_INET || o->family == AF_INET6);
-	check_ports(&o->lports, TD_MAX_PORT_RANGES);
-	check_ports(&o->rports, TD_MAX_PORT_RANGES);
+	FUZZ_CHECK(o->filter.family == 0 || o->filter.family == AF_INET ||
+		   o->filter.family == AF_INET6);
+	check_ports(&o->filter.lports, TD_MAX_PORT_RANGES);
+	check_ports(&o->filter.rports, TD_MAX_PORT_RANGES);
 	check_ports(&o->label_ports, TD_LABEL_MAX);
-	FUZZ_CHECK(o->laddrs.n >= 0 && o->laddrs.n <= TD_MAX_CIDRS);
-	FUZZ_CHECK(o->raddrs.n >= 0 && o->raddrs.n <= TD_MAX_CIDRS);
+	FUZZ_CHECK(o->filter.laddrs.n >= 0 && o->filter.laddrs.n <= TD_MAX_CIDRS);
+	FUZZ_CHECK(o->filter.raddrs.n >= 0 && o->filter.raddrs.n <= TD_MAX_CIDRS);
 	FUZZ_CHECK(o->label_peers.n >= 0 && o->label_peers.n <= TD_LABEL_MAX);
 	for (int i = 0; i < o->label_peers.n; i++)
 		FUZZ_CHECK(
 		    memchr(o->label_peers.p[i].text, '\0', sizeof(o->label_peers.p[i].text)));
-	FUZZ_CHECK(o->npids >= 0 && o->npids <= (int)(sizeof(o->pids) / sizeof(o->pids[0])));
-	FUZZ_CHECK(memchr(o->comm, '\0', sizeof(o->comm)));
+	FUZZ_CHECK(o->filter.npids >= 0 &&
+		   o->filter.npids <= (int)(sizeof(o->filter.pids) / sizeof(o->filter.pids[0])));
+	FUZZ_CHECK(memchr(o->filter.comm, '\0', sizeof(o->filter.comm)));
 	FUZZ_CHECK(memchr(o->netns_path, '\0', sizeof(o->netns_path)));
 	FUZZ_CHECK(memchr(o->listen, '\0', sizeof(o->listen)));
 	FUZZ_CHECK(o->ringbuf_kb >= 4 && !(o->ringbuf_kb & (o->ringbuf_kb - 1)));
@@ -95,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = td_parse_args(argc, argv, &opts);
 	check_opts(&opts, rc);
 	if (!rc)
-		(void)td_opts_filtered(&opts);
+		(void)td_filter_active(&opts.filter);
 	for (int i = 1; i < argc; i++)
 		free(argv[i]);
 	free(buf);

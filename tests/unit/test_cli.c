@@ -507,8 +507,8 @@ static void assert_defaults_except_family(const struct td_opts *o)
 {
 	assert_int_equal(o->cmd, TD_CMD_TRACE);
 	assert_int_equal(o->format, TD_FMT_TEXT);
-	assert_int_equal(o->lports.n, 0);
-	assert_int_equal(o->rports.n, 0);
+	assert_int_equal(o->filter.lports.n, 0);
+	assert_int_equal(o->filter.rports.n, 0);
 	assert_false(o->wall_time);
 	assert_false(o->wide);
 	assert_true(o->duration_s == 0.0);
@@ -532,7 +532,7 @@ static void test_args_defaults(void **state)
 	memset(&o, 0xa5, sizeof(o)); /* every default must be written */
 	PARSE0(&o, &c);
 	assert_ok_quiet(&c);
-	assert_int_equal(o.family, 0);
+	assert_int_equal(o.filter.family, 0);
 	assert_defaults_except_family(&o);
 }
 
@@ -545,18 +545,18 @@ static void test_args_trace_word(void **state)
 	memset(&o, 0xa5, sizeof(o));
 	PARSE(&o, &c, "trace");
 	assert_ok_quiet(&c);
-	assert_int_equal(o.family, 0);
+	assert_int_equal(o.filter.family, 0);
 	assert_defaults_except_family(&o);
 
 	PARSE(&o, &c, "trace", "-6", "-w");
 	assert_ok_quiet(&c);
-	assert_int_equal(o.family, AF_INET6);
+	assert_int_equal(o.filter.family, AF_INET6);
 	assert_true(o.wide);
 
 	/* options without the command word */
 	PARSE(&o, &c, "-6", "-w");
 	assert_ok_quiet(&c);
-	assert_int_equal(o.family, AF_INET6);
+	assert_int_equal(o.filter.family, AF_INET6);
 	assert_true(o.wide);
 }
 
@@ -568,15 +568,15 @@ static void test_args_family(void **state)
 	(void)state;
 	PARSE(&o, &c, "-4");
 	assert_ok_quiet(&c);
-	assert_int_equal(o.family, AF_INET);
+	assert_int_equal(o.filter.family, AF_INET);
 
 	PARSE(&o, &c, "--ipv6");
 	assert_ok_quiet(&c);
-	assert_int_equal(o.family, AF_INET6);
+	assert_int_equal(o.filter.family, AF_INET6);
 
 	PARSE(&o, &c, "--ipv4");
 	assert_ok_quiet(&c);
-	assert_int_equal(o.family, AF_INET);
+	assert_int_equal(o.filter.family, AF_INET);
 
 	PARSE(&o, &c, "-4", "-6");
 	assert_usage_error(&c);
@@ -596,19 +596,19 @@ static void test_args_ports(void **state)
 	(void)state;
 	PARSE(&o, &c, "--lport", "80,443", "--rport", "8000-8100");
 	assert_ok_quiet(&c);
-	assert_int_equal(o.lports.n, 2);
-	assert_int_equal(o.lports.r[0].lo, 80);
-	assert_int_equal(o.lports.r[1].lo, 443);
-	assert_int_equal(o.rports.n, 1);
-	assert_int_equal(o.rports.r[0].lo, 8000);
-	assert_int_equal(o.rports.r[0].hi, 8100);
+	assert_int_equal(o.filter.lports.n, 2);
+	assert_int_equal(o.filter.lports.r[0].lo, 80);
+	assert_int_equal(o.filter.lports.r[1].lo, 443);
+	assert_int_equal(o.filter.rports.n, 1);
+	assert_int_equal(o.filter.rports.r[0].lo, 8000);
+	assert_int_equal(o.filter.rports.r[0].hi, 8100);
 
 	PARSE(&o, &c, "--lport=22", "--lport", "25");
 	assert_ok_quiet(&c);
-	assert_int_equal(o.lports.n, 2);
-	assert_int_equal(o.lports.r[0].lo, 22);
-	assert_int_equal(o.lports.r[1].lo, 25);
-	assert_int_equal(o.rports.n, 0);
+	assert_int_equal(o.filter.lports.n, 2);
+	assert_int_equal(o.filter.lports.r[0].lo, 22);
+	assert_int_equal(o.filter.lports.r[1].lo, 25);
+	assert_int_equal(o.filter.rports.n, 0);
 
 	PARSE(&o, &c, "--lport", "0");
 	assert_usage_error(&c);
@@ -827,7 +827,7 @@ static void test_args_subcommands(void **state)
 	PARSE(&o, &c, "timeline", "-4");
 	assert_ok_quiet(&c);
 	assert_int_equal(o.cmd, TD_CMD_TIMELINE);
-	assert_int_equal(o.family, AF_INET);
+	assert_int_equal(o.filter.family, AF_INET);
 
 	PARSE(&o, &c, "dwell", "-i", "2.5");
 	assert_ok_quiet(&c);
@@ -873,7 +873,7 @@ static void test_args_timewait(void **state)
 	PARSE(&o, &c, "timewait", "--netns", "/proc/self/ns/net");
 	assert_ok_quiet(&c);
 	assert_string_equal(o.netns_path, "/proc/self/ns/net");
-	assert_true(o.netns != 0);
+	assert_true(o.filter.netns != 0);
 
 	/* out of range, the wrong command, contradictions: one line, exit 2 */
 	PARSE(&o, &c, "timewait", "--top", "0");
@@ -907,7 +907,7 @@ static void test_args_retrans(void **state)
 	assert_true(o.count && o.resets);
 	assert_int_equal(o.top, 5);
 	assert_true(o.interval_s == 2.0);
-	assert_int_equal(o.lports.n, 1);
+	assert_int_equal(o.filter.lports.n, 1);
 
 	/* -c and --resets belong to retrans, --top to retrans and timewait */
 	PARSE(&o, &c, "trace", "-c");
@@ -933,20 +933,20 @@ static void test_args_filters(void **state)
 		      "10.0.0.0/8", "--raddr", "::1,10.1.0.0/16", "--pid", "1,2", "--follow",
 		      "--comm", "nginx");
 		assert_ok_quiet(&c);
-		assert_int_equal(o.laddrs.n, 1);
-		assert_int_equal(o.raddrs.n, 2);
-		assert_int_equal(o.npids, 2);
+		assert_int_equal(o.filter.laddrs.n, 1);
+		assert_int_equal(o.filter.raddrs.n, 2);
+		assert_int_equal(o.filter.npids, 2);
 		assert_true(o.follow);
-		assert_true(td_opts_filtered(&o));
+		assert_true(td_filter_active(&o.filter));
 	}
 	/* repeated: appended */
 	PARSE(&o, &c, "trace", "--laddr", "10.0.0.1", "--laddr", "::1");
 	assert_ok_quiet(&c);
-	assert_int_equal(o.laddrs.n, 2);
+	assert_int_equal(o.filter.laddrs.n, 2);
 	PARSE(&o, &c, "trace");
-	assert_false(td_opts_filtered(&o));
+	assert_false(td_filter_active(&o.filter));
 	PARSE(&o, &c, "trace", "--netns", "/proc/self/ns/net"); /* picks a namespace */
-	assert_false(td_opts_filtered(&o));
+	assert_false(td_filter_active(&o.filter));
 
 	PARSE(&o, &c, "trace", "--laddr", "10.0.0.0/40");
 	assert_usage_error(&c);
@@ -1124,8 +1124,8 @@ static void test_args_record_replay(void **state)
 	PARSE(&o, &c, "replay", "/tmp/x", "-w", "--netns", "4026531840", "--cgroup", "77");
 	assert_ok_quiet(&c);
 	assert_int_equal(o.cmd, TD_CMD_TRACE);
-	assert_int_equal(o.netns, 4026531840u);
-	assert_int_equal(o.cgroup_id, 77);
+	assert_int_equal(o.filter.netns, 4026531840u);
+	assert_int_equal(o.filter.cgroup_id, 77);
 	PARSE(&o, &c, "replay");
 	assert_usage_error(&c);
 	PARSE(&o, &c, "replay", "-4");
@@ -1243,12 +1243,12 @@ static void test_args_reentrant_after_error_in_cluster(void **state)
 	close(saved);
 	fclose(fe);
 
-	if (o.family != 0 || !o.wide)
+	if (o.filter.family != 0 || !o.wide)
 		fprintf(stderr, "second call: rc=%d family=%d wide=%d (stale '4' of '-x4'?)\n", rc2,
-			o.family, o.wide);
+			o.filter.family, o.wide);
 	assert_int_equal(rc1, TD_EXIT_USAGE);
 	assert_int_equal(rc2, 0);
-	assert_int_equal(o.family, 0);
+	assert_int_equal(o.filter.family, 0);
 	assert_true(o.wide);
 }
 

@@ -66,7 +66,7 @@ static void test_none(void **state)
 	struct td_event e = ev4("127.0.0.1", 1, "127.0.0.1", 2);
 
 	(void)state;
-	assert_true(td_match(&o, &e));
+	assert_true(td_match(&o.filter, &e));
 }
 
 static void test_addresses(void **state)
@@ -77,32 +77,32 @@ static void test_addresses(void **state)
 	struct td_event v6 = ev6("fd00::1", "fd00::2");
 
 	(void)state;
-	cidrs(&o.laddrs, "10.0.0.0/8");
-	assert_true(td_match(&o, &a));
-	assert_true(td_match(&o, &m)); /* an IPv4 CIDR matches the mapped form */
-	assert_false(td_match(&o, &v6));
-	cidrs(&o.raddrs, "192.168.0.0/30"); /* laddr AND raddr */
-	assert_false(td_match(&o, &a));
-	o.raddrs.n = 0;
-	cidrs(&o.raddrs, "192.168.0.8/29,fd00::/64"); /* OR within a list */
-	assert_true(td_match(&o, &a));
+	cidrs(&o.filter.laddrs, "10.0.0.0/8");
+	assert_true(td_match(&o.filter, &a));
+	assert_true(td_match(&o.filter, &m)); /* an IPv4 CIDR matches the mapped form */
+	assert_false(td_match(&o.filter, &v6));
+	cidrs(&o.filter.raddrs, "192.168.0.0/30"); /* laddr AND raddr */
+	assert_false(td_match(&o.filter, &a));
+	o.filter.raddrs.n = 0;
+	cidrs(&o.filter.raddrs, "192.168.0.8/29,fd00::/64"); /* OR within a list */
+	assert_true(td_match(&o.filter, &a));
 	o = opts();
-	cidrs(&o.laddrs, "::/0"); /* matches IPv4 too */
-	assert_true(td_match(&o, &a) && td_match(&o, &v6));
-	o.family = AF_INET6;
-	assert_false(td_match(&o, &a));
-	assert_true(td_match(&o, &v6));
+	cidrs(&o.filter.laddrs, "::/0"); /* matches IPv4 too */
+	assert_true(td_match(&o.filter, &a) && td_match(&o.filter, &v6));
+	o.filter.family = AF_INET6;
+	assert_false(td_match(&o.filter, &a));
+	assert_true(td_match(&o.filter, &v6));
 	o = opts();
-	cidrs(&o.laddrs, "fd00::1"); /* a bare address is /128 */
-	assert_true(td_match(&o, &v6));
+	cidrs(&o.filter.laddrs, "fd00::1"); /* a bare address is /128 */
+	assert_true(td_match(&o.filter, &v6));
 	v6.laddr[15] = 3;
-	assert_false(td_match(&o, &v6));
+	assert_false(td_match(&o.filter, &v6));
 	o = opts();
-	cidrs(&o.laddrs, "10.1.2.3/31"); /* odd prefix lengths: bit by bit */
+	cidrs(&o.filter.laddrs, "10.1.2.3/31"); /* odd prefix lengths: bit by bit */
 	a.laddr[3] = 2;
-	assert_true(td_match(&o, &a));
+	assert_true(td_match(&o.filter, &a));
 	a.laddr[3] = 4;
-	assert_false(td_match(&o, &a));
+	assert_false(td_match(&o.filter, &a));
 }
 
 static void test_ports_family_netns(void **state)
@@ -112,23 +112,23 @@ static void test_ports_family_netns(void **state)
 	const char *err;
 
 	(void)state;
-	assert_int_equal(td_parse_ports("80,8000-8100", &o.lports, &err), 0);
-	assert_true(td_match(&o, &e));
+	assert_int_equal(td_parse_ports("80,8000-8100", &o.filter.lports, &err), 0);
+	assert_true(td_match(&o.filter, &e));
 	e.lport = 8101;
-	assert_false(td_match(&o, &e));
+	assert_false(td_match(&o.filter, &e));
 	e.lport = 80;
-	assert_int_equal(td_parse_ports("443", &o.rports, &err), 0);
-	assert_true(td_match(&o, &e));
+	assert_int_equal(td_parse_ports("443", &o.filter.rports, &err), 0);
+	assert_true(td_match(&o.filter, &e));
 	e.rport = 0; /* port 0 (a listener's remote) is never in a list */
-	assert_false(td_match(&o, &e));
+	assert_false(td_match(&o.filter, &e));
 	o = opts();
-	o.family = AF_INET6;
-	assert_false(td_match(&o, &e));
+	o.filter.family = AF_INET6;
+	assert_false(td_match(&o.filter, &e));
 	o = opts();
-	o.netns = 5;
-	assert_false(td_match(&o, &e));
+	o.filter.netns = 5;
+	assert_false(td_match(&o.filter, &e));
 	e.netns = 5;
-	assert_true(td_match(&o, &e));
+	assert_true(td_match(&o.filter, &e));
 }
 
 static void test_owners(void **state)
@@ -137,28 +137,28 @@ static void test_owners(void **state)
 	struct td_event e = ev4("127.0.0.1", 1, "127.0.0.1", 2);
 
 	(void)state;
-	o.pids[0] = 99;
-	o.pids[1] = 100;
-	o.npids = 2;
-	assert_true(td_match(&o, &e));
+	o.filter.pids[0] = 99;
+	o.filter.pids[1] = 100;
+	o.filter.npids = 2;
+	assert_true(td_match(&o.filter, &e));
 	e.pid = 101;
-	assert_false(td_match(&o, &e));
+	assert_false(td_match(&o.filter, &e));
 	o = opts();
-	strcpy(o.comm, "curl");
-	assert_true(td_match(&o, &e));
+	strcpy(o.filter.comm, "curl");
+	assert_true(td_match(&o.filter, &e));
 	memcpy(e.comm, "curly", 6); /* the whole name, not a prefix */
-	assert_false(td_match(&o, &e));
+	assert_false(td_match(&o.filter, &e));
 	memcpy(e.comm, "cur", 4);
-	assert_false(td_match(&o, &e));
+	assert_false(td_match(&o.filter, &e));
 	/* a 15-character name and a full 16-byte comm: as the kernel loop */
-	strcpy(o.comm, "abcdefghijklmno");
+	strcpy(o.filter.comm, "abcdefghijklmno");
 	memcpy(e.comm, "abcdefghijklmno", 16);
-	assert_true(td_match(&o, &e));
+	assert_true(td_match(&o.filter, &e));
 	o = opts();
-	o.cgroup_id = 77;
-	assert_true(td_match(&o, &e));
-	o.cgroup_id = 78;
-	assert_false(td_match(&o, &e));
+	o.filter.cgroup_id = 77;
+	assert_true(td_match(&o.filter, &e));
+	o.filter.cgroup_id = 78;
+	assert_false(td_match(&o.filter, &e));
 }
 
 static void test_dwell_rule(void **state)
