@@ -9,12 +9,14 @@
 #include "doctor.h"
 #include "dwell.h"
 #include "export.h"
+#include "privs.h"
 #include "record.h"
 #include "retrans.h"
 #include "run.h"
 #include "timeline.h"
 #include "timewait.h"
 #include "trace.h"
+#include "tracer.h"
 
 #define CAP(c) (1ull << (c))
 
@@ -240,6 +242,24 @@ void td_command_replayable(char *buf, size_t sz)
 void td_command_configure(const struct td_opts *o, struct td_tracer_cfg *c)
 {
 	memset(c, 0, sizeof(*c));
+	c->filter = o->filter;
+	c->once = o->once;
+	c->follow = o->follow;
+	c->max_follow = o->max_follow;
+	c->ringbuf_kb = o->ringbuf_kb;
+	c->max_sockets = o->max_sockets;
+	c->timewait_map = o->timewait_map;
+	c->wakeup_pct = o->wakeup_pct;
+	c->wakeup_per_event = o->wakeup_per_event;
+	c->flush_ms = o->flush_ms;
+	c->duration_s = o->duration_s;
+	c->accept_hook = o->accept_hook;
+	c->no_accept = o->no_accept;
+	c->socket_id = o->socket_id;
+	c->label_ports = o->label_ports;
+	c->label_peers = o->label_peers;
+	c->caps = td_caps_needed(o);
+	c->replay_path = o->replay_path;
 	if (o->command->configure)
 		o->command->configure(o, c);
 }

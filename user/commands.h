@@ -46,19 +46,7 @@ struct td_refusal {
 	const char *why;
 };
 
-/* What the kernel side does for a command (tracer.c); replay applies the
- * same ring selection to a recording (replay.c). */
-struct td_tracer_cfg {
-	struct td_config k;    /* no_events, hist, agg, tw_only, type_mask,
-				* mark_exit, known_owner: the rest is the
-				* tracer's to fill */
-	bool timewait;	       /* follow timewait sockets to their end */
-	bool census;	       /* the census iterator (timewait at start) */
-	bool census_by_cookie; /* run: asks the census about its own sockets */
-	bool no_accept_hook;   /* export: no owners, so no accept() hook */
-	bool keep_caps;	       /* record: drops them itself, after the census */
-	bool quiet;	       /* run: stderr is the command's */
-};
+struct td_tracer_cfg;
 
 struct td_command {
 	const char *name;
@@ -87,7 +75,8 @@ void td_command_takers(unsigned groups, char *buf, size_t sz);
 /* "trace, timeline, dwell, timewait or retrans": what replay shows. */
 void td_command_replayable(char *buf, size_t sz);
 
-/* The tracer's configuration for o's command (zeroed when it has none). */
+/* The tracer's configuration for o's command: the options every command
+ * shares, then the command's own settings (its entry's configure). */
 void td_command_configure(const struct td_opts *o, struct td_tracer_cfg *c);
 
 #endif /* TCPDWELL_COMMANDS_H */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "dwell.h"
 #include "format.h"
 #include "hist.h"
@@ -132,13 +133,15 @@ int td_dwell_main(const struct td_opts *o)
 {
 	struct td_dwell *d = calloc(1, sizeof(*d));
 	struct td_consumer c = {on_event, on_tick, on_report, d};
+	struct td_tracer_cfg tc;
 	struct td_loss loss;
 	int err;
 
 	if (!d)
 		return TD_EXIT_ERROR;
 	d->opts = o;
-	err = td_tracer_open(&d->t, o);
+	td_command_configure(o, &tc);
+	err = td_tracer_open(&d->t, &tc);
 	if (err)
 		goto cleanup;
 	d->start_ns = td_tracer_start_ns(d->t);

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <sys/socket.h>
 
+#include "commands.h"
 #include "err.h"
 #include "census.h"
 #include "expo.h"
@@ -402,6 +403,7 @@ int td_export_main(const struct td_opts *o)
 {
 	struct ex_run *r = calloc(1, sizeof(*r));
 	struct td_consumer c = {on_event, on_tick, on_report, r};
+	struct td_tracer_cfg tc;
 	struct td_iter_cfg seed = {.seed = 1};
 	struct td_loss loss;
 	struct timespec ts;
@@ -412,14 +414,15 @@ int td_export_main(const struct td_opts *o)
 	r->o = o;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	r->start_wall_s = ts.tv_sec + ts.tv_nsec / 1e9;
-	r->nagg = td_agg_entries(o);
+	td_command_configure(o, &tc);
+	r->nagg = td_agg_entries(&tc);
 	r->agg = calloc(r->nagg, sizeof(*r->agg));
 	err = r->agg ? find_netns(r) : TD_EXIT_ERROR;
 	/* listening before "tracing" is announced: scrapers may come at once */
 	if (!err)
 		err = listen_http(r);
 	if (!err)
-		err = td_tracer_open(&r->t, o);
+		err = td_tracer_open(&r->t, &tc);
 	if (err)
 		goto cleanup;
 	err = td_tracer_snapshot(r->t, &r->ns, &seed, on_snapshot, r);

@@ -97,9 +97,9 @@ int td_caps_limit(uint64_t keep)
 	return err == -EPERM ? 0 : err;
 }
 
-void td_caps_drop(const struct td_opts *o)
+void td_caps_drop(uint64_t keep)
 {
-	int err = td_caps_limit(td_caps_needed(o));
+	int err = td_caps_limit(keep);
 
 	if (err)
 		td_msg("warning: cannot drop capabilities: %s", strerror(-err));

@@ -38,6 +38,6 @@ int td_caps_limit(uint64_t keep);
 
 /* td_caps_limit(td_caps_needed(o)) once attached; a failure is a warning
  * on stderr (tcpdwell works on, with more privilege than it needs). */
-void td_caps_drop(const struct td_opts *o);
+void td_caps_drop(uint64_t keep);
 
 #endif /* TCPDWELL_PRIVS_H */

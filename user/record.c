@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/utsname.h>
 
+#include "commands.h"
 #include "err.h"
 #include "kconfig.h"
 #include "loss.h"
@@ -171,6 +172,7 @@ int td_record_main(const struct td_opts *o)
 {
 	struct rec r = {.o = o};
 	struct td_consumer c = {on_event, on_tick, on_report, &r};
+	struct td_tracer_cfg tc;
 	struct td_iter_cfg cfg = {.seed = 1, .in_use = 1};
 	struct td_rec_header h;
 	struct td_netns ns;
@@ -187,7 +189,8 @@ int td_record_main(const struct td_opts *o)
 		       err == -EEXIST ? " (--force overwrites it)" : "");
 		return TD_EXIT_USAGE;
 	}
-	err = td_tracer_open(&r.t, o);
+	td_command_configure(o, &tc);
+	err = td_tracer_open(&r.t, &tc);
 	if (err) {
 		td_recw_close(r.w, true); /* nothing recorded: leave nothing behind */
 		return err;
@@ -205,7 +208,7 @@ int td_record_main(const struct td_opts *o)
 		if (!r.err)
 			r.err = td_recw_flush(r.w);
 	}
-	td_caps_drop(o); /* the census done: only what recording needs from here */
+	td_caps_drop(tc.caps); /* the census done: only what recording needs from here */
 	r.last_flush = r.last_loss = td_tracer_now_ns(r.t);
 	err = r.err ? 0 : td_tracer_run(r.t, &c);
 	td_tracer_finish(r.t, &loss);

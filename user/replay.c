@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
 #include "err.h"
 #include "event.h"
 #include "match.h"
@@ -17,8 +16,7 @@
 #define MAX_TICKS_PER_GAP 10000000ull
 
 struct td_replay {
-	const struct td_opts *o;
-	struct td_tracer_cfg cfg; /* what the live command would have asked */
+	const struct td_tracer_cfg *cfg; /* what the live command would ask */
 	struct td_rec_reader *rd;
 	struct td_rec_header hdr;
 	struct td_event *snap; /* the census at the recording's start */
@@ -36,7 +34,7 @@ struct td_replay {
 
 static int fail(const struct td_replay *r, const char *err)
 {
-	td_msg("%s: %s", r->o->replay_path, err);
+	td_msg("%s: %s", r->cfg->replay_path, err);
 	return TD_EXIT_USAGE;
 }
 
@@ -70,7 +68,7 @@ static int load_snapshot(struct td_replay *r)
 	return 0;
 }
 
-int td_replay_open(struct td_replay **out, const struct td_opts *o)
+int td_replay_open(struct td_replay **out, const struct td_tracer_cfg *cfg)
 {
 	struct td_replay *r = calloc(1, sizeof(*r));
 	char err[256];
@@ -81,9 +79,8 @@ int td_replay_open(struct td_replay **out, const struct td_opts *o)
 		td_msg("out of memory");
 		return TD_EXIT_ERROR;
 	}
-	r->o = o;
-	td_command_configure(o, &r->cfg);
-	if (td_rec_open(o->replay_path, &r->rd, err, sizeof(err))) {
+	r->cfg = cfg;
+	if (td_rec_open(cfg->replay_path, &r->rd, err, sizeof(err))) {
 		rc = fail(r, err);
 		goto cleanup;
 	}
@@ -101,7 +98,7 @@ cleanup:
 
 static void deliver(struct td_replay *r, const struct td_event *e)
 {
-	if (!td_match(&r->o->filter, e))
+	if (!td_match(&r->cfg->filter, e))
 		return;
 	/* the histograms see what passed the filters, as td_emit does */
 	if (td_dwell_counts(e)) {
@@ -109,7 +106,7 @@ static void deliver(struct td_replay *r, const struct td_event *e)
 		if (e->dwell_ns > r->imax[e->old_state])
 			r->imax[e->old_state] = e->dwell_ns;
 	}
-	if (!td_ring_wants(&r->cfg.k, e))
+	if (!td_ring_wants(&r->cfg->k, e))
 		return;
 	td_delivered_add(&r->delivered, e);
 	if (r->c->on_event(r->c->ctx, e))
@@ -163,10 +160,10 @@ int td_replay_run(struct td_replay *r, const struct td_consumer *c)
 	int rc = TD_REC_OK;
 
 	r->c = c;
-	r->tick_ns = (uint64_t)r->o->flush_ms * 1000000;
+	r->tick_ns = (uint64_t)r->cfg->flush_ms * 1000000;
 	r->next_tick = r->hdr.start_ns + r->tick_ns;
-	if (r->o->duration_s > 0)
-		deadline = r->hdr.start_ns + (uint64_t)(r->o->duration_s * 1e9);
+	if (r->cfg->duration_s > 0)
+		deadline = r->hdr.start_ns + (uint64_t)(r->cfg->duration_s * 1e9);
 	td_rec_rewind(r->rd);
 	while (!r->stop && !timed_out &&
 	       (rc = td_rec_next(r->rd, &f, &raw, err, sizeof(err))) == TD_REC_OK) {
@@ -203,10 +200,10 @@ void td_replay_finish(struct td_replay *r, struct td_loss *loss)
 	if (cut)
 		td_msg("%s: recording cut at byte %" PRIu64
 		       " (killed, or its disk filled): replayed the whole frames before it",
-		       r->o->replay_path, cut);
+		       r->cfg->replay_path, cut);
 	else if (r->have_loss && (r->loss.flags & TD_REC_LOSS_PART))
-		td_msg("%s: part %u of a rotated recording; %s.%u continues it", r->o->replay_path,
-		       r->hdr.part, r->o->replay_path, r->hdr.part + 1);
+		td_msg("%s: part %u of a rotated recording; %s.%u continues it",
+		       r->cfg->replay_path, r->hdr.part, r->cfg->replay_path, r->hdr.part + 1);
 }
 
 void td_replay_close(struct td_replay *r)
@@ -238,7 +235,7 @@ int td_replay_snapshot(struct td_replay *r, uint32_t netns, const struct td_iter
 		const struct td_event *e = &r->snap[i];
 
 		/* the iterator's own filters: td_filter_pass, and in_use */
-		if (e->netns != netns || !td_match(&r->o->filter, e) ||
+		if (e->netns != netns || !td_match(&r->cfg->filter, e) ||
 		    (!(e->flags & TD_F_TW) && !cfg->in_use))
 			continue;
 		if (fn(ctx, e))

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * The tracer's replay side (`tcpdwell replay FILE COMMAND`): in place of
- * the kernel, a recording. td_tracer_open() with opts->replay_path opens
+ * the kernel, a recording. td_tracer_open() with cfg->replay_path opens
  * one of these instead of loading BPF, and every td_tracer_* call the
  * commands make is answered from the file: the records in order through
  * the same filters (in userspace, td_match), ticks on the recording's own
@@ -22,7 +22,7 @@
 struct td_replay;
 
 /* Returns 0 or TD_EXIT_USAGE after one line on stderr naming the byte. */
-int td_replay_open(struct td_replay **out, const struct td_opts *o);
+int td_replay_open(struct td_replay **out, const struct td_tracer_cfg *cfg);
 int td_replay_run(struct td_replay *r, const struct td_consumer *c);
 void td_replay_finish(struct td_replay *r, struct td_loss *loss);
 void td_replay_close(struct td_replay *r);

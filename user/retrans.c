@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "format.h"
 #include "json.h"
 #include "loss.h"
@@ -319,10 +320,12 @@ static int count_main(const struct td_opts *o)
 {
 	struct rt_run r = {.o = o};
 	struct td_consumer c = {on_event, on_tick, on_report, &r};
+	struct td_tracer_cfg tc;
 	struct td_loss loss;
 	int err;
 
-	err = td_tracer_open(&r.t, o);
+	td_command_configure(o, &tc);
+	err = td_tracer_open(&r.t, &tc);
 	if (err)
 		return err;
 	r.start_ns = r.iv_start_ns = td_tracer_start_ns(r.t);

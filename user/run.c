@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include "commands.h"
 #include "err.h"
 #include "cgroup.h"
 #include "conn.h"
@@ -441,6 +442,7 @@ int td_run_main(const struct td_opts *o)
 	struct td_run_report *rep = calloc(1, sizeof(*rep));
 	struct run r = {.o = o, .rep = rep, .judge_ns = UINT64_MAX, .child = -1};
 	struct td_consumer c = {on_event, on_tick, on_report, &r};
+	struct td_tracer_cfg tc;
 	struct td_cgroup cg = {0};
 	FILE *json = NULL, *junit = NULL;
 	int err, gate = -1, errfd = -1, exec_errno = 0, moved;
@@ -491,7 +493,8 @@ int td_run_main(const struct td_opts *o)
 		to.filter.npids = 1;
 		to.follow = true;
 	}
-	err = td_tracer_open(&r.t, &to);
+	td_command_configure(&to, &tc);
+	err = td_tracer_open(&r.t, &tc);
 	if (err)
 		goto cleanup;
 	start_ns = td_tracer_now_ns(r.t);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "commands.h"
 #include "err.h"
 #include "format.h"
 #include "json.h"
@@ -200,6 +201,7 @@ int td_timeline_main(const struct td_opts *o)
 {
 	struct td_timeline tl = {.opts = o};
 	struct td_consumer c = {on_event, on_tick, on_report, &tl};
+	struct td_tracer_cfg tc;
 	struct td_tracer *t = NULL;
 	struct td_loss loss;
 	int err;
@@ -207,7 +209,8 @@ int td_timeline_main(const struct td_opts *o)
 	tl.conns = td_conns_new(o->max_sockets);
 	if (!tl.conns)
 		return TD_EXIT_ERROR;
-	err = td_tracer_open(&t, o);
+	td_command_configure(o, &tc);
+	err = td_tracer_open(&t, &tc);
 	if (err)
 		goto cleanup;
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "err.h"
 #include "census.h"
 #include "format.h"
@@ -38,6 +39,7 @@ struct tw_ns {
 
 struct tw_run {
 	struct td_opts o;
+	struct td_tracer_cfg tc; /* built from o once its namespace is known */
 	struct td_tracer *t;
 	struct tw_ns *ns;
 	size_t nns, cap;
@@ -688,19 +690,21 @@ static int start(struct tw_run *r)
 }
 
 /* A replay: the namespace and CONFIG_HZ are the recorder's. The tracer
- * reads r->o as it replays, so the default --netns set here still counts. */
+ * reads r->tc as it replays, so the default --netns set here still counts. */
 static int open_replay(struct tw_run *r)
 {
 	const struct td_rec_header *h;
-	int err = td_tracer_open(&r->t, &r->o);
+	int err;
 
+	td_command_configure(&r->o, &r->tc);
+	err = td_tracer_open(&r->t, &r->tc);
 	if (err)
 		return err;
 	h = td_tracer_recording(r->t);
 	r->self = h->snap_netns;
 	r->hz = h->hz;
 	if (!r->o.filter.netns)
-		r->o.filter.netns = h->snap_netns;
+		r->o.filter.netns = r->tc.filter.netns = h->snap_netns;
 	r->single.inum = r->o.filter.netns;
 	snprintf(r->single.name, sizeof(r->single.name), "%s",
 		 r->o.filter.netns == h->snap_netns && h->snap_netns_name[0] ? h->snap_netns_name
@@ -739,7 +743,8 @@ int td_timewait_main(const struct td_opts *o)
 		if (r->single.inum == r->self) /* this thread's, whoever else is in it */
 			strcpy(r->single.path, "/proc/self/ns/net");
 	}
-	err = td_tracer_open(&r->t, &r->o);
+	td_command_configure(&r->o, &r->tc);
+	err = td_tracer_open(&r->t, &r->tc);
 	if (err)
 		goto cleanup;
 run:

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <sys/socket.h>
 
+#include "commands.h"
 #include "format.h"
 #include "json.h"
 #include "loss.h"
@@ -316,6 +317,7 @@ int td_trace_main(const struct td_opts *o)
 {
 	struct td_trace tr = {.opts = o, .out = stdout};
 	struct td_consumer c = {on_event, on_tick, on_report, &tr};
+	struct td_tracer_cfg tc;
 	struct td_tracer *t;
 	struct td_loss loss;
 	int err;
@@ -323,7 +325,8 @@ int td_trace_main(const struct td_opts *o)
 	/* Parse kernel BTF for the names before the ring buffer is mapped:
 	 * the two would otherwise add up in the peak RSS. */
 	tr.rst = td_kenum_load("sk_rst_reason", "SK_RST_REASON_");
-	err = td_tracer_open(&t, o);
+	td_command_configure(o, &tc);
+	err = td_tracer_open(&t, &tc);
 	if (err) {
 		td_kenum_free(tr.rst);
 		return err;

@@ -16,7 +16,6 @@
 #include <bpf/libbpf.h>
 
 #include "accept.h"
-#include "commands.h"
 #include "err.h"
 #include "event.h"
 #include "fastread.h"
@@ -52,9 +51,8 @@ struct td_ring_ctx {
 };
 
 struct td_tracer {
-	const struct td_opts *opts;
-	struct td_tracer_cfg cfg; /* what the command asks of the kernel side */
-	struct td_replay *replay; /* replaying a recording: no BPF at all */
+	const struct td_tracer_cfg *cfg; /* what the command asks */
+	struct td_replay *replay;	 /* replaying a recording: no BPF at all */
 	struct tcpdwell_bpf *skel;
 	struct ring_buffer *rb;
 	int *ring_fds;	   /* one ring buffer per possible CPU (bpf/common.bpf.h) */
@@ -207,11 +205,11 @@ static bool is_accept_prog(const struct tcpdwell_bpf *skel, const struct bpf_pro
  * it needs none, and spares the host every hook's cost. */
 static int select_accept(struct td_tracer *t)
 {
-	const struct td_opts *o = t->opts;
-	enum td_accept_hook want = t->cfg.no_accept_hook ? TD_ACCEPT_NONE : o->accept_hook;
+	const struct td_tracer_cfg *cfg = t->cfg;
+	enum td_accept_hook want = t->cfg->no_accept_hook ? TD_ACCEPT_NONE : cfg->accept_hook;
 	char why[512], what[640];
 
-	if (td_accept_hook_choose(want, o->no_accept, &t->accept, why, sizeof(why)))
+	if (td_accept_hook_choose(want, cfg->no_accept, &t->accept, why, sizeof(why)))
 		return td_err(TD_EXIT_USAGE, "--accept-hook %s: not available here (%s)",
 			      td_accept_hook_name(want), why);
 	/* the fallback attaches through tracefs: mounted now if nobody did */
@@ -222,7 +220,7 @@ static int select_accept(struct td_tracer *t)
 		snprintf(why, sizeof(why), "tracefs is not mounted and cannot be");
 		t->accept = TD_ACCEPT_NONE;
 	}
-	if (t->accept == TD_ACCEPT_NONE && want == TD_ACCEPT_AUTO && !o->no_accept) {
+	if (t->accept == TD_ACCEPT_NONE && want == TD_ACCEPT_AUTO && !cfg->no_accept) {
 		snprintf(what, sizeof(what),
 			 "no accept() hook attaches (%s): accepted sockets keep their "
 			 "listener's owner",
@@ -237,14 +235,14 @@ static int select_accept(struct td_tracer *t)
  * own (sockid.c). Said once, where every degraded fact is. */
 static int select_sockid(struct td_tracer *t)
 {
-	const struct td_opts *o = t->opts;
+	const struct td_tracer_cfg *cfg = t->cfg;
 	enum td_sockid got;
 	char why[256], what[400];
 
-	if (td_sockid_choose(o->socket_id, &got, why, sizeof(why)))
+	if (td_sockid_choose(cfg->socket_id, &got, why, sizeof(why)))
 		return td_err(TD_EXIT_USAGE, "--socket-id cookie: not available here (%s)", why);
 	t->own_ids = got == TD_SOCKID_OWN;
-	if (t->own_ids && o->socket_id == TD_SOCKID_AUTO) {
+	if (t->own_ids && cfg->socket_id == TD_SOCKID_AUTO) {
 		snprintf(what, sizeof(what),
 			 "socket ids are tcpdwell's own, not the cookies `ss -e` prints (%s)", why);
 		note_degraded(t, what);
@@ -378,23 +376,24 @@ static int attach(struct td_tracer *t, struct bpf_program *prog, bool required)
  * "other"). A port in two entries belongs to the first. */
 static int setup_labels(struct td_tracer *t)
 {
-	const struct td_opts *o = t->opts;
+	const struct td_tracer_cfg *cfg = t->cfg;
 	int pfd = bpf_map__fd(t->skel->maps.td_label_ports);
 	int qfd = bpf_map__fd(t->skel->maps.td_label_peers);
 
-	for (int i = o->label_ports.n - 1; i >= 0; i--) {
+	for (int i = cfg->label_ports.n - 1; i >= 0; i--) {
 		__u8 cls = i + 1;
 
-		for (__u32 port = o->label_ports.r[i].lo; port <= o->label_ports.r[i].hi; port++)
+		for (__u32 port = cfg->label_ports.r[i].lo; port <= cfg->label_ports.r[i].hi;
+		     port++)
 			if (bpf_map_update_elem(pfd, &port, &cls, BPF_ANY))
 				return td_err(TD_EXIT_ERROR, "cannot set the port labels: %s",
 					      strerror(errno));
 	}
-	for (int i = 0; i < o->label_peers.n; i++) {
-		struct td_lpm_key k = {.prefixlen = o->label_peers.p[i].prefix};
+	for (int i = 0; i < cfg->label_peers.n; i++) {
+		struct td_lpm_key k = {.prefixlen = cfg->label_peers.p[i].prefix};
 		__u8 cls = i + 1;
 
-		memcpy(k.addr, o->label_peers.p[i].addr, sizeof(k.addr));
+		memcpy(k.addr, cfg->label_peers.p[i].addr, sizeof(k.addr));
 		if (bpf_map_update_elem(qfd, &k, &cls, BPF_ANY))
 			return td_err(TD_EXIT_ERROR, "cannot set the peer labels: %s",
 				      strerror(errno));
@@ -456,9 +455,9 @@ static int open_census(struct td_tracer *t)
 	t->census = census_bpf__open();
 	if (!t->census)
 		return td_err(TD_EXIT_ERROR, "cannot open the census object: %s", strerror(errno));
-	td_filter_config(&t->opts->filter, &t->census->rodata->td_cfg);
+	td_filter_config(&t->cfg->filter, &t->census->rodata->td_cfg);
 	t->census->rodata->td_cfg.own_ids = t->own_ids;
-	if (t->cfg.census_by_cookie) {
+	if (t->cfg->census_by_cookie) {
 		/* run asks the census about its own sockets by cookie: a
 		 * snapshot knows no owners, so no owner filter there */
 		t->census->rodata->td_cfg.cgroup_id = 0;
@@ -479,11 +478,11 @@ static int open_census(struct td_tracer *t)
 			      "TCPDWELL_DEBUG=1 for the verifier log",
 			      strerror(-err));
 	if (!t->skel) {
-		err = td_filter_fill(&t->opts->filter, &(struct td_filter_maps){
-							   bpf_map__fd(t->census->maps.td_ports),
-							   bpf_map__fd(t->census->maps.td_pids),
-							   bpf_map__fd(t->census->maps.td_laddrs),
-							   bpf_map__fd(t->census->maps.td_raddrs)});
+		err = td_filter_fill(&t->cfg->filter, &(struct td_filter_maps){
+							  bpf_map__fd(t->census->maps.td_ports),
+							  bpf_map__fd(t->census->maps.td_pids),
+							  bpf_map__fd(t->census->maps.td_laddrs),
+							  bpf_map__fd(t->census->maps.td_raddrs)});
 		if (err)
 			return td_err(TD_EXIT_ERROR, "cannot set the filters: %s", strerror(-err));
 	}
@@ -494,27 +493,27 @@ static int open_census(struct td_tracer *t)
 	return 0;
 }
 
-int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
+int td_tracer_open(struct td_tracer **out, const struct td_tracer_cfg *cfg)
 {
 	struct td_tracer *t;
 	struct bpf_program *prog;
 	int err;
 
 	*out = NULL;
-	if (o->replay_path) {
+	if (cfg->replay_path) {
 		t = calloc(1, sizeof(*t));
 		if (!t)
 			return td_err(TD_EXIT_ERROR, "out of memory");
-		t->opts = o;
+		t->cfg = cfg;
 		t->sigfd = t->epfd = -1;
-		err = td_replay_open(&t->replay, o);
+		err = td_replay_open(&t->replay, cfg);
 		if (err) {
 			free(t);
 			return err;
 		}
 		t->start_ns = td_replay_header(t->replay)->start_ns;
 		t->wall_off_ns = td_replay_header(t->replay)->wall_offset_ns;
-		td_caps_drop(o); /* the frames are parsed from here on: with no privilege */
+		td_caps_drop(cfg->caps); /* the frames are parsed from here on: with no privilege */
 		*out = t;
 		return 0;
 	}
@@ -530,20 +529,19 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return td_err(TD_EXIT_ERROR, "out of memory");
-	t->opts = o;
-	td_command_configure(o, &t->cfg);
+	t->cfg = cfg;
 	t->sigfd = t->epfd = -1;
 	err = select_sockid(t);
 	if (err)
 		goto cleanup;
-	if (o->once) { /* timewait --once: a snapshot, no tracing */
+	if (cfg->once) { /* timewait --once: a snapshot, no tracing */
 		t->start_ns = clock_ns(CLOCK_MONOTONIC);
 		t->wall_off_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - t->start_ns);
 		td_kbtf_release();
 		err = open_census(t);
 		if (err)
 			goto cleanup;
-		td_caps_drop(o);
+		td_caps_drop(cfg->caps);
 		*out = t;
 		return 0;
 	}
@@ -551,28 +549,28 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	t->nrings = libbpf_num_possible_cpus();
 	err = 0;
 	if (t->nrings > 0)
-		err = alloc_batch(t, o->ringbuf_kb);
+		err = alloc_batch(t, cfg->ringbuf_kb);
 	if (!t->skel || t->nrings <= 0 || err) {
 		err = td_err(TD_EXIT_ERROR, "cannot open the BPF object: %s", strerror(errno));
 		goto cleanup;
 	}
 
 	/* the command's part first: the filters and sizes fill in the rest */
-	t->skel->rodata->td_cfg = t->cfg.k;
-	td_filter_config(&o->filter, &t->skel->rodata->td_cfg);
+	t->skel->rodata->td_cfg = cfg->k;
+	td_filter_config(&cfg->filter, &t->skel->rodata->td_cfg);
 	t->skel->rodata->td_cfg.own_ids = t->own_ids;
 	t->skel->rodata->td_cfg.wakeup_bytes =
-	    o->wakeup_per_event ? 0 : (uint64_t)t->ring_bytes * o->wakeup_pct / 100;
-	if (o->follow) /* children join the listed pids (follow.bpf.c) */
-		bpf_map__set_max_entries(t->skel->maps.td_pids, o->max_follow);
+	    cfg->wakeup_per_event ? 0 : (uint64_t)t->ring_bytes * cfg->wakeup_pct / 100;
+	if (cfg->follow) /* children join the listed pids (follow.bpf.c) */
+		bpf_map__set_max_entries(t->skel->maps.td_pids, cfg->max_follow);
 	else
 		bpf_program__set_autoload(t->skel->progs.td_fork, false);
-	if (t->cfg.k.agg) { /* export */
-		t->skel->rodata->td_cfg.label_ports = o->label_ports.n > 0;
-		t->skel->rodata->td_cfg.label_peers = o->label_peers.n > 0;
-		t->skel->rodata->td_cfg.agg_peer_classes = o->label_peers.n + 1;
-		bpf_map__set_max_entries(t->skel->maps.td_agg, td_agg_entries(o));
-		if (!o->label_ports.n)
+	if (t->cfg->k.agg) { /* export */
+		t->skel->rodata->td_cfg.label_ports = cfg->label_ports.n > 0;
+		t->skel->rodata->td_cfg.label_peers = cfg->label_peers.n > 0;
+		t->skel->rodata->td_cfg.agg_peer_classes = cfg->label_peers.n + 1;
+		bpf_map__set_max_entries(t->skel->maps.td_agg, td_agg_entries(cfg));
+		if (!cfg->label_ports.n)
 			bpf_map__set_max_entries(t->skel->maps.td_label_ports, 1);
 	} else {
 		bpf_map__set_max_entries(t->skel->maps.td_agg, 1);
@@ -582,15 +580,15 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	if (err)
 		goto cleanup;
 	bpf_map__set_max_entries(t->skel->maps.td_rings, t->nrings);
-	bpf_map__set_max_entries(t->skel->maps.td_socks, o->max_sockets);
-	bpf_map__set_max_entries(t->skel->maps.td_closing, t->own_ids ? o->max_sockets : 1);
-	bpf_map__set_max_entries(t->skel->maps.td_tws, o->timewait_map);
+	bpf_map__set_max_entries(t->skel->maps.td_socks, cfg->max_sockets);
+	bpf_map__set_max_entries(t->skel->maps.td_closing, t->own_ids ? cfg->max_sockets : 1);
+	bpf_map__set_max_entries(t->skel->maps.td_tws, cfg->timewait_map);
 	bpf_map__set_max_entries(t->skel->maps.td_tw_fins, kfree_skb_has_rx_sk() ? 1
-							   : o->timewait_map < 65536
-							       ? o->timewait_map
+							   : cfg->timewait_map < 65536
+							       ? cfg->timewait_map
 							       : 65536);
 
-	timewait_autoload(t->skel, t->cfg.timewait);
+	timewait_autoload(t->skel, t->cfg->timewait);
 	if (bpf_program__autoload(t->skel->progs.td_tw_sweep))
 		resolve_timer_fns(t);
 
@@ -606,7 +604,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 			     strerror(-err));
 		goto cleanup;
 	}
-	err = td_filter_fill(&o->filter,
+	err = td_filter_fill(&cfg->filter,
 			     &(struct td_filter_maps){bpf_map__fd(t->skel->maps.td_ports),
 						      bpf_map__fd(t->skel->maps.td_pids),
 						      bpf_map__fd(t->skel->maps.td_laddrs),
@@ -615,7 +613,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		err = td_err(TD_EXIT_ERROR, "cannot set the filters: %s", strerror(-err));
 		goto cleanup;
 	}
-	if (t->cfg.k.agg) {
+	if (t->cfg->k.agg) {
 		err = setup_labels(t);
 		if (err)
 			goto cleanup;
@@ -632,7 +630,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 	bpf_object__for_each_program (prog, t->skel->obj) {
 		/* a hook auto picked may still fail to attach: then say so; one
 		 * the user named is an error like any other */
-		bool optional = is_accept_prog(t->skel, prog) && o->accept_hook == TD_ACCEPT_AUTO;
+		bool optional = is_accept_prog(t->skel, prog) && cfg->accept_hook == TD_ACCEPT_AUTO;
 
 		if (!bpf_program__autoload(prog))
 			continue; /* an accept() hook not picked, a command's extra */
@@ -653,7 +651,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 		err = 0;
 	}
 
-	if (t->cfg.census) {
+	if (t->cfg->census) {
 		err = open_census(t);
 		if (err)
 			goto cleanup;
@@ -666,12 +664,12 @@ int td_tracer_open(struct td_tracer **out, const struct td_opts *o)
 			     strerror(errno));
 		goto cleanup;
 	}
-	if (!t->cfg.keep_caps)
-		td_caps_drop(o);
+	if (!t->cfg->keep_caps)
+		td_caps_drop(cfg->caps);
 	*out = t;
 	/* Attached: anything that happens from now on is seen (tests wait for
 	 * this). */
-	if (!t->cfg.quiet)
+	if (!t->cfg->quiet)
 		td_msg("tracing, Ctrl-C or SIGTERM to stop, SIGUSR1 for loss counters");
 	return 0;
 
@@ -932,10 +930,10 @@ int td_tracer_run(struct td_tracer *t, const struct td_consumer *c)
 	t->c = c;
 	if (t->replay)
 		return td_replay_run(t->replay, c);
-	if (t->opts->duration_s > 0)
-		deadline = t->start_ns + (uint64_t)(t->opts->duration_s * 1e9);
+	if (t->cfg->duration_s > 0)
+		deadline = t->start_ns + (uint64_t)(t->cfg->duration_s * 1e9);
 	while (!t->stop) {
-		timeout = t->opts->flush_ms;
+		timeout = t->cfg->flush_ms;
 		now = clock_ns(CLOCK_MONOTONIC);
 		if (deadline) {
 			if (now >= deadline)
@@ -1068,9 +1066,9 @@ cleanup:
 	return err;
 }
 
-size_t td_agg_entries(const struct td_opts *o)
+size_t td_agg_entries(const struct td_tracer_cfg *cfg)
 {
-	return (size_t)(o->label_ports.n + 1) * (o->label_peers.n + 1) * TD_AGG_SLOTS;
+	return (size_t)(cfg->label_ports.n + 1) * (cfg->label_peers.n + 1) * TD_AGG_SLOTS;
 }
 
 #ifndef ENOTSUPP
@@ -1204,7 +1202,7 @@ int td_tracer_snapshot(struct td_tracer *t, const struct td_netns *ns,
 	if (!t->iter)
 		return -ENOTSUP;
 	t->census->bss->td_iter = *cfg;
-	t->census->bss->td_iter.family = t->opts->filter.family;
+	t->census->bss->td_iter.family = t->cfg->filter.family;
 	/* the iterator walks the namespace of the task that opens it */
 	if (ns && ns->inum != td_netns_self()) {
 		old = td_netns_enter(ns->path, ns->inum);

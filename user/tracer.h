@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <linux/types.h>
 
+#include "accept.h"
 #include "cli.h"
+#include "sockid.h"
 #include "events.h"
 
 struct td_tracer;
@@ -37,10 +39,45 @@ struct td_consumer {
  * tcpdwell? Returns 0, or -1 with the reason in why. */
 int td_tracer_probe(char *why, size_t sz);
 
-/* Check privileges and BTF, load and attach. Returns 0 or a TD_EXIT_*
- * code after printing one line to stderr. With o->replay_path: open that
- * recording instead, and answer every call below from it (replay.h). */
-int td_tracer_open(struct td_tracer **out, const struct td_opts *o);
+/*
+ * What a command asks of the kernel side, built by the command
+ * (commands.c) from its options: the tracer never reads the command line.
+ */
+struct td_tracer_cfg {
+	/* the command's own (its table entry's configure) */
+	struct td_config k;    /* no_events, hist, agg, tw_only, type_mask,
+				* mark_exit, known_owner; the filters, sizes and
+				* ids are the tracer's to fill */
+	bool timewait;	       /* follow timewait sockets to their end */
+	bool census;	       /* the census iterator (timewait at start) */
+	bool census_by_cookie; /* run: asks the census about its own sockets */
+	bool no_accept_hook;   /* export: no owners, so no accept() hook */
+	bool keep_caps;	       /* record: drops them itself, after the census */
+	bool quiet;	       /* run: stderr is the command's */
+	/* the same for every command */
+	struct td_filter filter;
+	bool once; /* timewait --once: the census alone, no programs */
+	bool follow;
+	unsigned max_follow;
+	unsigned ringbuf_kb, max_sockets, timewait_map;
+	unsigned wakeup_pct;
+	bool wakeup_per_event;
+	unsigned flush_ms;
+	double duration_s;
+	enum td_accept_hook accept_hook;
+	bool no_accept;
+	enum td_sockid socket_id;
+	struct td_port_list label_ports; /* export's labels */
+	struct td_peer_list label_peers;
+	uint64_t caps;		 /* kept once attached (privs.c) */
+	const char *replay_path; /* a recording instead of the kernel */
+};
+
+/* Check privileges and BTF, load and attach what cfg asks. Returns 0 or a
+ * TD_EXIT_* code after printing one line to stderr. With cfg->replay_path:
+ * open that recording instead, and answer every call below from it
+ * (replay.h). cfg is read as the tracer runs: it must outlive it. */
+int td_tracer_open(struct td_tracer **out, const struct td_tracer_cfg *cfg);
 
 /* Run until SIGINT/SIGTERM/SIGHUP, the -d duration, or a consumer stop. */
 int td_tracer_run(struct td_tracer *t, const struct td_consumer *c);
@@ -72,7 +109,7 @@ int td_tracer_read_hist(struct td_tracer *t, struct td_hist *h, uint64_t *imax);
 
 /* export: the kernel's event counters (td_agg, see TD_AGG_* in events.h),
  * summed over the CPUs into out[n]; n must be td_agg_entries(). */
-size_t td_agg_entries(const struct td_opts *o);
+size_t td_agg_entries(const struct td_tracer_cfg *c);
 int td_tracer_read_agg(struct td_tracer *t, uint64_t *out, size_t n);
 
 /* The loss counters now, while the programs run (approximate, as on
