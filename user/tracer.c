@@ -50,8 +50,25 @@ struct td_ring_ctx {
 	int ring;
 };
 
+struct td_tracer;
+
+/* Where the events come from: the kernel (live_*) or a recording (replay_*,
+ * answered by replay.c). The td_tracer_* calls that differ go through it;
+ * the commands see one tracer. */
+struct td_source {
+	int (*run)(struct td_tracer *t, const struct td_consumer *c);
+	void (*finish)(struct td_tracer *t, struct td_loss *loss);
+	int (*read_hist)(struct td_tracer *t, struct td_hist *h, uint64_t *imax);
+	void (*next_interval)(struct td_tracer *t);
+	uint64_t (*now_ns)(const struct td_tracer *t);
+	const struct td_rec_header *(*recording)(const struct td_tracer *t);
+	int (*snapshot)(struct td_tracer *t, const struct td_netns *ns,
+			const struct td_iter_cfg *cfg, td_event_fn fn, void *ctx);
+};
+
 struct td_tracer {
 	const struct td_tracer_cfg *cfg; /* what the command asks */
+	const struct td_source *src;	 /* the kernel, or a recording */
 	struct td_replay *replay;	 /* replaying a recording: no BPF at all */
 	struct tcpdwell_bpf *skel;
 	struct ring_buffer *rb;
@@ -493,144 +510,113 @@ static int open_census(struct td_tracer *t)
 	return 0;
 }
 
-int td_tracer_open(struct td_tracer **out, const struct td_tracer_cfg *cfg)
+static const struct td_source live_source, replay_source;
+
+/* ---- the live source's phases, in order ----------------------------------
+ * Each leaves what it made in the tracer, for td_tracer_close() to undo when
+ * a later one fails. */
+
+/* the object, and the reader's batch sized to the rings */
+static int phase_open(struct td_tracer *t)
 {
-	struct td_tracer *t;
-	struct bpf_program *prog;
-	int err;
+	int err = 0;
 
-	*out = NULL;
-	if (cfg->replay_path) {
-		t = calloc(1, sizeof(*t));
-		if (!t)
-			return td_err(TD_EXIT_ERROR, "out of memory");
-		t->cfg = cfg;
-		t->sigfd = t->epfd = -1;
-		err = td_replay_open(&t->replay, cfg);
-		if (err) {
-			free(t);
-			return err;
-		}
-		t->start_ns = td_replay_header(t->replay)->start_ns;
-		t->wall_off_ns = td_replay_header(t->replay)->wall_offset_ns;
-		td_caps_drop(cfg->caps); /* the frames are parsed from here on: with no privilege */
-		*out = t;
-		return 0;
-	}
-	if (!td_privileged())
-		return td_err(TD_EXIT_USAGE, "needs root, or CAP_BPF and CAP_PERFMON "
-					     "(try: sudo tcpdwell ...)");
-	if (access(BTF_PATH, R_OK))
-		return td_err(TD_EXIT_USAGE,
-			      "kernel BTF not found at " BTF_PATH
-			      " (needs Linux >= 5.8 built with CONFIG_DEBUG_INFO_BTF=y)");
-	libbpf_set_print(libbpf_print);
-
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return td_err(TD_EXIT_ERROR, "out of memory");
-	t->cfg = cfg;
-	t->sigfd = t->epfd = -1;
-	err = select_sockid(t);
-	if (err)
-		goto cleanup;
-	if (cfg->once) { /* timewait --once: a snapshot, no tracing */
-		t->start_ns = clock_ns(CLOCK_MONOTONIC);
-		t->wall_off_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - t->start_ns);
-		td_kbtf_release();
-		err = open_census(t);
-		if (err)
-			goto cleanup;
-		td_caps_drop(cfg->caps);
-		*out = t;
-		return 0;
-	}
 	t->skel = tcpdwell_bpf__open();
 	t->nrings = libbpf_num_possible_cpus();
-	err = 0;
 	if (t->nrings > 0)
-		err = alloc_batch(t, cfg->ringbuf_kb);
-	if (!t->skel || t->nrings <= 0 || err) {
-		err = td_err(TD_EXIT_ERROR, "cannot open the BPF object: %s", strerror(errno));
-		goto cleanup;
-	}
+		err = alloc_batch(t, t->cfg->ringbuf_kb);
+	if (!t->skel || t->nrings <= 0 || err)
+		return td_err(TD_EXIT_ERROR, "cannot open the BPF object: %s", strerror(errno));
+	return 0;
+}
+
+/* what the programs read before load, the map sizes, which programs load */
+static int phase_configure(struct td_tracer *t)
+{
+	const struct td_tracer_cfg *cfg = t->cfg;
+	struct tcpdwell_bpf *skel = t->skel;
+	int err;
 
 	/* the command's part first: the filters and sizes fill in the rest */
-	t->skel->rodata->td_cfg = cfg->k;
-	td_filter_config(&cfg->filter, &t->skel->rodata->td_cfg);
-	t->skel->rodata->td_cfg.own_ids = t->own_ids;
-	t->skel->rodata->td_cfg.wakeup_bytes =
+	skel->rodata->td_cfg = cfg->k;
+	td_filter_config(&cfg->filter, &skel->rodata->td_cfg);
+	skel->rodata->td_cfg.own_ids = t->own_ids;
+	skel->rodata->td_cfg.wakeup_bytes =
 	    cfg->wakeup_per_event ? 0 : (uint64_t)t->ring_bytes * cfg->wakeup_pct / 100;
 	if (cfg->follow) /* children join the listed pids (follow.bpf.c) */
-		bpf_map__set_max_entries(t->skel->maps.td_pids, cfg->max_follow);
+		bpf_map__set_max_entries(skel->maps.td_pids, cfg->max_follow);
 	else
-		bpf_program__set_autoload(t->skel->progs.td_fork, false);
-	if (t->cfg->k.agg) { /* export */
-		t->skel->rodata->td_cfg.label_ports = cfg->label_ports.n > 0;
-		t->skel->rodata->td_cfg.label_peers = cfg->label_peers.n > 0;
-		t->skel->rodata->td_cfg.agg_peer_classes = cfg->label_peers.n + 1;
-		bpf_map__set_max_entries(t->skel->maps.td_agg, td_agg_entries(cfg));
+		bpf_program__set_autoload(skel->progs.td_fork, false);
+	if (cfg->k.agg) { /* export */
+		skel->rodata->td_cfg.label_ports = cfg->label_ports.n > 0;
+		skel->rodata->td_cfg.label_peers = cfg->label_peers.n > 0;
+		skel->rodata->td_cfg.agg_peer_classes = cfg->label_peers.n + 1;
+		bpf_map__set_max_entries(skel->maps.td_agg, td_agg_entries(cfg));
 		if (!cfg->label_ports.n)
-			bpf_map__set_max_entries(t->skel->maps.td_label_ports, 1);
+			bpf_map__set_max_entries(skel->maps.td_label_ports, 1);
 	} else {
-		bpf_map__set_max_entries(t->skel->maps.td_agg, 1);
-		bpf_map__set_max_entries(t->skel->maps.td_label_ports, 1);
+		bpf_map__set_max_entries(skel->maps.td_agg, 1);
+		bpf_map__set_max_entries(skel->maps.td_label_ports, 1);
 	}
 	err = select_accept(t);
 	if (err)
-		goto cleanup;
-	bpf_map__set_max_entries(t->skel->maps.td_rings, t->nrings);
-	bpf_map__set_max_entries(t->skel->maps.td_socks, cfg->max_sockets);
-	bpf_map__set_max_entries(t->skel->maps.td_closing, t->own_ids ? cfg->max_sockets : 1);
-	bpf_map__set_max_entries(t->skel->maps.td_tws, cfg->timewait_map);
-	bpf_map__set_max_entries(t->skel->maps.td_tw_fins, kfree_skb_has_rx_sk() ? 1
-							   : cfg->timewait_map < 65536
-							       ? cfg->timewait_map
-							       : 65536);
-
-	timewait_autoload(t->skel, t->cfg->timewait);
-	if (bpf_program__autoload(t->skel->progs.td_tw_sweep))
+		return err;
+	bpf_map__set_max_entries(skel->maps.td_rings, t->nrings);
+	bpf_map__set_max_entries(skel->maps.td_socks, cfg->max_sockets);
+	bpf_map__set_max_entries(skel->maps.td_closing, t->own_ids ? cfg->max_sockets : 1);
+	bpf_map__set_max_entries(skel->maps.td_tws, cfg->timewait_map);
+	bpf_map__set_max_entries(skel->maps.td_tw_fins, kfree_skb_has_rx_sk() ? 1
+							: cfg->timewait_map < 65536
+							    ? cfg->timewait_map
+							    : 65536);
+	timewait_autoload(skel, cfg->timewait);
+	if (bpf_program__autoload(skel->progs.td_tw_sweep))
 		resolve_timer_fns(t);
+	return check_prog_count(skel);
+}
 
-	err = check_prog_count(t->skel);
-	if (err)
-		goto cleanup;
+/* into the kernel, then what only exists after load: filter maps, labels,
+ * the rings */
+static int phase_load(struct td_tracer *t)
+{
+	struct tcpdwell_bpf *skel = t->skel;
+	int err;
+
 	td_kbtf_release(); /* the probes are done: libbpf parses its own */
-	err = tcpdwell_bpf__load(t->skel);
-	if (err) {
-		err = td_err(TD_EXIT_USAGE,
-			     "the kernel refused the BPF programs (%s); run with "
-			     "TCPDWELL_DEBUG=1 for the verifier log",
-			     strerror(-err));
-		goto cleanup;
-	}
-	err = td_filter_fill(&cfg->filter,
-			     &(struct td_filter_maps){bpf_map__fd(t->skel->maps.td_ports),
-						      bpf_map__fd(t->skel->maps.td_pids),
-						      bpf_map__fd(t->skel->maps.td_laddrs),
-						      bpf_map__fd(t->skel->maps.td_raddrs)});
-	if (err) {
-		err = td_err(TD_EXIT_ERROR, "cannot set the filters: %s", strerror(-err));
-		goto cleanup;
-	}
+	err = tcpdwell_bpf__load(skel);
+	if (err)
+		return td_err(TD_EXIT_USAGE,
+			      "the kernel refused the BPF programs (%s); run with "
+			      "TCPDWELL_DEBUG=1 for the verifier log",
+			      strerror(-err));
+	err = td_filter_fill(&t->cfg->filter,
+			     &(struct td_filter_maps){bpf_map__fd(skel->maps.td_ports),
+						      bpf_map__fd(skel->maps.td_pids),
+						      bpf_map__fd(skel->maps.td_laddrs),
+						      bpf_map__fd(skel->maps.td_raddrs)});
+	if (err)
+		return td_err(TD_EXIT_ERROR, "cannot set the filters: %s", strerror(-err));
 	if (t->cfg->k.agg) {
 		err = setup_labels(t);
 		if (err)
-			goto cleanup;
+			return err;
 	}
+	return make_rings(t);
+}
 
-	err = make_rings(t);
-	if (err)
-		goto cleanup;
+static int phase_attach(struct td_tracer *t)
+{
+	struct bpf_program *prog;
+	int err;
 
 	/* The clock starts before the first program can fire. */
 	t->start_ns = clock_ns(CLOCK_MONOTONIC);
 	t->wall_off_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
-
 	bpf_object__for_each_program (prog, t->skel->obj) {
 		/* a hook auto picked may still fail to attach: then say so; one
 		 * the user named is an error like any other */
-		bool optional = is_accept_prog(t->skel, prog) && cfg->accept_hook == TD_ACCEPT_AUTO;
+		bool optional =
+		    is_accept_prog(t->skel, prog) && t->cfg->accept_hook == TD_ACCEPT_AUTO;
 
 		if (!bpf_program__autoload(prog))
 			continue; /* an accept() hook not picked, a command's extra */
@@ -638,7 +624,7 @@ int td_tracer_open(struct td_tracer **out, const struct td_tracer_cfg *cfg)
 			continue; /* run by the reader, never attached */
 		err = attach(t, prog, !optional);
 		if (err > 0)
-			goto cleanup;
+			return err;
 		if (err < 0) {
 			char what[160];
 
@@ -648,34 +634,102 @@ int td_tracer_open(struct td_tracer **out, const struct td_tracer_cfg *cfg)
 				 td_accept_hook_target(t->accept));
 			note_degraded(t, what);
 		}
-		err = 0;
 	}
+	return 0;
+}
 
-	if (t->cfg->census) {
-		err = open_census(t);
-		if (err)
-			goto cleanup;
-	}
-	err = read_rings(t);
+static int phase_census(struct td_tracer *t)
+{
+	return t->cfg->census ? open_census(t) : 0;
+}
+
+/* the ring buffer reader and the signals it waits on */
+static int phase_reader(struct td_tracer *t)
+{
+	int err = read_rings(t);
+
 	if (err)
-		goto cleanup;
-	if (setup_signals(t)) {
-		err = td_err(TD_EXIT_ERROR, "cannot set up the ring buffer reader: %s",
-			     strerror(errno));
-		goto cleanup;
-	}
-	if (!t->cfg->keep_caps)
+		return err;
+	if (setup_signals(t))
+		return td_err(TD_EXIT_ERROR, "cannot set up the ring buffer reader: %s",
+			      strerror(errno));
+	return 0;
+}
+
+/* timewait --once: the census alone, no programs */
+static int phase_snapshot_only(struct td_tracer *t)
+{
+	t->start_ns = clock_ns(CLOCK_MONOTONIC);
+	t->wall_off_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - t->start_ns);
+	td_kbtf_release();
+	return open_census(t);
+}
+
+typedef int (*td_phase_fn)(struct td_tracer *t);
+
+static const td_phase_fn live_phases[] = {
+    phase_open, phase_configure, phase_load, phase_attach, phase_census, phase_reader, NULL,
+};
+
+static const td_phase_fn once_phases[] = {phase_snapshot_only, NULL};
+
+static int open_live(struct td_tracer *t)
+{
+	const struct td_tracer_cfg *cfg = t->cfg;
+	int err;
+
+	if (!td_privileged())
+		return td_err(TD_EXIT_USAGE, "needs root, or CAP_BPF and CAP_PERFMON "
+					     "(try: sudo tcpdwell ...)");
+	if (access(BTF_PATH, R_OK))
+		return td_err(TD_EXIT_USAGE,
+			      "kernel BTF not found at " BTF_PATH
+			      " (needs Linux >= 5.8 built with CONFIG_DEBUG_INFO_BTF=y)");
+	libbpf_set_print(libbpf_print);
+	err = select_sockid(t);
+	for (const td_phase_fn *ph = cfg->once ? once_phases : live_phases; !err && *ph; ph++)
+		err = (*ph)(t);
+	if (err)
+		return err;
+	if (!cfg->keep_caps)
 		td_caps_drop(cfg->caps);
-	*out = t;
 	/* Attached: anything that happens from now on is seen (tests wait for
 	 * this). */
-	if (!t->cfg->quiet)
+	if (!cfg->once && !cfg->quiet)
 		td_msg("tracing, Ctrl-C or SIGTERM to stop, SIGUSR1 for loss counters");
 	return 0;
+}
 
-cleanup:
-	td_tracer_close(t);
-	return err;
+static int open_replay(struct td_tracer *t)
+{
+	int err = td_replay_open(&t->replay, t->cfg);
+
+	if (err)
+		return err;
+	t->start_ns = td_replay_header(t->replay)->start_ns;
+	t->wall_off_ns = td_replay_header(t->replay)->wall_offset_ns;
+	td_caps_drop(t->cfg->caps); /* the frames are parsed from here on: with no privilege */
+	return 0;
+}
+
+int td_tracer_open(struct td_tracer **out, const struct td_tracer_cfg *cfg)
+{
+	struct td_tracer *t = calloc(1, sizeof(*t));
+	int err;
+
+	*out = NULL;
+	if (!t)
+		return td_err(TD_EXIT_ERROR, "out of memory");
+	t->cfg = cfg;
+	t->sigfd = t->epfd = -1;
+	t->src = cfg->replay_path ? &replay_source : &live_source;
+	err = cfg->replay_path ? open_replay(t) : open_live(t);
+	if (err) {
+		td_tracer_close(t);
+		return err;
+	}
+	*out = t;
+	return 0;
 }
 
 /*
@@ -921,15 +975,12 @@ static void handle_signals(struct td_tracer *t)
 	}
 }
 
-int td_tracer_run(struct td_tracer *t, const struct td_consumer *c)
+static int live_run(struct td_tracer *t, const struct td_consumer *c)
 {
 	uint64_t deadline = 0, now;
 	struct epoll_event evs[2];
 	int timeout, n;
 
-	t->c = c;
-	if (t->replay)
-		return td_replay_run(t->replay, c);
 	if (t->cfg->duration_s > 0)
 		deadline = t->start_ns + (uint64_t)(t->cfg->duration_s * 1e9);
 	while (!t->stop) {
@@ -958,12 +1009,8 @@ int td_tracer_run(struct td_tracer *t, const struct td_consumer *c)
 	return 0;
 }
 
-void td_tracer_finish(struct td_tracer *t, struct td_loss *loss)
+static void live_finish(struct td_tracer *t, struct td_loss *loss)
 {
-	if (t->replay) {
-		td_replay_finish(t->replay, loss);
-		return;
-	}
 	/* Detach first: after this no program runs and the counters are final;
 	 * then end what still waits for a cause that can no longer come. */
 	for (int i = 0; i < t->nlinks; i++)
@@ -1017,7 +1064,7 @@ void td_tracer_close(struct td_tracer *t)
 
 static int read_percpu_sum(int fd, uint64_t *out, size_t n);
 
-int td_tracer_read_hist(struct td_tracer *t, struct td_hist *h, uint64_t *imax)
+static int live_read_hist(struct td_tracer *t, struct td_hist *h, uint64_t *imax)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	int hfd, sfd;
@@ -1027,8 +1074,6 @@ int td_tracer_read_hist(struct td_tracer *t, struct td_hist *h, uint64_t *imax)
 	int err = -1;
 	const size_t nb = (size_t)TD_TCP_MAX_STATES * TD_HIST_BUCKETS;
 
-	if (t->replay)
-		return td_replay_read_hist(t->replay, h, imax);
 	hfd = bpf_map__fd(t->skel->maps.td_hist);
 	sfd = bpf_map__fd(t->skel->maps.td_hist_stats);
 	gen = t->skel->bss->td_hist_gen;
@@ -1151,24 +1196,22 @@ int td_tracer_watch_fd(struct td_tracer *t, int fd)
 	return epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
-void td_tracer_next_interval(struct td_tracer *t)
+static void live_next_interval(struct td_tracer *t)
 {
-	if (t->replay) {
-		td_replay_next_interval(t->replay);
-		return;
-	}
 	/* .bss is memory-mapped: the programs see the new value at once */
 	__atomic_add_fetch(&t->skel->bss->td_hist_gen, 1, __ATOMIC_RELAXED);
 }
 
-uint64_t td_tracer_now_ns(const struct td_tracer *t)
+static uint64_t live_now_ns(const struct td_tracer *t)
 {
-	return t && t->replay ? td_replay_now_ns(t->replay) : clock_ns(CLOCK_MONOTONIC);
+	(void)t;
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
-const struct td_rec_header *td_tracer_recording(const struct td_tracer *t)
+static const struct td_rec_header *live_recording(const struct td_tracer *t)
 {
-	return t->replay ? td_replay_header(t->replay) : NULL;
+	(void)t;
+	return NULL;
 }
 
 uint64_t td_tracer_start_ns(const struct td_tracer *t)
@@ -1186,8 +1229,8 @@ const char *td_tracer_degraded(const struct td_tracer *t)
 	return t->degraded[0] ? t->degraded : NULL;
 }
 
-int td_tracer_snapshot(struct td_tracer *t, const struct td_netns *ns,
-		       const struct td_iter_cfg *cfg, td_event_fn fn, void *ctx)
+static int live_snapshot(struct td_tracer *t, const struct td_netns *ns,
+			 const struct td_iter_cfg *cfg, td_event_fn fn, void *ctx)
 {
 	char buf[sizeof(struct td_event) * 512];
 	size_t have = 0;
@@ -1195,10 +1238,6 @@ int td_tracer_snapshot(struct td_tracer *t, const struct td_netns *ns,
 	uint64_t now;
 	ssize_t n;
 
-	if (t->replay)
-		return td_replay_snapshot(t->replay,
-					  ns ? ns->inum : td_replay_header(t->replay)->snap_netns,
-					  cfg, fn, ctx);
 	if (!t->iter)
 		return -ENOTSUP;
 	t->census->bss->td_iter = *cfg;
@@ -1281,4 +1320,103 @@ out:
 	census_bpf__destroy(census);
 	tcpdwell_bpf__destroy(skel);
 	return err;
+}
+
+/* ---- the two sources ----------------------------------------------------- */
+
+static const struct td_source live_source = {
+    .run = live_run,
+    .finish = live_finish,
+    .read_hist = live_read_hist,
+    .next_interval = live_next_interval,
+    .now_ns = live_now_ns,
+    .recording = live_recording,
+    .snapshot = live_snapshot,
+};
+
+static int replay_run(struct td_tracer *t, const struct td_consumer *c)
+{
+	return td_replay_run(t->replay, c);
+}
+
+static void replay_finish(struct td_tracer *t, struct td_loss *loss)
+{
+	td_replay_finish(t->replay, loss);
+}
+
+static int replay_read_hist(struct td_tracer *t, struct td_hist *h, uint64_t *imax)
+{
+	return td_replay_read_hist(t->replay, h, imax);
+}
+
+static void replay_next_interval(struct td_tracer *t)
+{
+	td_replay_next_interval(t->replay);
+}
+
+static uint64_t replay_now_ns(const struct td_tracer *t)
+{
+	return td_replay_now_ns(t->replay);
+}
+
+static const struct td_rec_header *replay_recording(const struct td_tracer *t)
+{
+	return td_replay_header(t->replay);
+}
+
+/* the census recorded at start, of the recorded namespace by default */
+static int replay_snapshot(struct td_tracer *t, const struct td_netns *ns,
+			   const struct td_iter_cfg *cfg, td_event_fn fn, void *ctx)
+{
+	return td_replay_snapshot(
+	    t->replay, ns ? ns->inum : td_replay_header(t->replay)->snap_netns, cfg, fn, ctx);
+}
+
+static const struct td_source replay_source = {
+    .run = replay_run,
+    .finish = replay_finish,
+    .read_hist = replay_read_hist,
+    .next_interval = replay_next_interval,
+    .now_ns = replay_now_ns,
+    .recording = replay_recording,
+    .snapshot = replay_snapshot,
+};
+
+/* ---- the interface: one tracer, whichever the source --------------------- */
+
+int td_tracer_run(struct td_tracer *t, const struct td_consumer *c)
+{
+	t->c = c;
+	return t->src->run(t, c);
+}
+
+void td_tracer_finish(struct td_tracer *t, struct td_loss *loss)
+{
+	t->src->finish(t, loss);
+}
+
+int td_tracer_read_hist(struct td_tracer *t, struct td_hist *h, uint64_t *imax)
+{
+	return t->src->read_hist(t, h, imax);
+}
+
+void td_tracer_next_interval(struct td_tracer *t)
+{
+	t->src->next_interval(t);
+}
+
+uint64_t td_tracer_now_ns(const struct td_tracer *t)
+{
+	return t ? t->src->now_ns(t) : clock_ns(CLOCK_MONOTONIC);
+}
+
+const struct td_rec_header *td_tracer_recording(const struct td_tracer *t)
+{
+	return t->src->recording(t);
+}
+
+int td_tracer_snapshot(struct td_tracer *t, const struct td_netns *ns,
+		       const struct td_iter_cfg *cfg, td_event_fn fn, void *ctx)
+{
+	return t->src->snapshot(t, ns, cfg, fn, ctx);
 }
