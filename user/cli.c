@@ -429,10 +429,8 @@ static int check_combinations(const struct td_opts *o, bool max_follow)
 {
 	bool owner = o->filter.npids || o->filter.comm[0] || o->filter.cgroup_id;
 
-	if (o->command->id == TD_CMD_RECORD && !o->write_path)
-		return usage_error("%s: -w FILE names the recording", "record");
-	if (o->command->id == TD_CMD_RUN && o->format == TD_FMT_JSON)
-		return usage_error("%s: stdout is the command's; --report FILE writes JSON", "run");
+	if (o->command->check && o->command->check(o))
+		return TD_EXIT_USAGE;
 	if (o->follow && !o->filter.npids)
 		return usage_error("%s: follows the processes given with --pid; add --pid",
 				   "--follow");
@@ -713,7 +711,6 @@ int td_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned *len)
 static void defaults(struct td_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->cmd = TD_CMD_TRACE;
 	o->format = TD_FMT_TEXT;
 	o->flush_ms = 100;
 	o->ringbuf_kb = 4096;
@@ -747,15 +744,14 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 	argc -= c;
 	optind = 0; /* 0, not 1: also resets glibc's state inside a -xyz cluster */
 	opterr = 0;
-	/* run: the first non-option is the command; its options are its own.
-	 * record: -w is -w FILE */
-	while (li = -1, (c = getopt_long(argc, argv,
-					 o->cmd == TD_CMD_RUN	   ? "+:46o:Twd:i:chV"
-					 : o->cmd == TD_CMD_RECORD ? ":46o:Tw:d:i:chV"
-								   : ":46o:Twd:i:chV",
-					 long_opts(), &li)) != -1) {
-		if (c == 'w' && o->cmd == TD_CMD_RECORD && optarg)
-			c = OPT_WRITE; /* -w FILE */
+	/* a command's own short options: run's CMD keeps its options,
+	 * record's -w is -w FILE */
+	while (li = -1,
+	       (c = getopt_long(argc, argv,
+				o->command->shortopts ? o->command->shortopts : ":46o:Twd:i:chV",
+				long_opts(), &li)) != -1) {
+		if (c == 'w' && optarg)
+			c = OPT_WRITE; /* record's -w FILE (its shortopts) */
 		if (li >= 0)
 			snprintf(name, sizeof(name), "--%s", optdefs[li].opt.name);
 		else
@@ -1021,7 +1017,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (o->cmd == TD_CMD_RUN) {
+	if (o->command->takes_command) {
 		if (optind >= argc)
 			return usage_error("%s: no command to run (tcpdwell run [OPTIONS] -- CMD)",
 					   "run");
@@ -1029,7 +1025,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 	} else if (optind < argc) {
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	}
-	if (o->cmd == TD_CMD_TIMEWAIT && !o->interval_s)
-		o->interval_s = 1;
+	if (!o->interval_s)
+		o->interval_s = o->command->interval_s;
 	return check_combinations(o, max_follow);
 }

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "doctor.h"
 #include "dwell.h"
+#include "err.h"
 #include "export.h"
 #include "privs.h"
 #include "record.h"
@@ -80,6 +81,22 @@ static void cfg_record(const struct td_opts *o, struct td_tracer_cfg *c)
 	c->timewait = c->census = c->keep_caps = true;
 }
 
+static int check_run(const struct td_opts *o)
+{
+	if (o->format == TD_FMT_JSON)
+		return td_err(TD_EXIT_USAGE, "run: stdout is the command's; --report FILE writes "
+					     "JSON (see tcpdwell --help)");
+	return 0;
+}
+
+static int check_record(const struct td_opts *o)
+{
+	if (!o->write_path)
+		return td_err(TD_EXIT_USAGE,
+			      "record: -w FILE names the recording (see tcpdwell --help)");
+	return 0;
+}
+
 static const struct td_refusal run_refuse[] = {
     {TD_OG_OWNER | TD_OG_FOLLOW, "the command's own cgroup selects its connections"},
     {TD_OG_DURATION | TD_OG_INTERVAL, "the command's lifetime is the duration"},
@@ -136,6 +153,7 @@ static const struct td_command commands[] = {
 	.main = td_timewait_main,
 	.groups = LIVE | TD_OG_INTERVAL | TD_OG_CENSUS | TD_OG_TIMEWAIT | TD_OG_TOP,
 	.caps = CENSUS_CAPS,
+	.interval_s = 1,
 	.replay = true,
 	.configure = cfg_timewait,
     },
@@ -161,6 +179,9 @@ static const struct td_command commands[] = {
 	.groups =
 	    TD_OG_FILTER | TD_OG_COMM | TD_OG_OUTPUT | TD_OG_READER | TD_OG_KERNEL | TD_OG_RUN,
 	.refuse = run_refuse,
+	.shortopts = "+:46o:Twd:i:chV", /* + : CMD's options are its own */
+	.takes_command = true,
+	.check = check_run,
 	/* the command may change its uid: stopping it takes CAP_KILL;
 	 * removing its cgroup, CAP_DAC_OVERRIDE (the cgroup v2 root directory
 	 * is mode 0555); asking the census about its timewait sockets in
@@ -184,6 +205,8 @@ static const struct td_command commands[] = {
 	.main = td_record_main,
 	.groups = (LIVE & ~TD_OG_OUTPUT) | TD_OG_RECORD,
 	.refuse = record_refuse,
+	.shortopts = ":46o:Tw:d:i:chV", /* -w FILE */
+	.check = check_record,
 	.configure = cfg_record,
     },
 };

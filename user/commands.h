@@ -56,6 +56,12 @@ struct td_command {
 	const struct td_refusal *refuse; /* NULL or ended by {0} */
 	uint64_t caps;			 /* kept after start-up, beyond bpf() */
 	bool replay;			 /* replay FILE NAME shows it */
+	const char *shortopts;		 /* getopt's; NULL: the common set */
+	bool takes_command;		 /* run: the first non-option is CMD */
+	double interval_s;		 /* -i when none is given (0: none) */
+	/* what the options must say together, once parsed: 0 or
+	 * TD_EXIT_USAGE after one line */
+	int (*check)(const struct td_opts *o);
 	void (*configure)(const struct td_opts *o, struct td_tracer_cfg *c); /* NULL: no tracer */
 };
 
