@@ -137,15 +137,28 @@ struct td_event {
 	__u8 flags;  /* TD_F_* */
 	__u16 lport; /* host byte order */
 	__u16 rport; /* host byte order */
-	__u8 kind;   /* retrans: enum td_retrans_kind; -> CLOSE: enum td_tw_end */
+	__u8 kind;   /* retrans: enum td_retrans_kind; -> CLOSE: enum td_tw_end,
+		      * but SYN_SENT -> CLOSE: enum td_connect_fail */
 	union {
 		__u8 ca_state;	 /* retrans of data: enum td_ca_state */
 		__u8 task_flags; /* state, with td_config.mark_exit: TD_TASK_* */
 	};
-	__s32 arg; /* retrans: err; reset sent: reason; snapshot of a tw: jiffies left */
+	__s32 arg; /* retrans: err; reset sent: reason; snapshot of a tw: jiffies
+		    * left; a connect failure: its port range (td_connect_fail) */
 	__u8 laddr[TD_ADDR_LEN];
 	__u8 raddr[TD_ADDR_LEN];
 	char comm[TD_COMM_LEN];
+};
+
+/* Why a connect() ended before its SYN left: SYN_SENT -> CLOSE with nothing
+ * sent (docs/design.md 3.6). In the event's kind; its arg holds the
+ * ip_local_port_range the kernel had, lo | hi << 16 (0: unknown). */
+enum td_connect_fail {
+	TD_CONNECT_OK = 0,
+	TD_CONNECT_NO_PORT = 1, /* no free local port (EADDRNOTAVAIL) */
+	TD_CONNECT_IN_USE = 2,	/* the bound port's 4-tuple is taken (EADDRNOTAVAIL) */
+	TD_CONNECT_NO_SYN = 3,	/* another error before the SYN (e.g. no route) */
+	TD_CONNECT_FAIL_MAX = 4,
 };
 
 /* Index of the per-CPU counters in the "counters" map. */
@@ -223,12 +236,13 @@ struct td_config {
  * per-CPU array of TD_AGG_SLOTS counters per label class, where the class
  * is port_class * agg_peer_classes + peer_class (0: "other" for both).
  */
-#define TD_AGG_TRANS   0			/* + from * 16 + to */
-#define TD_AGG_RETRANS 256			/* + kind * 16 + state */
-#define TD_AGG_FAILED  TD_RETRANS_KIND_MAX	/* failed attempt: kind slot 4 */
-#define TD_AGG_RESETS  (256 + 5 * 16)		/* + (received ? 16 : 0) + state */
-#define TD_AGG_SLOTS   (TD_AGG_RESETS + 2 * 16) /* 368 */
-#define TD_LABEL_MAX   15			/* allow-list entries per label */
+#define TD_AGG_TRANS	0					/* + from * 16 + to */
+#define TD_AGG_RETRANS	256					/* + kind * 16 + state */
+#define TD_AGG_FAILED	TD_RETRANS_KIND_MAX			/* failed attempt: kind slot 4 */
+#define TD_AGG_RESETS	(256 + 5 * 16)				/* + (received ? 16 : 0) + state */
+#define TD_AGG_CONNFAIL (TD_AGG_RESETS + 2 * 16)		/* + enum td_connect_fail */
+#define TD_AGG_SLOTS	(TD_AGG_CONNFAIL + TD_CONNECT_FAIL_MAX) /* 372 */
+#define TD_LABEL_MAX	15					/* allow-list entries per label */
 
 #define TD_MAX_PIDS 64
 /* --follow: room for the listed processes' children too (--max-follow). */

@@ -91,6 +91,47 @@ static __always_inline bool td_tw_overflow(const struct sock *sk, int oldstate)
 	return used >= max;
 }
 
+#define TD_SOCK_BINDPORT_LOCK 8 /* include/net/sock.h: bind() fixed the port */
+
+/* ip_local_port_range before 6.3 ("inet: ip_local_port_range: use a u32 for
+ * both ends"): two ints behind a seqlock. */
+struct local_ports___pair {
+	int range[2];
+} __attribute__((preserve_access_index));
+
+/* The netns's ip_local_port_range as lo | hi << 16. */
+static __always_inline __u32 td_port_range(const struct sock *sk)
+{
+	struct local_ports *lp = &sk->__sk_common.skc_net.net->ipv4.ip_local_ports;
+	struct local_ports___pair *pp = (void *)lp;
+
+	if (bpf_core_field_size(lp->range) == sizeof(__u32))
+		return BPF_CORE_READ(lp, range);
+	return (BPF_CORE_READ(pp, range[0]) & 0xffff) |
+	       (__u32)(BPF_CORE_READ(pp, range[1]) & 0xffff) << 16;
+}
+
+/*
+ * SYN_SENT -> CLOSE with no segment ever sent: tcp_v4_connect() and
+ * tcp_v6_connect() set SYN_SENT, then pick the local port
+ * (inet_hash_connect) and only then send the SYN (tcp_connect); a failure
+ * in between returns to CLOSE at once (docs/design.md 3.6). No port: the
+ * ephemeral search found none free. A port bind() fixed: its 4-tuple is
+ * taken (by a TIME_WAIT it may not reuse, or a live connection).
+ */
+static __always_inline __u8 td_connect_fail(const struct sock *sk, const struct td_event *e)
+{
+	const struct tcp_sock *tp = (const void *)sk;
+
+	if (BPF_CORE_READ(tp, segs_out))
+		return TD_CONNECT_OK; /* the SYN left: refused, timed out, closed */
+	if (!e->lport)
+		return TD_CONNECT_NO_PORT;
+	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks) & TD_SOCK_BINDPORT_LOCK)
+		return TD_CONNECT_IN_USE;
+	return TD_CONNECT_NO_SYN;
+}
+
 /* A socket's first transitions (connect, listen, a server's child): a new
  * life, whatever entry its address may still key (own ids). */
 static __always_inline bool td_birth(int oldstate, int newstate)
@@ -220,6 +261,11 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 	} else {
 		if (newstate == TD_TCP_CLOSE && td_tw_overflow(sk, oldstate))
 			e.kind = TD_TW_END_OVERFLOW;
+		if (newstate == TD_TCP_CLOSE && oldstate == TD_TCP_SYN_SENT) {
+			e.kind = td_connect_fail(sk, &e);
+			if (e.kind)
+				e.arg = td_port_range(sk);
+		}
 		if (td_cfg.mark_exit && td_task_exiting())
 			e.task_flags |= TD_TASK_EXITING;
 		td_emit(&e);

@@ -47,6 +47,7 @@ enum {
 	OPT_MAX_RESETS,
 	OPT_MAX_TW,
 	OPT_MAX_LOST,
+	OPT_MAX_CONNFAIL,
 	OPT_FAIL_ON_LEAK,
 	OPT_LADDR,
 	OPT_RADDR,
@@ -101,6 +102,7 @@ static const struct optdef {
     {{"max-resets", required_argument, NULL, OPT_MAX_RESETS}, TD_OG_RUN},
     {{"max-timewait", required_argument, NULL, OPT_MAX_TW}, TD_OG_RUN},
     {{"max-lost", required_argument, NULL, OPT_MAX_LOST}, TD_OG_RUN},
+    {{"max-connect-failures", required_argument, NULL, OPT_MAX_CONNFAIL}, TD_OG_RUN},
     {{"fail-on-leak", no_argument, NULL, OPT_FAIL_ON_LEAK}, TD_OG_RUN},
     {{"laddr", required_argument, NULL, OPT_LADDR}, TD_OG_FILTER},
     {{"raddr", required_argument, NULL, OPT_RADDR}, TD_OG_FILTER},
@@ -217,6 +219,8 @@ void td_usage(FILE *f)
 		"      --fail-on-leak    fail when connections are left in CLOSE_WAIT or\n"
 		"                        FIN_WAIT2 when CMD exits (closed only by its exit)\n"
 		"      --max-lost N      fail above N events tcpdwell could not see (default 0)\n"
+		"      --max-connect-failures N  fail above N connect() calls that failed\n"
+		"                        before their SYN (no free local port, 4-tuple in use)\n"
 		"export (GET /metrics, /healthz):\n"
 		"      --listen ADDR:PORT  where to serve (default 127.0.0.1:9466; [::1]:PORT)\n"
 		"      --label-ports LIST  a port=\"...\" label for these ports (the --lport\n"
@@ -716,7 +720,7 @@ static void defaults(struct td_opts *o)
 	o->ringbuf_kb = 4096;
 	o->max_sockets = 131072;
 	o->timewait_map = 131072;
-	o->max_retrans = o->max_resets = o->max_tw = -1;
+	o->max_retrans = o->max_resets = o->max_tw = o->max_connfail = -1;
 	o->max_follow = TD_MAX_PIDS_FOLLOW;
 	o->wakeup_pct = 25;
 	o->top = 10;
@@ -879,20 +883,20 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 		case OPT_MAX_RESETS:
 		case OPT_MAX_TW:
 		case OPT_MAX_LOST:
+		case OPT_MAX_CONNFAIL: {
+			int64_t *limit = c == OPT_MAX_RETRANS	 ? &o->max_retrans
+					 : c == OPT_MAX_RESETS	 ? &o->max_resets
+					 : c == OPT_MAX_TW	 ? &o->max_tw
+					 : c == OPT_MAX_CONNFAIL ? &o->max_connfail
+								 : &o->max_lost;
+
 			if (parse_uint(optarg, 0, UINT32_MAX, &v)) {
-				td_msg("bad --%s '%s' (a count, 0..4294967295)",
-				       c == OPT_MAX_RETRANS  ? "max-retrans"
-				       : c == OPT_MAX_RESETS ? "max-resets"
-				       : c == OPT_MAX_TW     ? "max-timewait"
-							     : "max-lost",
-				       optarg);
+				td_msg("bad %s '%s' (a count, 0..4294967295)", name, optarg);
 				return TD_EXIT_USAGE;
 			}
-			*(c == OPT_MAX_RETRANS	? &o->max_retrans
-			  : c == OPT_MAX_RESETS ? &o->max_resets
-			  : c == OPT_MAX_TW	? &o->max_tw
-						: &o->max_lost) = v;
+			*limit = v;
 			break;
+		}
 		case OPT_LISTEN:
 			if (strlen(optarg) >= sizeof(o->listen) ||
 			    td_parse_listen(optarg, &ss, &sslen))

@@ -131,6 +131,7 @@ struct td_opts {
 	int64_t max_resets;
 	int64_t max_tw; /* --max-timewait */
 	int64_t max_lost;
+	int64_t max_connfail; /* --max-connect-failures */
 	bool fail_on_leak;
 	/* export */
 	char listen[64];		 /* --listen ADDR:PORT as given */

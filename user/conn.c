@@ -261,6 +261,9 @@ void td_conn_summarize(const struct td_conn *c, struct td_conn_summary *s)
 			s->end = TD_END_TW_BASE + last->kind;
 		else if (last->kind == TD_TW_END_OVERFLOW)
 			s->end = TD_END_TW_BASE + TD_TW_END_OVERFLOW;
+		else if (last->old_state == TD_TCP_SYN_SENT && last->kind &&
+			 last->kind < TD_CONNECT_FAIL_MAX)
+			s->end = TD_END_NO_PORT + last->kind - TD_CONNECT_NO_PORT;
 		else if (last->old_state == TD_TCP_SYN_SENT)
 			s->end = s->rst_recv ? TD_END_REFUSED : TD_END_FAILED;
 		else if (s->rst_sent || s->rst_recv)
@@ -296,7 +299,8 @@ const char *td_closer_name(enum td_closer c)
 
 const char *td_end_name(int end)
 {
-	static const char *const n[] = {"open", "closed", "reset", "refused", "failed"};
+	static const char *const n[] = {"open",	  "closed",	  "reset",	  "refused",
+					"failed", "no_free_port", "tuple_in_use", "before_syn"};
 
 	if (end >= TD_END_TW_BASE)
 		return td_tw_end_name(end - TD_END_TW_BASE);

@@ -65,6 +65,9 @@ enum td_end {
 	TD_END_RESET,	/* closed by a RST, sent or received */
 	TD_END_REFUSED, /* connect() answered by a RST */
 	TD_END_FAILED,	/* connect() gave up (timeouts) */
+	TD_END_NO_PORT, /* connect() found no free local port (before any SYN) */
+	TD_END_IN_USE,	/* connect(): the bound port's 4-tuple was taken */
+	TD_END_NO_SYN,	/* connect() failed before its SYN for another reason */
 	TD_END_TW_BASE, /* + enum td_tw_end: the timewait socket's end */
 };
 

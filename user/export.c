@@ -204,6 +204,22 @@ static void write_retrans_resets(struct ex_run *r, struct td_expo *x)
 	write_slots(r, x, TD_AGG_RESETS, 32, label_reset);
 }
 
+/* i from TD_CONNECT_NO_PORT on */
+static void label_connect_fail(struct labels *l, unsigned i)
+{
+	lab(l, "reason", td_connect_fail_key(TD_CONNECT_NO_PORT + i));
+}
+
+static void write_connect_failures(struct ex_run *r, struct td_expo *x)
+{
+	td_expo_family(x, "tcpdwell_connect_failures_total", "counter",
+		       "connect() calls that failed before their SYN was sent, by reason: "
+		       "no_free_port (the ephemeral range is used up), tuple_in_use (a bound "
+		       "port's 4-tuple is taken), before_syn (another local error).");
+	write_slots(r, x, TD_AGG_CONNFAIL + TD_CONNECT_NO_PORT,
+		    TD_CONNECT_FAIL_MAX - TD_CONNECT_NO_PORT, label_connect_fail);
+}
+
 static void write_dwell(struct ex_run *r, struct td_expo *x)
 {
 	td_expo_family(x, "tcpdwell_dwell_seconds", "histogram",
@@ -341,6 +357,7 @@ static int render(void *ctx, const struct td_http_req *req, int route, struct td
 		return 500;
 	write_transitions(r, &x);
 	write_retrans_resets(r, &x);
+	write_connect_failures(r, &x);
 	write_dwell(r, &x);
 	write_timewait(r, &x);
 	write_loss(r, &x);

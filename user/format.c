@@ -68,6 +68,39 @@ const char *td_tw_end_name(unsigned end)
 	return end < TD_TW_END_MAX ? tw_end_names[end] : "unknown";
 }
 
+static const char *const connect_fail_names[TD_CONNECT_FAIL_MAX] = {
+    [TD_CONNECT_OK] = "none",
+    [TD_CONNECT_NO_PORT] = "no free local port",
+    [TD_CONNECT_IN_USE] = "4-tuple in use",
+    [TD_CONNECT_NO_SYN] = "failed before SYN",
+};
+
+/* the same as label and JSON values */
+static const char *const connect_fail_keys[TD_CONNECT_FAIL_MAX] = {
+    [TD_CONNECT_OK] = "none",
+    [TD_CONNECT_NO_PORT] = "no_free_port",
+    [TD_CONNECT_IN_USE] = "tuple_in_use",
+    [TD_CONNECT_NO_SYN] = "before_syn",
+};
+
+const char *td_connect_fail_name(unsigned why)
+{
+	return why < TD_CONNECT_FAIL_MAX ? connect_fail_names[why] : "unknown";
+}
+
+const char *td_connect_fail_key(unsigned why)
+{
+	return why < TD_CONNECT_FAIL_MAX ? connect_fail_keys[why] : "unknown";
+}
+
+unsigned td_connect_failed(const struct td_event *e)
+{
+	return e->type == TD_EV_STATE && e->old_state == TD_TCP_SYN_SENT &&
+		       e->new_state == TD_TCP_CLOSE && !(e->flags & TD_F_TW)
+		   ? e->kind
+		   : TD_CONNECT_OK;
+}
+
 static const char *const kind_names[TD_RETRANS_KIND_MAX] = {
     [TD_RETRANS_DATA] = "data",
     [TD_RETRANS_SYN] = "syn",

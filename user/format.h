@@ -17,6 +17,12 @@ const char *td_retrans_kind_name(unsigned kind);
  * "recovery" (fast retransmit), "open", "disorder", "cwr". */
 const char *td_ca_state_name(unsigned ca);
 const char *td_tw_end_name(unsigned end);
+/* A connect() that failed before its SYN (enum td_connect_fail): why, in
+ * words ("no free local port") and as a key ("no_free_port"). */
+const char *td_connect_fail_name(unsigned why);
+const char *td_connect_fail_key(unsigned why);
+/* e's connect failure, TD_CONNECT_OK when it is none. */
+unsigned td_connect_failed(const struct td_event *e);
 /* "state", "retrans", "reset_sent", "reset_recv" (the JSON "type") */
 const char *td_event_type_name(unsigned type);
 

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include "events.h"
+#include "format.h"
 #include "json.h"
 
 void td_json_init(struct td_json *j, struct td_line *l, FILE *f)
@@ -197,4 +198,24 @@ void td_json_tuple(struct td_json *j, const struct td_event *e)
 	td_json_u64(j, "lport", e->lport);
 	td_json_addr(j, "raddr", e->family, e->raddr);
 	td_json_u64(j, "rport", e->rport);
+}
+
+void td_json_connect_failed(struct td_json *j, const struct td_event *e)
+{
+	uint32_t range = (uint32_t)e->arg;
+	unsigned why = td_connect_failed(e);
+
+	if (!why) {
+		td_json_null(j, "connect_failed");
+		return;
+	}
+	td_json_str(j, "connect_failed", td_connect_fail_key(why));
+	if (!range) {
+		td_json_null(j, "port_range");
+		return;
+	}
+	td_json_array(j, "port_range");
+	td_json_u64(j, NULL, range & 0xffff);
+	td_json_u64(j, NULL, range >> 16);
+	td_json_close(j);
 }

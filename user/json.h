@@ -53,6 +53,10 @@ void td_json_addr(struct td_json *j, const char *key, unsigned family, const __u
 struct td_event;
 /* A connection's tuple: "family" (4 or 6), "laddr", "lport", "raddr", "rport". */
 void td_json_tuple(struct td_json *j, const struct td_event *e);
+/* A state record's "connect_failed": why a connect() ended before its SYN
+ * ("no_free_port", "tuple_in_use", "before_syn") or null; with a reason,
+ * "port_range": [lo, hi] as the kernel had it (null: unknown). */
+void td_json_connect_failed(struct td_json *j, const struct td_event *e);
 /* A value the caller formatted itself as valid JSON (a number, a nested
  * literal). */
 void td_json_raw(struct td_json *j, const char *key, const char *json);

@@ -248,6 +248,10 @@ static void tally(struct run *r, const struct td_run_conn *c)
 		list_add(rep, TD_RL_RETRANS, &rc);
 	if (rc.resets)
 		list_add(rep, TD_RL_RESET, &rc);
+	if (rc.end >= TD_END_NO_PORT && rc.end <= TD_END_NO_SYN) {
+		rep->connect_failures++;
+		list_add(rep, TD_RL_CONNFAIL, &rc);
+	}
 }
 
 static void account(void *ctx, const struct td_conn *c)

@@ -16,8 +16,8 @@
 #include "loss.h"
 
 #define TD_RUN_LISTED	  20 /* offending connections kept per list */
-#define TD_RUN_OUTCOMES	  16
-#define TD_RUN_THRESHOLDS 5
+#define TD_RUN_OUTCOMES	  24
+#define TD_RUN_THRESHOLDS 6
 
 /* The lists of offending connections. */
 enum td_run_list {
@@ -25,6 +25,7 @@ enum td_run_list {
 	TD_RL_RETRANS,	/* retransmitted (the most first) */
 	TD_RL_RESET,	/* sent or received a RST */
 	TD_RL_TIMEWAIT, /* in TIME_WAIT when the command exited */
+	TD_RL_CONNFAIL, /* connect() failed before its SYN (conn.h TD_END_NO_PORT..) */
 	TD_RL_MAX,
 };
 
@@ -61,6 +62,7 @@ struct td_run_report {
 	} outcome[TD_RUN_OUTCOMES];
 	int noutcomes;
 	uint64_t retrans, retrans_failed, rst_sent, rst_recv;
+	uint64_t connect_failures; /* connect() calls that failed before their SYN */
 	uint64_t close_wait_left, fin_wait2_left, timewait_left, open_at_exit;
 	struct {
 		uint64_t total;

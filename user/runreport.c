@@ -9,10 +9,8 @@
 #include "run.h"
 
 static const char *const list_names[TD_RL_MAX] = {
-    [TD_RL_LEAK] = "leaks",
-    [TD_RL_RETRANS] = "retransmitting",
-    [TD_RL_RESET] = "reset",
-    [TD_RL_TIMEWAIT] = "timewait",
+    [TD_RL_LEAK] = "leaks",	   [TD_RL_RETRANS] = "retransmitting",	[TD_RL_RESET] = "reset",
+    [TD_RL_TIMEWAIT] = "timewait", [TD_RL_CONNFAIL] = "connect_failed",
 };
 
 static uint64_t lost(const struct td_run_report *r)
@@ -49,6 +47,10 @@ void td_run_judge(struct td_run_report *r, const struct td_opts *o)
 	if (o->fail_on_leak)
 		add_threshold(r, "fail-on-leak", "connections left in CLOSE_WAIT or FIN_WAIT2", 0,
 			      r->close_wait_left + r->fin_wait2_left, TD_RL_LEAK);
+	if (o->max_connfail >= 0)
+		add_threshold(r, "max-connect-failures",
+			      "connect() calls that failed before their SYN", o->max_connfail,
+			      r->connect_failures, TD_RL_CONNFAIL);
 	add_threshold(r, "max-lost", "events tcpdwell could not see", o->max_lost, lost(r), -1);
 }
 
@@ -109,6 +111,7 @@ void td_run_write_json(FILE *f, const struct td_run_report *r)
 	td_json_close(&j);
 	td_json_u64(&j, "retransmits", r->retrans);
 	td_json_u64(&j, "failed_retransmits", r->retrans_failed);
+	td_json_u64(&j, "connect_failures", r->connect_failures);
 	td_json_object(&j, "resets");
 	td_json_u64(&j, "sent", r->rst_sent);
 	td_json_u64(&j, "received", r->rst_recv);
@@ -278,10 +281,11 @@ void td_run_write_summary(FILE *f, const struct td_run_report *r)
 		fprintf(f, "%s%" PRIu64 " %s", i ? ", " : "", r->outcome[i].n, r->outcome[i].name);
 	fprintf(f,
 		"%s), %" PRIu64 " retransmits, %" PRIu64 " resets, %" PRIu64
-		" left in CLOSE_WAIT/FIN_WAIT2, %" PRIu64 " in TIME_WAIT, %" PRIu64
-		" events lost; command exit %d\n",
+		" connect failures, %" PRIu64 " left in CLOSE_WAIT/FIN_WAIT2, %" PRIu64
+		" in TIME_WAIT, %" PRIu64 " events lost; command exit %d\n",
 		r->noutcomes ? "" : "none", r->retrans, r->rst_sent + r->rst_recv,
-		r->close_wait_left + r->fin_wait2_left, r->timewait_left, lost(r), r->status);
+		r->connect_failures, r->close_wait_left + r->fin_wait2_left, r->timewait_left,
+		lost(r), r->status);
 	for (int i = 0; i < r->nth; i++) {
 		const struct td_run_threshold *t = &r->th[i];
 

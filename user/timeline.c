@@ -19,6 +19,13 @@ struct td_timeline {
 	bool out_failed;
 };
 
+/* A connect() that failed before its SYN (format.h, td_connect_failed). */
+static bool conn_ev_failed(const struct td_conn_ev *e)
+{
+	return e->type == TD_EV_STATE && e->old_state == TD_TCP_SYN_SENT &&
+	       e->new_state == TD_TCP_CLOSE && !(e->flags & TD_F_TW) && e->kind;
+}
+
 static const char *ev_text(const struct td_conn_ev *e, char *buf, size_t sz)
 {
 	switch (e->type) {
@@ -26,6 +33,11 @@ static const char *ev_text(const struct td_conn_ev *e, char *buf, size_t sz)
 		if ((e->flags & TD_F_TW) && e->new_state == TD_TCP_CLOSE)
 			snprintf(buf, sz, "%s -> CLOSED %s", td_state_name(e->old_state),
 				 td_tw_end_name(e->kind));
+		else if (conn_ev_failed(e))
+			snprintf(buf, sz,
+				 "SYN_SENT -> CLOSE connect failed: %s (ip_local_port_range %u-%u)",
+				 td_connect_fail_name(e->kind), (uint32_t)e->arg & 0xffff,
+				 (uint32_t)e->arg >> 16);
 		else
 			snprintf(buf, sz, "%s -> %s%s", td_state_name(e->old_state),
 				 td_state_name(e->new_state),
@@ -136,7 +148,9 @@ static void print_json(FILE *f, const struct td_conn *c, const struct td_conn_su
 				td_json_u64(&j, "dwell_ns", e->dwell_ns);
 			else
 				td_json_null(&j, "dwell_ns");
-			if (e->kind)
+			if (conn_ev_failed(e))
+				td_json_str(&j, "connect_failed", td_connect_fail_key(e->kind));
+			else if (e->kind)
 				td_json_str(&j, "end", td_tw_end_name(e->kind));
 		} else if (e->type == TD_EV_RETRANS) {
 			td_json_str(&j, "kind", td_retrans_kind_name(e->kind));

@@ -78,6 +78,17 @@ static const char *rst_reason(const struct td_trace *tr, const struct td_event *
 	return buf;
 }
 
+/* " connect failed: no free local port (ip_local_port_range 40000-40003)" */
+static void line_connect_failed(struct td_line *l, const struct td_event *e)
+{
+	uint32_t range = (uint32_t)e->arg;
+
+	td_line_str(l, " connect failed: ");
+	td_line_str(l, td_connect_fail_name(e->kind));
+	if (range)
+		td_line_printf(l, " (ip_local_port_range %u-%u)", range & 0xffff, range >> 16);
+}
+
 /* "CLOSE -> SYN_SENT", "RETRANS syn in SYN_SENT", "RST sent in ..." */
 static void line_what(struct td_line *l, const struct td_trace *tr, const struct td_event *e)
 {
@@ -95,7 +106,9 @@ static void line_what(struct td_line *l, const struct td_trace *tr, const struct
 		} else {
 			td_line_str(l, " -> ");
 			td_line_str(l, td_state_name(e->new_state));
-			if (e->kind == TD_TW_END_OVERFLOW)
+			if (td_connect_failed(e))
+				line_connect_failed(l, e);
+			else if (e->kind == TD_TW_END_OVERFLOW)
 				td_line_str(l, " (no TIME_WAIT: overflow)");
 		}
 		break;
@@ -223,11 +236,12 @@ static void format_json(const struct td_trace *tr, const struct td_event *e, str
 		td_json_bool(&j, "first_seen", e->flags & TD_F_FIRST);
 		td_json_bool(&j, "deferred", e->flags & TD_F_DEFERRED);
 		td_json_bool(&j, "timewait", e->flags & TD_F_TW);
-		if (e->kind)
+		if (e->kind && !td_connect_failed(e))
 			td_json_str(&j, "end", td_tw_end_name(e->kind));
 		else
 			td_json_null(&j, "end");
 		td_json_bool(&j, "substate_switch_unseen", e->flags & TD_F_LATE);
+		td_json_connect_failed(&j, e);
 		break;
 	case TD_EV_RETRANS:
 		td_json_str(&j, "state", td_state_name(e->old_state));

@@ -10,6 +10,7 @@ compare the tracer's dwell times with what the scenario measured.
 Prints one JSON object: {"server": {...}, "client": {...}}.
 """
 import ctypes
+import errno
 import json
 import os
 import socket
@@ -394,6 +395,55 @@ def drop_data(family, addr, count, hold, hook="input"):
     srv.close()
     return {"server": {"pid": os.getpid(), "port": port, "received": got},
             "client": {"pid": os.getpid(), "lport": lport}}
+
+
+def port_exhaustion(family, addr, tries):
+    """connect() fails before any SYN: the namespace's ephemeral range is
+    narrowed to 4 ports, 4 connections hold them, and `tries` more connect()
+    calls each return EADDRNOTAVAIL (no free local port). Then a socket
+    bound (SO_REUSEADDR) to a held connection's port connects to the same
+    destination: its 4-tuple is taken (EADDRNOTAVAIL again). A connect() to
+    a closed port is refused after its SYN: not a failure of this kind."""
+    srv = listener(family, addr)  # its port from the range as it was
+    port = srv.getsockname()[1]
+    lo = 40000
+    with open("/proc/sys/net/ipv4/ip_local_port_range", "w") as f:
+        f.write("%d %d" % (lo, lo + 3))
+    held = [socket.create_connection((addr, port)) for _ in range(4)]
+    no_port = 0
+    for _ in range(tries):
+        c = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            c.connect((addr, port))
+        except OSError as e:
+            if e.errno != errno.EADDRNOTAVAIL:
+                raise
+            no_port += 1
+        c.close()
+    a = socket.socket(family, socket.SOCK_STREAM)
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    a.bind((addr, 41000))
+    a.connect((addr, port))
+    b = socket.socket(family, socket.SOCK_STREAM)
+    b.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    b.bind((addr, 41000))
+    in_use = 0
+    try:
+        b.connect((addr, port))
+    except OSError as e:
+        if e.errno != errno.EADDRNOTAVAIL:
+            raise
+        in_use = 1
+    b.close()
+    r = socket.socket(family, socket.SOCK_STREAM)
+    refused_ok = r.connect_ex((addr, 1)) == errno.ECONNREFUSED
+    r.close()
+    for c in held + [a]:
+        c.close()
+    srv.close()
+    return {"server": {"pid": os.getpid(), "port": port},
+            "client": {"pid": os.getpid(), "no_port": no_port, "in_use": in_use,
+                       "refused": refused_ok, "range": [lo, lo + 3]}}
 
 
 def churn(family, addr, count):
@@ -917,6 +967,8 @@ def main():
         res = abort(family, addr, name)
     elif name == "syn_retrans":
         res = syn_retrans(family, addr)
+    elif name == "port_exhaustion":
+        res = port_exhaustion(family, addr, int(args[0]))
     elif name == "churn":
         res = churn(family, addr, int(args[0]))
     elif name == "simultaneous":

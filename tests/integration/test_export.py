@@ -147,6 +147,22 @@ def test_metrics_exact_and_promtool_lint(netns, tracer):
     assert t.proc.poll() is None
 
 
+def test_connect_failures_counted_by_reason(netns, tracer):
+    """Each connect() that failed before its SYN, by reason, as the
+    scenario's calls returned EADDRNOTAVAIL; the refused one is not."""
+    t, port = start_exporter(tracer, netns)
+    r = netns.scenario("port_exhaustion", 3)["client"]
+    assert r["no_port"] == 3 and r["in_use"] == 1 and r["refused"], r
+    name = "tcpdwell_connect_failures_total"
+    scrape_until(t, port, lambda s: total(s, name) >= 4, "the exporter counting the failures")
+    s = parse(get(port)[2])
+    assert total(s, name, reason="no_free_port") == 3
+    assert total(s, name, reason="tuple_in_use") == 1
+    assert total(s, name) == 4
+    # every SYN_SENT -> CLOSE: the four above and the refused connect()
+    assert total(s, "tcpdwell_transitions_total", **{"from": "SYN_SENT", "to": "CLOSE"}) == 5
+
+
 def ensure_prometheus():
     """Debian's prometheus, installed when missing (the suite must run on a
     fresh machine). Its packaged service is not used: the test runs its own

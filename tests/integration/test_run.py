@@ -207,6 +207,26 @@ def test_retransmits_cross_max_retrans_and_match_nstat(netns, tmp_path):
     assert r.failed_cases() == ["max-retrans"]
 
 
+def test_connect_failures_cross_their_threshold(netns, tmp_path):
+    """connect() calls that failed before their SYN are the report's own
+    count, list and outcomes, and --max-connect-failures judges them."""
+    r = Run(tmp_path, ["--max-connect-failures", "4"], in_ns(netns, "port_exhaustion", 4))
+    cl = r.scenario_result()["client"]
+    assert cl["no_port"] == 4 and cl["in_use"] == 1, cl
+    rep = r.report
+    assert r.rc == 3, r.stderr
+    assert rep["connect_failures"] == 5
+    assert rep["connections"]["by_outcome"]["no_free_port"] == 4
+    assert rep["connections"]["by_outcome"]["tuple_in_use"] == 1
+    listed = rep["connect_failed"]["listed"]
+    assert rep["connect_failed"]["total"] == 5 and len(listed) == 5
+    assert all(c["pid"] == cl["pid"] and c["rport"] == r.scenario_result()["server"]["port"]
+               for c in listed), listed
+    assert sorted(c["lport"] for c in listed) == [0, 0, 0, 0, 41000]
+    assert r.failed_cases() == ["max-connect-failures"]
+    assert "FAIL --max-connect-failures 4: 5 connect() calls" in r.stderr
+
+
 def test_junit_escapes_the_command(tmp_path):
     args = ["sh", "-c", "exit 0", "<a&b>", "q\"'", "tab\there", "bell\x07"]
     r = Run(tmp_path, [], args)

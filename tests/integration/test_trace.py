@@ -120,6 +120,39 @@ def test_server_active_close(netns, tracer):
     assert t.loss()["lost"] == 0
 
 
+@pytest.mark.parametrize("fam", ["4", "6"])
+def test_connect_failed_before_syn(netns, tracer, fam):
+    """Every connect() that fails for want of a port is one record saying
+    so, with its owner, destination and port range; a bound port whose
+    4-tuple is taken says that; a refused connect() (its SYN left) and the
+    successful ones say nothing of the kind. timeline ends them the same."""
+    t = tracer("trace")
+    tl = tracer("timeline")
+    r = netns.scenario("port_exhaustion", 5, *(["-6"] if fam == "6" else []))
+    t.stop()
+    tl.stop()
+    cl, port = r["client"], r["server"]["port"]
+    assert cl["no_port"] == 5 and cl["in_use"] == 1 and cl["refused"], cl
+    evs = [e for e in t.events(netns) if e["type"] == "state"]
+    failed = [e for e in evs if e["connect_failed"]]
+    # the kernel's own answers, one record each: nothing more, nothing less
+    assert sorted(e["connect_failed"] for e in failed) == ["no_free_port"] * 5 + ["tuple_in_use"]
+    for e in failed:
+        assert (e["old"], e["new"], e["rport"], e["pid"], e["owner"]) == \
+            ("SYN_SENT", "CLOSE", port, cl["pid"], "connect"), e
+        assert e["family"] == int(fam) and e["end"] is None
+    assert all(e["lport"] == 0 and e["port_range"] == cl["range"] for e in failed
+               if e["connect_failed"] == "no_free_port")
+    bound = [e for e in failed if e["connect_failed"] == "tuple_in_use"]
+    assert bound[0]["lport"] == 41000
+    # the refused one is an ordinary SYN_SENT -> CLOSE
+    refused = [e for e in evs if e["rport"] == 1 and e["new"] == "CLOSE"]
+    assert len(refused) == 1 and refused[0]["connect_failed"] is None
+    conns = [c for c in tl.records() if c["type"] == "connection" and c["rport"] == port and
+             c["end"] in ("no_free_port", "tuple_in_use")]
+    assert sorted(c["end"] for c in conns) == ["no_free_port"] * 5 + ["tuple_in_use"], conns
+
+
 def test_connection_refused(netns, tracer):
     t = tracer("trace")
     r = netns.scenario("refused")

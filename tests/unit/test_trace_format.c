@@ -381,6 +381,49 @@ static void test_state_timewait(void **state)
 	assert_contains(f.line, ",\"end\":null,");
 }
 
+/* A connect() that failed before its SYN: why, and the port range. */
+static void test_state_connect_failed(void **state)
+{
+	struct fx f;
+	struct td_event e = ev_state(TD_TCP_SYN_SENT, TD_TCP_CLOSE, 0, 1000);
+
+	(void)state;
+	e.kind = TD_CONNECT_NO_PORT;
+	e.arg = (int32_t)(40000u | 40003u << 16);
+	fx_init(&f, TD_FMT_TEXT);
+	fmt_event(&f, &e);
+	assert_contains(f.line, "SYN_SENT -> CLOSE connect failed: no free local port "
+				"(ip_local_port_range 40000-40003)");
+	e.kind = TD_CONNECT_IN_USE;
+	e.arg = (int32_t)(32768u | 60999u << 16); /* hi above 32767: the top bit */
+	fmt_event(&f, &e);
+	assert_contains(f.line, "connect failed: 4-tuple in use (ip_local_port_range 32768-60999)");
+
+	fx_init(&f, TD_FMT_JSON);
+	fmt_event(&f, &e);
+	assert_json_line(&f);
+	assert_contains(f.line,
+			",\"end\":null,\"substate_switch_unseen\":false,"
+			"\"connect_failed\":\"tuple_in_use\",\"port_range\":[32768,60999]}");
+	e.arg = 0; /* the range unknown */
+	e.kind = TD_CONNECT_NO_SYN;
+	fmt_event(&f, &e);
+	assert_json_line(&f);
+	assert_contains(f.line, "\"connect_failed\":\"before_syn\",\"port_range\":null}");
+	/* a refused connect(): its SYN left */
+	e.kind = TD_CONNECT_OK;
+	fmt_event(&f, &e);
+	assert_json_line(&f);
+	assert_contains(f.line, ",\"end\":null,");
+	assert_contains(f.line, "\"connect_failed\":null}");
+	/* the same kind value elsewhere is a timewait end, not a failure */
+	e = ev_state(TD_TCP_FIN_WAIT1, TD_TCP_CLOSE, 0, 1000);
+	e.kind = TD_TW_END_OVERFLOW;
+	fmt_event(&f, &e);
+	assert_contains(f.line, "\"end\":\"overflow\"");
+	assert_contains(f.line, "\"connect_failed\":null}");
+}
+
 static void test_owner_column(void **state)
 {
 	struct fx f;
@@ -881,6 +924,7 @@ int main(void)
 	    cmocka_unit_test(test_state_dwell),
 	    cmocka_unit_test(test_state_first_and_deferred),
 	    cmocka_unit_test(test_state_timewait),
+	    cmocka_unit_test(test_state_connect_failed),
 	    cmocka_unit_test(test_owner_column),
 	    cmocka_unit_test(test_comm_escaped),
 	    cmocka_unit_test(test_retrans),
