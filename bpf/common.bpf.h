@@ -587,8 +587,7 @@ static __always_inline void td_agg_count(const struct td_event *e)
 	if (n)
 		*n += 1; /* per-CPU slot: no atomics needed */
 	/* a connect() that failed before its SYN: why, too */
-	if (e->type == TD_EV_STATE && e->old_state == TD_TCP_SYN_SENT &&
-	    e->new_state == TD_TCP_CLOSE && e->kind && e->kind < TD_CONNECT_FAIL_MAX) {
+	if (td_connect_fail_of(e)) {
 		idx += TD_AGG_CONNFAIL + e->kind - slot;
 		n = bpf_map_lookup_elem(&td_agg, &idx);
 		if (n)

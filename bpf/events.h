@@ -417,12 +417,24 @@ static inline int td_dwell_counts(const struct td_event *e)
 	       e->old_state < TD_TCP_MAX_STATES;
 }
 
+/* Why e's connect() failed before its SYN (enum td_connect_fail), or
+ * TD_CONNECT_OK when e is no such failure. */
+static inline unsigned td_connect_fail_of(const struct td_event *e)
+{
+	return e->type == TD_EV_STATE && e->old_state == TD_TCP_SYN_SENT &&
+		       e->new_state == TD_TCP_CLOSE && !(e->flags & TD_F_TW) &&
+		       e->kind < TD_CONNECT_FAIL_MAX
+		   ? e->kind
+		   : TD_CONNECT_OK;
+}
+
 /* Whether a record that passed the filters goes on the ring under c: one
  * definition for the kernel (td_emit) and for a replay, which shows what
- * the live command would have shown. */
+ * the live command would have shown. The timewait census relates the
+ * connect() failures to the ports its sockets hold: those come too. */
 static inline int td_ring_wants(const volatile struct td_config *c, const struct td_event *e)
 {
-	return !c->no_events && (!c->tw_only || (e->flags & TD_F_TW)) &&
+	return !c->no_events && (!c->tw_only || (e->flags & TD_F_TW) || td_connect_fail_of(e)) &&
 	       (!c->type_mask || (c->type_mask & (1 << e->type)));
 }
 

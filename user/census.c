@@ -21,6 +21,9 @@ void td_census_free(struct td_census *c)
 {
 	for (int i = 0; i < 3; i++)
 		free(c->rows[i]);
+	free(c->fails);
+	c->fails = NULL;
+	c->nfails = c->fails_cap = 0;
 	free(c->slot);
 	c->slot = NULL;
 	c->cap = c->count = 0;
@@ -157,12 +160,46 @@ int64_t td_census_count_at_mark(const struct td_census *c, int i)
 	return (int64_t)c->count - c->since_mark[i];
 }
 
+/* One failure for e's destination: rows merged by destination before the
+ * array grows, so it holds about one row per destination. */
+static int add_failure(struct td_census *c, const struct td_event *e)
+{
+	const size_t key = offsetof(struct td_top_row, timewait);
+	struct td_top_row *r;
+
+	if (c->nfails == c->fails_cap) {
+		if (c->nfails)
+			c->nfails = td_tally_merge(c->fails, c->nfails, sizeof(*c->fails), key);
+		/* still over half full once merged: many destinations, grow */
+		if (!c->fails_cap || c->nfails > c->fails_cap / 2) {
+			size_t cap = c->fails_cap ? 2 * c->fails_cap : 64;
+			struct td_top_row *grown = realloc(c->fails, cap * sizeof(*grown));
+
+			if (!grown)
+				return -ENOMEM;
+			c->fails = grown;
+			c->fails_cap = cap;
+		}
+	}
+	r = &c->fails[c->nfails++];
+	memset(r, 0, sizeof(*r));
+	r->family = e->family;
+	memcpy(r->laddr, e->laddr, TD_ADDR_LEN);
+	memcpy(r->raddr, e->raddr, TD_ADDR_LEN);
+	r->rport = e->rport;
+	r->connect_failed = 1;
+	c->connect_failed++;
+	return 0;
+}
+
 int td_census_apply(struct td_census *c, const struct td_event *e, unsigned fin_timeout_s)
 {
 	uint64_t life_ns;
 	size_t before;
 	int err;
 
+	if (td_connect_fail_of(e))
+		return add_failure(c, e);
 	if (e->type != TD_EV_STATE || !(e->flags & TD_F_TW))
 		return 0;
 	if (e->new_state == TD_TCP_CLOSE) {
@@ -190,7 +227,8 @@ int td_census_apply(struct td_census *c, const struct td_event *e, unsigned fin_
 
 void td_census_reset_rates(struct td_census *c)
 {
-	c->entered = c->switched = c->ended_untracked = 0;
+	c->entered = c->switched = c->ended_untracked = c->connect_failed = 0;
+	c->nfails = 0;
 	memset(c->ended, 0, sizeof(c->ended));
 }
 
@@ -255,7 +293,7 @@ int td_census_report(struct td_census *c, const struct td_event *in_use, size_t 
 	size_t np = 0, nl = 0, nx = 0;
 
 	memset(r, 0, sizeof(*r));
-	if (rows_reserve(c, c->count + n_in_use + 1))
+	if (rows_reserve(c, c->count + n_in_use + c->nfails + 1))
 		return -ENOMEM;
 	r->peers = c->rows[0];
 	r->lports = c->rows[1];
@@ -289,6 +327,9 @@ int td_census_report(struct td_census *c, const struct td_event *in_use, size_t 
 			row_from(&r->pressure[nx++], e->family, e->laddr, e->raddr, 0, e->rport,
 				 false);
 	}
+	if (c->nfails)
+		memcpy(&r->pressure[nx], c->fails, c->nfails * sizeof(*c->fails));
+	nx += c->nfails;
 	r->peers_total = top_n(r->peers, np, top, &r->npeers);
 	r->lports_total = top_n(r->lports, nl, top, &r->nlports);
 	r->pressure_total = top_n(r->pressure, nx, top, &r->npressure);

@@ -30,8 +30,10 @@ struct td_top_row {
 	uint8_t family;
 	uint16_t lport, rport;
 	uint8_t laddr[TD_ADDR_LEN], raddr[TD_ADDR_LEN];
-	uint32_t timewait; /* sockets in timewait */
-	uint32_t in_use;   /* other connected sockets (port pressure only) */
+	uint32_t timewait;	 /* sockets in timewait */
+	uint32_t in_use;	 /* other connected sockets (port pressure only) */
+	uint32_t connect_failed; /* connect() calls that failed before their SYN
+				  * (port pressure only, since the last report) */
 };
 
 struct td_census {
@@ -42,6 +44,11 @@ struct td_census {
 	uint64_t switched;	       /* FIN_WAIT2(tw) -> TIME_WAIT, likewise */
 	uint64_t ended[TD_TW_END_MAX]; /* by reason, likewise */
 	uint64_t ended_untracked;      /* ends of sockets the set did not hold */
+	/* connect() failures before the SYN, likewise: in all, and by
+	 * destination (rows merged when the array fills) */
+	uint64_t connect_failed;
+	struct td_top_row *fails;
+	size_t nfails, fails_cap;
 	/* --verify: sockstat was read between mark_ns[0] and [1]; since_mark
 	 * sums the entries (+1) and ends (-1) applied with later timestamps */
 	uint64_t mark_ns[2];
@@ -63,7 +70,8 @@ int td_census_put(struct td_census *c, const struct td_event *e, uint64_t enter_
 bool td_census_remove(struct td_census *c, uint64_t cookie);
 
 /* A ring event: timewait entries, substate switches and ends move the set
- * and the rates; anything else is ignored. A TIME_WAIT timer runs
+ * and the rates; a connect() that failed before its SYN is counted for its
+ * destination's port pressure; anything else is ignored. A TIME_WAIT timer runs
  * TCP_TIMEWAIT_LEN (60 s) from entry; a FIN_WAIT2-substate one
  * fin_timeout_s (0: unknown). Returns 0 or -ENOMEM. */
 int td_census_apply(struct td_census *c, const struct td_event *e, unsigned fin_timeout_s);
@@ -98,7 +106,8 @@ struct td_census_report {
  * Compute the report at now_ns. in_use: the namespace's connected sockets
  * that are not in timewait (TD_EV_SNAPSHOT records); a destination's port
  * pressure counts the local ports inside [range_lo, range_hi] that its
- * timewait and in-use sockets hold. Returns 0 or -ENOMEM.
+ * timewait and in-use sockets hold, beside the connect() calls to it that
+ * failed since td_census_reset_rates(). Returns 0 or -ENOMEM.
  */
 int td_census_report(struct td_census *c, const struct td_event *in_use, size_t n_in_use,
 		     uint16_t range_lo, uint16_t range_hi, uint64_t now_ns, unsigned top,

@@ -93,14 +93,6 @@ const char *td_connect_fail_key(unsigned why)
 	return why < TD_CONNECT_FAIL_MAX ? connect_fail_keys[why] : "unknown";
 }
 
-unsigned td_connect_failed(const struct td_event *e)
-{
-	return e->type == TD_EV_STATE && e->old_state == TD_TCP_SYN_SENT &&
-		       e->new_state == TD_TCP_CLOSE && !(e->flags & TD_F_TW)
-		   ? e->kind
-		   : TD_CONNECT_OK;
-}
-
 static const char *const kind_names[TD_RETRANS_KIND_MAX] = {
     [TD_RETRANS_DATA] = "data",
     [TD_RETRANS_SYN] = "syn",

@@ -21,8 +21,6 @@ const char *td_tw_end_name(unsigned end);
  * words ("no free local port") and as a key ("no_free_port"). */
 const char *td_connect_fail_name(unsigned why);
 const char *td_connect_fail_key(unsigned why);
-/* e's connect failure, TD_CONNECT_OK when it is none. */
-unsigned td_connect_failed(const struct td_event *e);
 /* "state", "retrans", "reset_sent", "reset_recv" (the JSON "type") */
 const char *td_event_type_name(unsigned type);
 

@@ -203,7 +203,7 @@ void td_json_tuple(struct td_json *j, const struct td_event *e)
 void td_json_connect_failed(struct td_json *j, const struct td_event *e)
 {
 	uint32_t range = (uint32_t)e->arg;
-	unsigned why = td_connect_failed(e);
+	unsigned why = td_connect_fail_of(e);
 
 	if (!why) {
 		td_json_null(j, "connect_failed");

@@ -19,7 +19,7 @@ struct td_timeline {
 	bool out_failed;
 };
 
-/* A connect() that failed before its SYN (format.h, td_connect_failed). */
+/* A connect() that failed before its SYN (events.h, td_connect_fail_of). */
 static bool conn_ev_failed(const struct td_conn_ev *e)
 {
 	return e->type == TD_EV_STATE && e->old_state == TD_TCP_SYN_SENT &&

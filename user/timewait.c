@@ -290,6 +290,50 @@ static double pct(const struct tw_ns *n, const struct td_top_row *row)
 	return n->sys.range_hi ? 100.0 * (row->timewait + row->in_use) / size : 0;
 }
 
+/* The port-pressure warnings of a report, one message each, for text and
+ * JSON alike: a destination above --warn-pct, and one connect() failed
+ * for (since the last report) whatever its share. */
+static void port_warnings(const struct tw_run *r, const struct tw_ns *n,
+			  const struct td_census_report *rep,
+			  void (*emit)(void *ctx, const char *msg), void *ctx)
+{
+	char a[TD_ADDR_STRLEN], b[TD_ENDPOINT_STRLEN], msg[512];
+
+	for (size_t i = 0; i < rep->npressure; i++) {
+		const struct td_top_row *p = &rep->pressure[i];
+		const char *note = reuse_note(n->sys.tw_reuse, is_loopback(p->family, p->raddr));
+
+		td_addr_str(p->family, p->laddr, a);
+		td_endpoint_str(p->family, p->raddr, p->rport, b);
+		if (p->connect_failed) {
+			snprintf(msg, sizeof(msg),
+				 "%s -> %s: %u connect() calls failed before their SYN (no free "
+				 "local port or 4-tuple in use) while it held %u ports of %u-%u; "
+				 "%s",
+				 a, b, p->connect_failed, p->timewait + p->in_use, n->sys.range_lo,
+				 n->sys.range_hi, note);
+			emit(ctx, msg);
+		}
+		if (pct(n, p) >= r->o.warn_pct) {
+			snprintf(msg, sizeof(msg),
+				 "%s -> %s holds %.1f%% of the ephemeral ports (--warn-pct %u); %s",
+				 a, b, pct(n, p), r->o.warn_pct, note);
+			emit(ctx, msg);
+		}
+	}
+}
+
+static void print_warning(void *ctx, const char *msg)
+{
+	(void)ctx;
+	printf("  warning: %s\n", msg);
+}
+
+static void json_warning(void *ctx, const char *msg)
+{
+	td_json_str(ctx, NULL, msg);
+}
+
 static void age_label(unsigned b, char *buf, size_t sz)
 {
 	if (b == 0)
@@ -328,6 +372,8 @@ static void print_text(const struct tw_run *r, const struct tw_ns *n,
 		printf(")");
 		if (c->switched)
 			printf(", FIN_WAIT2 -> TIME_WAIT %lu", (unsigned long)c->switched);
+		if (c->connect_failed)
+			printf(", connect() failed %lu", (unsigned long)c->connect_failed);
 		putchar('\n');
 	}
 	printf("  age:");
@@ -355,29 +401,22 @@ static void print_text(const struct tw_run *r, const struct tw_ns *n,
 		const struct td_top_row *p = &rep->pressure[i];
 		double used = pct(n, p);
 
-		printf("    %s -> %s  %u timewait + %u in use = %.1f%%\n",
+		printf("    %s -> %s  %u timewait + %u in use = %.1f%%",
 		       td_addr_str(p->family, p->laddr, a),
 		       td_endpoint_str(p->family, p->raddr, p->rport, b), p->timewait, p->in_use,
 		       used);
+		if (p->connect_failed)
+			printf(", %u connect() failed", p->connect_failed);
+		putchar('\n');
 	}
-	for (size_t i = 0; i < rep->npressure; i++) {
-		const struct td_top_row *p = &rep->pressure[i];
-
-		if (pct(n, p) < r->o.warn_pct)
-			continue;
-		printf("  warning: %s -> %s holds %.1f%% of the ephemeral ports (--warn-pct %u); "
-		       "%s\n",
-		       td_addr_str(p->family, p->laddr, a),
-		       td_endpoint_str(p->family, p->raddr, p->rport, b), pct(n, p), r->o.warn_pct,
-		       reuse_note(n->sys.tw_reuse, is_loopback(p->family, p->raddr)));
-	}
+	port_warnings(r, n, rep, print_warning, NULL);
 }
 
 static void print_json(const struct tw_run *r, const struct tw_ns *n,
 		       const struct td_census_report *rep, double at_s, double span_s)
 {
 	const struct td_census *c = &n->census;
-	char a[TD_ADDR_STRLEN], b[TD_ADDR_STRLEN], label[16], msg[256];
+	char label[16], msg[256];
 	char buf[4096];
 	struct td_line line = {buf, sizeof(buf), 0};
 	struct td_json j;
@@ -401,6 +440,7 @@ static void print_json(const struct tw_run *r, const struct tw_ns *n,
 		td_json_f64(&j, "interval_s", span_s, 3);
 		td_json_u64(&j, "entered", c->entered);
 		td_json_u64(&j, "switched", c->switched);
+		td_json_u64(&j, "connect_failures", c->connect_failed);
 		td_json_object(&j, "ended");
 		for (unsigned i = 1; i < TD_TW_END_MAX; i++)
 			td_json_u64(&j, td_tw_end_name(i), c->ended[i]);
@@ -450,6 +490,7 @@ static void print_json(const struct tw_run *r, const struct tw_ns *n,
 		td_json_u64(&j, "timewait", p->timewait);
 		td_json_u64(&j, "in_use", p->in_use);
 		td_json_f64(&j, "pct", pct(n, p), 2);
+		td_json_u64(&j, "connect_failed", p->connect_failed);
 		td_json_close(&j);
 	}
 	td_json_close(&j);
@@ -459,17 +500,7 @@ static void print_json(const struct tw_run *r, const struct tw_ns *n,
 			 n->sockstat_tw);
 		td_json_str(&j, NULL, msg);
 	}
-	for (size_t i = 0; i < rep->npressure; i++) {
-		const struct td_top_row *p = &rep->pressure[i];
-
-		if (pct(n, p) < r->o.warn_pct)
-			continue;
-		snprintf(msg, sizeof(msg), "%s -> %s:%u holds %.1f%% of the ephemeral ports; %s",
-			 td_addr_str(p->family, p->laddr, a), td_addr_str(p->family, p->raddr, b),
-			 p->rport, pct(n, p),
-			 reuse_note(n->sys.tw_reuse, is_loopback(p->family, p->raddr)));
-		td_json_str(&j, NULL, msg);
-	}
+	port_warnings(r, n, rep, json_warning, &j);
 	td_json_end(&j);
 }
 

@@ -106,7 +106,7 @@ static void line_what(struct td_line *l, const struct td_trace *tr, const struct
 		} else {
 			td_line_str(l, " -> ");
 			td_line_str(l, td_state_name(e->new_state));
-			if (td_connect_failed(e))
+			if (td_connect_fail_of(e))
 				line_connect_failed(l, e);
 			else if (e->kind == TD_TW_END_OVERFLOW)
 				td_line_str(l, " (no TIME_WAIT: overflow)");
@@ -236,7 +236,7 @@ static void format_json(const struct td_trace *tr, const struct td_event *e, str
 		td_json_bool(&j, "first_seen", e->flags & TD_F_FIRST);
 		td_json_bool(&j, "deferred", e->flags & TD_F_DEFERRED);
 		td_json_bool(&j, "timewait", e->flags & TD_F_TW);
-		if (e->kind && !td_connect_failed(e))
+		if (e->kind && !td_connect_fail_of(e))
 			td_json_str(&j, "end", td_tw_end_name(e->kind));
 		else
 			td_json_null(&j, "end");

@@ -191,6 +191,29 @@ def test_census_live_snapshot_then_entries(netns, tracer):
     assert len(before["client"]["lports"]) + len(after["client"]["lports"]) == 3100
 
 
+def test_connect_failures_beside_the_ports_held(netns, tracer):
+    """Each connect() that failed for want of a port counts for its
+    destination's row, beside the ports held there, and warns with the
+    range and the reuse setting; the rows' failures add up to the
+    scenario's EADDRNOTAVAIL answers."""
+    prepare(netns)
+    t = tracer("timewait", "--netns", "/run/netns/" + netns.name, "-i", "0.05")
+    t.wait_output('"type":"timewait"')
+    r = netns.scenario("port_exhaustion", 3)
+    cl, port = r["client"], r["server"]["port"]
+    assert cl["no_port"] == 3 and cl["in_use"] == 1, cl
+    wait_until(lambda: sum(x["connect_failures"] for x in reports_so_far(t)) >= 4, 30,
+               "the failures in a report", alive=lambda: t.proc.poll() is None)
+    t.stop()
+    reports = [x for x in t.records() if x["type"] == "timewait"]
+    assert sum(x["connect_failures"] for x in reports) == 4
+    rows = [p for x in reports for p in x["port_pressure"] if p["connect_failed"]]
+    assert {(p["raddr"], p["rport"]) for p in rows} == {("127.0.0.1", port)}, rows
+    assert sum(p["connect_failed"] for p in rows) == 4
+    warned = [w for x in reports for w in x["warnings"] if "connect() calls failed" in w]
+    assert warned and all("40000-40003" in w and "tcp_tw_reuse=0" in w for w in warned), warned
+
+
 def test_census_live_sees_the_end_of_a_snapshot_socket(netns, tracer):
     """A timewait socket older than tcpdwell, killed by tw_reuse, leaves the
     count: the snapshot entered it into the kernel's timewait map."""

@@ -205,12 +205,56 @@ static void test_report(void **state)
 	td_census_free(&c);
 }
 
+/* connect() failures count for their destination's pressure row until the
+ * rates are reset; the array holds one row per destination, however many
+ * failures come (merged as it fills). */
+static void test_connect_failures(void **state)
+{
+	struct td_census_report r;
+	struct td_census c;
+	struct td_event e;
+
+	(void)state;
+	assert_int_equal(td_census_init(&c, 1), 0);
+	e = tw_event(1, TD_TCP_TIME_WAIT, 2, 30000, 80);
+	assert_int_equal(td_census_apply(&c, &e, 0), 0);
+	for (int i = 0; i < 10000; i++) {
+		e = tw_event(0, TD_TCP_CLOSE, i % 10 ? 2 : 5, 0, 80);
+		e.flags = 0;
+		e.old_state = TD_TCP_SYN_SENT;
+		e.kind = i % 2 ? TD_CONNECT_NO_PORT : TD_CONNECT_IN_USE;
+		assert_int_equal(td_census_apply(&c, &e, 0), 0);
+	}
+	/* a refused connect() (kind 0) and a timewait end are no failures */
+	e.kind = TD_CONNECT_OK;
+	assert_int_equal(td_census_apply(&c, &e, 0), 0);
+	assert_int_equal(c.connect_failed, 10000);
+	assert_true(c.fails_cap <= 128);
+	assert_int_equal(c.count, 1);
+	assert_int_equal(td_census_report(&c, NULL, 0, 30000, 39999, 0, 10, &r), 0);
+	assert_int_equal(r.pressure_total, 2);
+	assert_int_equal(r.pressure[0].raddr[3], 2);
+	assert_int_equal(r.pressure[0].timewait, 1);
+	assert_int_equal(r.pressure[0].connect_failed, 9000);
+	assert_int_equal(r.pressure[1].raddr[3], 5);
+	assert_int_equal(r.pressure[1].connect_failed, 1000);
+	assert_int_equal(r.count, 1); /* the failures hold no socket */
+	td_census_report_free(&r);
+	td_census_reset_rates(&c);
+	assert_int_equal(td_census_report(&c, NULL, 0, 30000, 39999, 0, 10, &r), 0);
+	assert_int_equal(r.pressure_total, 1);
+	assert_int_equal(r.pressure[0].connect_failed, 0);
+	td_census_report_free(&r);
+	td_census_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table_matches_a_model),
 	    cmocka_unit_test(test_ring_events),
 	    cmocka_unit_test(test_report),
+	    cmocka_unit_test(test_connect_failures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
