@@ -93,22 +93,29 @@ static __always_inline bool td_tw_overflow(const struct sock *sk, int oldstate)
 
 #define TD_SOCK_BINDPORT_LOCK 8 /* include/net/sock.h: bind() fixed the port */
 
-/* ip_local_port_range before 6.3 ("inet: ip_local_port_range: use a u32 for
- * both ends"): two ints behind a seqlock. */
+/* ip_local_port_range: one u32, lo | hi << 16, since 6.3 ("inet:
+ * ip_local_port_range: use a u32 for both ends"); two ints behind a seqlock
+ * before. Told apart by the seqlock: a field-size probe of `range` cannot
+ * be, since CO-RE refuses to match an int with an array. */
+struct local_ports___u32 {
+	u32 range;
+} __attribute__((preserve_access_index));
 struct local_ports___pair {
+	seqlock_t lock;
 	int range[2];
 } __attribute__((preserve_access_index));
 
 /* The netns's ip_local_port_range as lo | hi << 16. */
 static __always_inline __u32 td_port_range(const struct sock *sk)
 {
-	struct local_ports *lp = &sk->__sk_common.skc_net.net->ipv4.ip_local_ports;
-	struct local_ports___pair *pp = (void *)lp;
+	void *lp = &sk->__sk_common.skc_net.net->ipv4.ip_local_ports;
+	struct local_ports___pair *pp = lp;
+	struct local_ports___u32 *pu = lp;
 
-	if (bpf_core_field_size(lp->range) == sizeof(__u32))
-		return BPF_CORE_READ(lp, range);
-	return (BPF_CORE_READ(pp, range[0]) & 0xffff) |
-	       (__u32)(BPF_CORE_READ(pp, range[1]) & 0xffff) << 16;
+	if (bpf_core_field_exists(struct local_ports___pair, lock))
+		return (BPF_CORE_READ(pp, range[0]) & 0xffff) |
+		       (__u32)(BPF_CORE_READ(pp, range[1]) & 0xffff) << 16;
+	return BPF_CORE_READ(pu, range);
 }
 
 /*
