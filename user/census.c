@@ -225,6 +225,12 @@ int td_census_apply(struct td_census *c, const struct td_event *e, unsigned fin_
 	return err;
 }
 
+void td_census_clear(struct td_census *c)
+{
+	memset(c->slot, 0, c->cap * sizeof(*c->slot));
+	c->count = 0;
+}
+
 void td_census_reset_rates(struct td_census *c)
 {
 	c->entered = c->switched = c->ended_untracked = c->connect_failed = 0;

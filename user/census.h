@@ -84,6 +84,9 @@ uint64_t td_tw_timer_ns(uint8_t state, unsigned fin_timeout_s);
 
 void td_census_reset_rates(struct td_census *c);
 
+/* Empty the set (to fill it again from a snapshot); the rates stay. */
+void td_census_clear(struct td_census *c);
+
 /* The size of the set at mark_ns[i], from its size now. */
 int64_t td_census_count_at_mark(const struct td_census *c, int i);
 

@@ -50,6 +50,10 @@ struct tw_run {
 	struct td_event *in_use;
 	size_t n_in_use, cap_in_use;
 	uint64_t interval_ns, next_ns, last_ns;
+	/* events the tracer missed: at the last report, now; resync: this
+	 * report re-reads every set */
+	uint64_t missed_seen, missed;
+	bool resync;
 	/* the namespace a snapshot is filling */
 	struct tw_ns *target;
 	bool seed;
@@ -358,6 +362,10 @@ static void print_text(const struct tw_run *r, const struct tw_ns *n,
 	if (r->o.verify)
 		printf("  sockstat tw %ld", n->sockstat_tw);
 	putchar('\n');
+	if (r->resync)
+		printf("  the set was re-read from the kernel: %lu events missed since the last "
+		       "report\n",
+		       (unsigned long)(r->missed - r->missed_seen));
 	if (r->o.verify && n->sockstat_tw != n->census_at)
 		printf("  warning: the census (%ld when sockstat was read) differs from "
 		       "/proc/net/sockstat tw (%ld)\n",
@@ -441,6 +449,9 @@ static void print_json(const struct tw_run *r, const struct tw_ns *n,
 		td_json_u64(&j, "entered", c->entered);
 		td_json_u64(&j, "switched", c->switched);
 		td_json_u64(&j, "connect_failures", c->connect_failed);
+		/* the set re-read from the kernel: events were missed */
+		td_json_bool(&j, "resynced", r->resync);
+		td_json_u64(&j, "missed", r->missed - r->missed_seen);
 		td_json_object(&j, "ended");
 		for (unsigned i = 1; i < TD_TW_END_MAX; i++)
 			td_json_u64(&j, td_tw_end_name(i), c->ended[i]);
@@ -613,12 +624,25 @@ static int read_ns_files_marked(struct tw_run *r, struct tw_ns *n)
 	}
 }
 
-/* One namespace's report: files first (sockstat is closest to the drain
- * the set is current to), then the connected sockets, then the numbers. */
+/* The set again from the kernel's hash tables, as at start: after a missed
+ * event it may hold a socket that is gone or lack one that is there, and
+ * would stay wrong until tcpdwell stopped. The rates go on. */
+static int resync(struct tw_run *r, struct tw_ns *n)
+{
+	td_census_clear(&n->census);
+	return snapshot(r, n, true);
+}
+
+/* One namespace's report: the set re-read if events were missed, files
+ * (sockstat is closest to the drain the set is current to), then the
+ * connected sockets, then the numbers. */
 static int report_ns(struct tw_run *r, struct tw_ns *n, uint64_t now, double at_s, double span_s)
 {
 	struct td_census_report rep;
-	int err = read_ns_files_marked(r, n);
+	int err = r->resync ? resync(r, n) : 0;
+
+	if (!err)
+		err = read_ns_files_marked(r, n);
 
 	if (!err && !r->o.once)
 		err = snapshot(r, n, false);
@@ -657,6 +681,9 @@ static int report_all(struct tw_run *r, uint64_t now)
 
 	if (err == -ENOENT && !r->o.all_netns)
 		return single_gone(r);
+	/* missed since the last report: every set is re-read at this one */
+	r->missed = td_tracer_missed(r->t);
+	r->resync = !r->o.once && r->missed > r->missed_seen;
 	for (size_t i = 0; !err && i < r->nns; i++) {
 		err = report_ns(r, &r->ns[i], now, at_s, span_s);
 		if (err != -ENOENT && err != -ESTALE)
@@ -668,6 +695,7 @@ static int report_all(struct tw_run *r, uint64_t now)
 		err = 0;
 	}
 	r->last_ns = now;
+	r->missed_seen = r->missed;
 	fflush(stdout);
 	return err;
 }

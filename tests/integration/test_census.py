@@ -214,6 +214,35 @@ def test_connect_failures_beside_the_ports_held(netns, tracer):
     assert warned and all("40000-40003" in w and "tcp_tw_reuse=0" in w for w in warned), warned
 
 
+def test_census_resyncs_after_missed_events(netns, tracer):
+    """A ring too small for a burst drops events (counted); the census
+    then re-reads the set from the kernel at its next report, so it agrees
+    with sockstat again instead of staying wrong for the rest of the run."""
+    prepare(netns)
+    # 4 KiB of ring for both CPUs, read every 1.5 s or when a ring is full:
+    # 2000 connections entering TIME_WAIT at once cannot all fit
+    t = tracer("timewait", "--netns", "/run/netns/" + netns.name, "-i", "0.3", "--verify",
+               "--ringbuf-kb", "4", "--wakeup-pct", "100", flush_ms=1500)
+    t.wait_output('"type":"timewait"')
+    netns.scenario("many_client_close", 2000)
+    wait_until(lambda: any(x["resynced"] for x in reports_so_far(t)) and
+               reports_so_far(t)[-1]["sockstat_tw"] == 2000, 60,
+               "a report after the re-read", alive=lambda: t.proc.poll() is None)
+    t.stop()
+    reports = [x for x in t.records() if x["type"] == "timewait"]
+    loss = t.loss()
+    # the drops are counted and shown, never silent
+    assert loss["ringbuf_drops"] > 0 and t.returncode == 4, (loss, t.returncode)
+    again = [x for x in reports if x["resynced"]]
+    assert again and all(x["missed"] > 0 for x in again)
+    assert sum(x["missed"] for x in reports) <= loss["ringbuf_drops"] + loss["lost"]
+    # from the re-read on, every report is the kernel's count
+    first = reports.index(again[0])
+    late = [(x["count"], x["census_at_sockstat"], x["sockstat_tw"]) for x in reports[first:]]
+    assert all(c == s for _, c, s in late), late
+    assert reports[-1]["count"] == sockstat_tw(netns) == 2000
+
+
 def test_census_live_sees_the_end_of_a_snapshot_socket(netns, tracer):
     """A timewait socket older than tcpdwell, killed by tw_reuse, leaves the
     count: the snapshot entered it into the kernel's timewait map."""
