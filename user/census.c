@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -293,8 +294,8 @@ static int rows_reserve(struct td_census *c, size_t n)
 }
 
 int td_census_report(struct td_census *c, const struct td_event *in_use, size_t n_in_use,
-		     uint16_t range_lo, uint16_t range_hi, uint64_t now_ns, unsigned top,
-		     struct td_census_report *r)
+		     uint16_t range_lo, uint16_t range_hi, uint64_t now_ns, uint64_t since_ns,
+		     unsigned top, struct td_census_report *r)
 {
 	size_t np = 0, nl = 0, nx = 0;
 
@@ -322,9 +323,13 @@ int td_census_report(struct td_census *c, const struct td_event *in_use, size_t 
 		}
 		row_from(&r->peers[np++], t->family, NULL, t->raddr, 0, 0, true);
 		row_from(&r->lports[nl++], 0, NULL, NULL, t->lport, 0, true);
-		if (t->lport >= range_lo && t->lport <= range_hi)
-			row_from(&r->pressure[nx++], t->family, t->laddr, t->raddr, 0, t->rport,
+		if (t->lport >= range_lo && t->lport <= range_hi) {
+			row_from(&r->pressure[nx], t->family, t->laddr, t->raddr, 0, t->rport,
 				 true);
+			/* dated by its own entry, not by the timer */
+			r->pressure[nx++].recent =
+			    since_ns && !t->estimated && t->enter_ns > since_ns;
+		}
 	}
 	for (size_t i = 0; i < n_in_use; i++) {
 		const struct td_event *e = &in_use[i];
@@ -340,6 +345,19 @@ int td_census_report(struct td_census *c, const struct td_event *in_use, size_t 
 	r->lports_total = top_n(r->lports, nl, top, &r->nlports);
 	r->pressure_total = top_n(r->pressure, nx, top, &r->npressure);
 	return 0;
+}
+
+double td_port_exhaustion_s(double rate, unsigned timewait, unsigned in_use, unsigned range)
+{
+	const double life_s = 60; /* TCP_TIMEWAIT_LEN */
+	double steady = rate * life_s, room;
+
+	if (timewait + in_use >= range)
+		return 0;
+	room = (double)range - in_use;
+	if (steady <= room)
+		return -1;
+	return life_s * log((steady - timewait) / (steady - room));
 }
 
 void td_census_report_free(struct td_census_report *r)

@@ -34,6 +34,8 @@ struct td_top_row {
 	uint32_t in_use;	 /* other connected sockets (port pressure only) */
 	uint32_t connect_failed; /* connect() calls that failed before their SYN
 				  * (port pressure only, since the last report) */
+	uint32_t recent;	 /* of the timewait ones: entered since since_ns
+				  * (port pressure only) */
 };
 
 struct td_census {
@@ -110,11 +112,22 @@ struct td_census_report {
  * that are not in timewait (TD_EV_SNAPSHOT records); a destination's port
  * pressure counts the local ports inside [range_lo, range_hi] that its
  * timewait and in-use sockets hold, beside the connect() calls to it that
- * failed since td_census_reset_rates(). Returns 0 or -ENOMEM.
+ * failed since td_census_reset_rates(), and how many of its timewait
+ * sockets entered since since_ns (0: none counted). Returns 0 or -ENOMEM.
  */
 int td_census_report(struct td_census *c, const struct td_event *in_use, size_t n_in_use,
-		     uint16_t range_lo, uint16_t range_hi, uint64_t now_ns, unsigned top,
-		     struct td_census_report *r);
+		     uint16_t range_lo, uint16_t range_hi, uint64_t now_ns, uint64_t since_ns,
+		     unsigned top, struct td_census_report *r);
+
+/*
+ * When a destination runs out of ephemeral ports at `rate` new timewait
+ * sockets a second, holding `timewait` of them and `in_use` others, of a
+ * range of `range` ports: each timewait socket holds its port 60 s
+ * (TCP_TIMEWAIT_LEN), so the timewait count goes to rate x 60 s as
+ * N(t) = S - (S - N0) e^(-t/60). Seconds until N + in_use reaches the
+ * range; 0 when it already has; -1 when the steady state fits.
+ */
+double td_port_exhaustion_s(double rate, unsigned timewait, unsigned in_use, unsigned range);
 void td_census_report_free(struct td_census_report *r);
 
 #endif /* TCPDWELL_CENSUS_H */

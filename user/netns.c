@@ -202,4 +202,5 @@ void td_netns_tcp_sysctls(struct td_tcp_sysctls *s)
 	s->tw_reuse = v >= 0 && v <= 2 ? (int)v : -1;
 	v = read_longs("/proc/sys/net/ipv4/tcp_fin_timeout", NULL);
 	s->fin_timeout = v > 0 ? (unsigned)v : 0;
+	s->max_tw_buckets = read_longs("/proc/sys/net/ipv4/tcp_max_tw_buckets", NULL);
 }

@@ -37,6 +37,7 @@ struct td_tcp_sysctls {
 	unsigned range_lo, range_hi; /* ip_local_port_range; 0, 0: unknown */
 	int tw_reuse;		     /* tcp_tw_reuse; -1: unknown */
 	unsigned fin_timeout;	     /* tcp_fin_timeout, seconds; 0: unknown */
+	long max_tw_buckets;	     /* tcp_max_tw_buckets; -1: unknown */
 };
 
 /* Read them as the namespace this thread is in has them. */

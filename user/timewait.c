@@ -294,21 +294,59 @@ static double pct(const struct tw_ns *n, const struct td_top_row *row)
 	return n->sys.range_hi ? 100.0 * (row->timewait + row->in_use) / size : 0;
 }
 
+/* A forecast this close is warned about, whatever the share held now. */
+#define TW_FORECAST_WARN_S 300
+/* The entry rate is taken over this long: a burst within one short
+ * interval is not a rate that lasts (its sockets are still in the set:
+ * timewait lasts 60 s). */
+#define TW_RATE_WINDOW_S 10
+
+/* A destination's new timewait sockets a second over the window. */
+static double entry_rate(const struct td_top_row *p)
+{
+	return (double)p->recent / TW_RATE_WINDOW_S;
+}
+
+/* Seconds until its ports run out at that rate; -1: they do not. */
+static double exhaustion_s(const struct tw_ns *n, const struct td_top_row *p)
+{
+	double rate = entry_rate(p);
+
+	if (!n->sys.range_hi || rate <= 0)
+		return -1;
+	return td_port_exhaustion_s(rate, p->timewait, p->in_use,
+				    n->sys.range_hi - n->sys.range_lo + 1);
+}
+
 /* The port-pressure warnings of a report, one message each, for text and
- * JSON alike: a destination above --warn-pct, and one connect() failed
- * for (since the last report) whatever its share. */
+ * JSON alike: a destination whose ports run out soon at its entry rate,
+ * one above --warn-pct, and one connect() failed for (since the last
+ * report) whatever its share. */
 static void port_warnings(const struct tw_run *r, const struct tw_ns *n,
 			  const struct td_census_report *rep,
 			  void (*emit)(void *ctx, const char *msg), void *ctx)
 {
-	char a[TD_ADDR_STRLEN], b[TD_ENDPOINT_STRLEN], msg[512];
+	char a[TD_ADDR_STRLEN], b[TD_ENDPOINT_STRLEN], msg[640];
 
 	for (size_t i = 0; i < rep->npressure; i++) {
 		const struct td_top_row *p = &rep->pressure[i];
 		const char *note = reuse_note(n->sys.tw_reuse, is_loopback(p->family, p->raddr));
+		double eta = exhaustion_s(n, p), rate = entry_rate(p);
 
 		td_addr_str(p->family, p->laddr, a);
 		td_endpoint_str(p->family, p->raddr, p->rport, b);
+		if (eta >= 0 && eta <= TW_FORECAST_WARN_S) {
+			snprintf(msg, sizeof(msg),
+				 "%s -> %s: at %.1f new TIME_WAITs/s its ephemeral ports run out "
+				 "in about %.0f s (it holds %u of %u; at this rate TIME_WAIT alone "
+				 "would hold %.0f); ip_local_port_range=%u-%u, tcp_tw_reuse=%d, "
+				 "tcp_max_tw_buckets=%ld: widen the range, reuse connections, or "
+				 "let connect() reuse TIME_WAIT ports; %s",
+				 a, b, rate, eta, p->timewait + p->in_use,
+				 n->sys.range_hi - n->sys.range_lo + 1, rate * 60, n->sys.range_lo,
+				 n->sys.range_hi, n->sys.tw_reuse, n->sys.max_tw_buckets, note);
+			emit(ctx, msg);
+		}
 		if (p->connect_failed) {
 			snprintf(msg, sizeof(msg),
 				 "%s -> %s: %u connect() calls failed before their SYN (no free "
@@ -413,6 +451,10 @@ static void print_text(const struct tw_run *r, const struct tw_ns *n,
 		       td_addr_str(p->family, p->laddr, a),
 		       td_endpoint_str(p->family, p->raddr, p->rport, b), p->timewait, p->in_use,
 		       used);
+		if (p->recent)
+			printf(", +%.1f/s", entry_rate(p));
+		if (exhaustion_s(n, p) >= 0)
+			printf(", ports run out in ~%.0f s", exhaustion_s(n, p));
 		if (p->connect_failed)
 			printf(", %u connect() failed", p->connect_failed);
 		putchar('\n');
@@ -502,6 +544,11 @@ static void print_json(const struct tw_run *r, const struct tw_ns *n,
 		td_json_u64(&j, "in_use", p->in_use);
 		td_json_f64(&j, "pct", pct(n, p), 2);
 		td_json_u64(&j, "connect_failed", p->connect_failed);
+		td_json_f64(&j, "entry_rate", entry_rate(p), 2);
+		if (exhaustion_s(n, p) >= 0)
+			td_json_f64(&j, "exhausted_in_s", exhaustion_s(n, p), 1);
+		else
+			td_json_null(&j, "exhausted_in_s");
 		td_json_close(&j);
 	}
 	td_json_close(&j);
@@ -649,7 +696,11 @@ static int report_ns(struct tw_run *r, struct tw_ns *n, uint64_t now, double at_
 	if (err)
 		return err;
 	err = td_census_report(&n->census, r->in_use, r->n_in_use, n->sys.range_lo,
-			       n->sys.range_hi ? n->sys.range_hi : 0, now, r->o.top, &rep);
+			       n->sys.range_hi ? n->sys.range_hi : 0, now,
+			       r->o.once || now < TW_RATE_WINDOW_S * 1000000000ull
+				   ? 0
+				   : now - TW_RATE_WINDOW_S * 1000000000ull,
+			       r->o.top, &rep);
 	if (err)
 		return err;
 	if (json(r))

@@ -684,6 +684,31 @@ def many_client_close(family, addr, count):
             "client": {"pid": os.getpid(), "lports": lports}}
 
 
+def fill_ports(family, addr, failures):
+    """As many_client_close, until connect() has found no free local port
+    `failures` times (EADDRNOTAVAIL): the namespace's ephemeral range is
+    then used up by this destination's TIME_WAITs."""
+    srv = listener(family, addr)
+    port = srv.getsockname()[1]
+    made = failed = 0
+    while failed < failures:
+        try:
+            c = one_connection(family, addr, port)
+        except OSError as e:
+            if e.errno != errno.EADDRNOTAVAIL:
+                raise
+            failed += 1
+            continue
+        made += 1
+        a, _ = srv.accept()
+        c.close()
+        wait_eof(a)
+        a.close()
+    srv.close()
+    return {"server": {"pid": os.getpid(), "port": port},
+            "client": {"pid": os.getpid(), "made": made, "failed": failed}}
+
+
 TCP_STATES = {"FIN_WAIT2": "05", "TIME_WAIT": "06", "LAST_ACK": "09"}
 
 
@@ -967,6 +992,8 @@ def main():
         res = abort(family, addr, name)
     elif name == "syn_retrans":
         res = syn_retrans(family, addr)
+    elif name == "fill_ports":
+        res = fill_ports(family, addr, int(args[0]))
     elif name == "port_exhaustion":
         res = port_exhaustion(family, addr, int(args[0]))
     elif name == "churn":

@@ -5,6 +5,7 @@ tuples, and the shape the census scenario generated (servers, orphans,
 open connections, the namespace's port range).
 """
 import json
+import math
 import os
 import re
 import subprocess
@@ -212,6 +213,54 @@ def test_connect_failures_beside_the_ports_held(netns, tracer):
     assert sum(p["connect_failed"] for p in rows) == 4
     warned = [w for x in reports for w in x["warnings"] if "connect() calls failed" in w]
     assert warned and all("40000-40003" in w and "tcp_tw_reuse=0" in w for w in warned), warned
+
+
+def test_port_exhaustion_forecast_then_failures(netns, tracer):
+    """Driven to exhaustion: 400 connections to one destination leave 400
+    of its 1000 ephemeral ports in TIME_WAIT; a report gives the entry rate
+    (over the last 10 s: 40/s, whose steady state, 2400, exceeds the range)
+    and forecasts the ports running out, naming the sysctls; then the same
+    destination uses the rest up, and each connect() that finds no port
+    counts for it."""
+    netns.sysctl("net.ipv4.ip_local_port_range", "40000 40999")
+    netns.sysctl("net.ipv4.tcp_tw_reuse", "0")
+    netns.sysctl("net.ipv4.tcp_max_tw_buckets", "262144")
+    t = tracer("timewait", "--netns", "/run/netns/" + netns.name, "-i", "0.5")
+    t.wait_output('"type":"timewait"')
+    port = 5555  # outside the range: the server holds none of it
+    netns.scenario("many_client_close", 400, env={"TD_PORT": str(port)})
+    def forecast():
+        return [p for x in reports_so_far(t) for p in x["port_pressure"]
+                if p["rport"] == port and p["exhausted_in_s"] is not None]
+    wait_until(forecast, 30, "a report forecasting the exhaustion",
+               alive=lambda: t.proc.poll() is None)
+    p = forecast()[0]
+    rep = [x for x in reports_so_far(t) if p in x["port_pressure"]][0]
+    # the rate over the report's span, and the model's own time
+    # the rate is over the last 10 s: all 400 entered within them
+    assert p["entry_rate"] * 10 == pytest.approx(p["timewait"], abs=0.05) and \
+        p["timewait"] >= 1, p
+    rate, held = p["entry_rate"], p["timewait"] + p["in_use"]
+    steady = rate * 60
+    assert steady > 1000 and p["exhausted_in_s"] == pytest.approx(
+        60 * math.log((steady - p["timewait"]) / (steady - (1000 - p["in_use"]))), abs=0.1), p
+    warned = [w for w in rep["warnings"] if "run out in about" in w]
+    assert len(warned) == 1, rep["warnings"]
+    for sysctl in ("ip_local_port_range=40000-40999", "tcp_tw_reuse=0",
+                   "tcp_max_tw_buckets=262144"):
+        assert sysctl in warned[0], warned[0]
+    assert held <= 1000
+    # now to the end: every further connect() that found no port, counted
+    r = netns.scenario("fill_ports", 5, env={"TD_PORT": str(port)})["client"]
+    assert r["failed"] == 5 and r["made"] + 400 == 1000, r
+    wait_until(lambda: sum(x["connect_failures"] for x in reports_so_far(t)) >= 5, 30,
+               "the failures in a report", alive=lambda: t.proc.poll() is None)
+    t.stop()
+    reports = [x for x in t.records() if x["type"] == "timewait"]
+    assert sum(x["connect_failures"] for x in reports) == 5
+    full = [p for x in reports for p in x["port_pressure"]
+            if p["rport"] == port and p["connect_failed"]]
+    assert full and all(p["timewait"] == 1000 and p["pct"] == 100.0 for p in full), full
 
 
 def test_census_resyncs_after_missed_events(netns, tracer):

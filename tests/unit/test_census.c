@@ -7,6 +7,7 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
@@ -167,7 +168,7 @@ static void test_report(void **state)
 	in_use[1] = tw_event(0, TD_TCP_ESTABLISHED, 2, 30101, 80);
 	in_use[2] = tw_event(0, TD_TCP_ESTABLISHED, 2, 1000, 80);
 
-	assert_int_equal(td_census_report(&c, in_use, 3, 30000, 39999, now, 2, &r), 0);
+	assert_int_equal(td_census_report(&c, in_use, 3, 30000, 39999, now, 0, 2, &r), 0);
 	assert_int_equal(r.count, 10);
 	assert_int_equal(r.time_wait, 7);
 	assert_int_equal(r.fin_wait2, 3);
@@ -231,7 +232,7 @@ static void test_connect_failures(void **state)
 	assert_int_equal(c.connect_failed, 10000);
 	assert_true(c.fails_cap <= 128);
 	assert_int_equal(c.count, 1);
-	assert_int_equal(td_census_report(&c, NULL, 0, 30000, 39999, 0, 10, &r), 0);
+	assert_int_equal(td_census_report(&c, NULL, 0, 30000, 39999, 0, 0, 10, &r), 0);
 	assert_int_equal(r.pressure_total, 2);
 	assert_int_equal(r.pressure[0].raddr[3], 2);
 	assert_int_equal(r.pressure[0].timewait, 1);
@@ -241,11 +242,31 @@ static void test_connect_failures(void **state)
 	assert_int_equal(r.count, 1); /* the failures hold no socket */
 	td_census_report_free(&r);
 	td_census_reset_rates(&c);
-	assert_int_equal(td_census_report(&c, NULL, 0, 30000, 39999, 0, 10, &r), 0);
+	assert_int_equal(td_census_report(&c, NULL, 0, 30000, 39999, 0, 0, 10, &r), 0);
 	assert_int_equal(r.pressure_total, 1);
 	assert_int_equal(r.pressure[0].connect_failed, 0);
 	td_census_report_free(&r);
 	td_census_free(&c);
+}
+
+/* The exhaustion forecast: the timewait count tends to rate x 60 s. */
+static void test_exhaustion_forecast(void **state)
+{
+	(void)state;
+	/* no entries, or a steady state that fits: never */
+	assert_true(td_port_exhaustion_s(0, 500, 0, 1000) < 0);
+	assert_true(td_port_exhaustion_s(10, 500, 0, 1000) < 0);  /* 600 at most */
+	assert_true(td_port_exhaustion_s(15, 900, 99, 1000) < 0); /* 900 <= 901 room */
+	/* full already */
+	assert_true(td_port_exhaustion_s(0, 990, 10, 1000) == 0);
+	/* 100/s toward 6000, from 0, through 1000: 60 ln(6000/5000) */
+	assert_true(fabs(td_port_exhaustion_s(100, 0, 0, 1000) - 60 * log(1.2)) < 1e-9);
+	/* other sockets hold part of the range: less room, sooner */
+	assert_true(td_port_exhaustion_s(100, 0, 500, 1000) <
+		    td_port_exhaustion_s(100, 0, 0, 1000));
+	/* half full at 1000/s: under a second */
+	assert_true(fabs(td_port_exhaustion_s(1000, 500, 0, 1000) - 60 * log(59500.0 / 59000)) <
+		    1e-9);
 }
 
 int main(void)
@@ -255,6 +276,7 @@ int main(void)
 	    cmocka_unit_test(test_ring_events),
 	    cmocka_unit_test(test_report),
 	    cmocka_unit_test(test_connect_failures),
+	    cmocka_unit_test(test_exhaustion_forecast),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
