@@ -13,8 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "events.h"
-
 struct td_opts;
 
 /* Option groups: cli.c files every option under one. A command takes the
@@ -62,7 +60,9 @@ struct td_command {
 	/* what the options must say together, once parsed: 0 or
 	 * TD_EXIT_USAGE after one line */
 	int (*check)(const struct td_opts *o);
-	void (*configure)(const struct td_opts *o, struct td_tracer_cfg *c); /* NULL: no tracer */
+	/* the command's own part of the tracer's configuration, after
+	 * td_command_configure() set the shared part; NULL: no tracer */
+	void (*configure)(const struct td_opts *o, struct td_tracer_cfg *c);
 };
 
 /* Groups replay takes for a command it shows: no kernel, no live census. */
@@ -74,8 +74,8 @@ const struct td_command *td_command_find(const char *name);
 /* The default command (trace). */
 const struct td_command *td_command_default(void);
 
-/* "timewait and retrans": the commands taking every group in groups
- * (replayed ones too when replay is set), into buf. */
+/* "timewait and retrans": the commands taking every group in groups,
+ * into buf. */
 void td_command_takers(unsigned groups, char *buf, size_t sz);
 
 /* "trace, timeline, dwell, timewait or retrans": what replay shows. */
