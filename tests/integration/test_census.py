@@ -274,9 +274,12 @@ def test_census_resyncs_after_missed_events(netns, tracer):
                "--ringbuf-kb", "4", "--wakeup-pct", "100", flush_ms=1500)
     t.wait_output('"type":"timewait"')
     netns.scenario("many_client_close", 2000)
-    wait_until(lambda: any(x["resynced"] for x in reports_so_far(t)) and
-               reports_so_far(t)[-1]["sockstat_tw"] == 2000, 60,
-               "a report after the re-read", alive=lambda: t.proc.poll() is None)
+    def settled():  # re-read, and a last report of the whole burst that agrees
+        rs = reports_so_far(t)
+        return any(x["resynced"] for x in rs) and rs[-1]["sockstat_tw"] == 2000 and \
+            rs[-1]["census_at_sockstat"] == 2000
+    wait_until(settled, 60, "a report after the re-read that agrees",
+               alive=lambda: t.proc.poll() is None)
     t.stop()
     reports = [x for x in t.records() if x["type"] == "timewait"]
     loss = t.loss()
@@ -285,11 +288,13 @@ def test_census_resyncs_after_missed_events(netns, tracer):
     again = [x for x in reports if x["resynced"]]
     assert again and all(x["missed"] > 0 for x in again)
     assert sum(x["missed"] for x in reports) <= loss["ringbuf_drops"] + loss["lost"]
-    # from the re-read on, every report is the kernel's count
-    first = reports.index(again[0])
-    late = [(x["count"], x["census_at_sockstat"], x["sockstat_tw"]) for x in reports[first:]]
-    assert all(c == s for _, c, s in late), late
-    assert reports[-1]["count"] == sockstat_tw(netns) == 2000
+    # once the burst is over, the count is the kernel's again: a re-read
+    # that raced the burst (a walk may skip a socket then: seen on 6.12)
+    # is taken again at the next report
+    last = reports[-1]
+    assert last["census_at_sockstat"] == last["sockstat_tw"] == 2000, \
+        [(x["count"], x["census_at_sockstat"], x["sockstat_tw"], x["resynced"]) for x in reports]
+    assert last["count"] == sockstat_tw(netns) == 2000
 
 
 def test_census_live_sees_the_end_of_a_snapshot_socket(netns, tracer):
