@@ -67,7 +67,6 @@ struct ex_run {
 	size_t nagg;
 	struct td_hist hist[TD_TCP_MAX_STATES];
 	uint64_t lost[LOST_N]; /* the largest seen: counters never go down */
-	uint64_t missed_seen;  /* td_tracer_missed() when the census was read */
 	double start_wall_s;
 	double last_render_s;
 	int err;
@@ -83,21 +82,6 @@ static int on_snapshot(void *ctx, const struct td_event *e)
 		return 0;
 	r->err = td_census_put(&r->census, e, 0, 0, true);
 	return r->err;
-}
-
-/* The set from the kernel's hash tables (and into the kernel's timewait
- * map): at start, and again at a scrape after the tracer missed events, so
- * that a missed one never leaves the gauge wrong. Returns 0 or -errno. */
-static int census_seed(struct ex_run *r)
-{
-	struct td_iter_cfg seed = {.seed = 1};
-	int err;
-
-	td_census_clear(&r->census);
-	r->err = 0;
-	r->missed_seen = td_tracer_missed(r->t);
-	err = td_tracer_snapshot(r->t, &r->ns, &seed, on_snapshot, r);
-	return err ? err : r->err;
 }
 
 static int on_event(void *ctx, const struct td_event *e)
@@ -369,8 +353,6 @@ static int render(void *ctx, const struct td_http_req *req, int route, struct td
 	*ctype = td_expo_content_type(x.fmt);
 	/* current to this moment: the census applies what is queued */
 	td_tracer_drain(r->t);
-	if (td_tracer_missed(r->t) > r->missed_seen && census_seed(r))
-		return 500;
 	if (td_tracer_read_agg(r->t, r->agg, r->nagg) || td_tracer_read_hist(r->t, r->hist, NULL))
 		return 500;
 	write_transitions(r, &x);
@@ -439,6 +421,7 @@ int td_export_main(const struct td_opts *o)
 	struct ex_run *r = calloc(1, sizeof(*r));
 	struct td_consumer c = {on_event, on_tick, on_report, r};
 	struct td_tracer_cfg tc;
+	struct td_iter_cfg seed = {.seed = 1};
 	struct td_loss loss;
 	struct timespec ts;
 	int err;
@@ -459,9 +442,11 @@ int td_export_main(const struct td_opts *o)
 		err = td_tracer_open(&r->t, &tc);
 	if (err)
 		goto cleanup;
-	err = census_seed(r);
-	if (err || td_tracer_watch_fd(r->t, td_httpd_fd(r->h))) {
-		td_msg("cannot start the exporter: %s", strerror(err ? -err : errno));
+	err = td_tracer_snapshot(r->t, &r->ns, &seed, on_snapshot, r);
+	if (err || r->err || td_tracer_watch_fd(r->t, td_httpd_fd(r->h))) {
+		td_msg("cannot start the exporter: %s", strerror(-(err	    ? err
+								   : r->err ? r->err
+									    : -errno)));
 		err = TD_EXIT_ERROR;
 		goto cleanup;
 	}
