@@ -203,8 +203,6 @@ int td_census_apply(struct td_census *c, const struct td_event *e, unsigned fin_
 		return add_failure(c, e);
 	if (e->type != TD_EV_STATE || !(e->flags & TD_F_TW))
 		return 0;
-	if (c->walk_ns[0] && e->ts_ns >= c->walk_ns[0] && e->ts_ns <= c->walk_ns[1])
-		c->walk_raced++;
 	if (e->new_state == TD_TCP_CLOSE) {
 		if (td_census_remove(c, e->cookie)) {
 			c->ended[e->kind < TD_TW_END_MAX ? e->kind : 0]++;
@@ -226,29 +224,6 @@ int td_census_apply(struct td_census *c, const struct td_event *e, unsigned fin_
 	if (c->count > before) /* not when the snapshot had it already */
 		note_change(c, e, +1);
 	return err;
-}
-
-void td_census_clear(struct td_census *c)
-{
-	memset(c->slot, 0, c->cap * sizeof(*c->slot));
-	c->count = 0;
-}
-
-void td_census_walk_begin(struct td_census *c, uint64_t now_ns)
-{
-	c->walk_ns[0] = now_ns;
-	c->walk_ns[1] = UINT64_MAX; /* open until it ends */
-	c->walk_raced = 0;
-}
-
-void td_census_walk_end(struct td_census *c, uint64_t now_ns)
-{
-	c->walk_ns[1] = now_ns;
-}
-
-bool td_census_walk_raced(const struct td_census *c)
-{
-	return c->walk_raced > 0;
 }
 
 void td_census_reset_rates(struct td_census *c)

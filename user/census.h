@@ -51,12 +51,6 @@ struct td_census {
 	uint64_t connect_failed;
 	struct td_top_row *fails;
 	size_t nfails, fails_cap;
-	/* the last re-read's walk of the kernel's hash tables
-	 * (td_census_walk_*) and the timewait events dated inside it: a walk
-	 * that raced them may have skipped a socket (seen on 6.12, not on
-	 * 6.18), so it is taken again */
-	uint64_t walk_ns[2];
-	uint64_t walk_raced;
 	/* --verify: sockstat was read between mark_ns[0] and [1]; since_mark
 	 * sums the entries (+1) and ends (-1) applied with later timestamps */
 	uint64_t mark_ns[2];
@@ -91,16 +85,6 @@ int td_census_apply(struct td_census *c, const struct td_event *e, unsigned fin_
 uint64_t td_tw_timer_ns(uint8_t state, unsigned fin_timeout_s);
 
 void td_census_reset_rates(struct td_census *c);
-
-/* Empty the set (to fill it again from a snapshot); the rates stay. */
-void td_census_clear(struct td_census *c);
-
-/* A snapshot fills the set between begin and end (CLOCK_MONOTONIC). */
-void td_census_walk_begin(struct td_census *c, uint64_t now_ns);
-void td_census_walk_end(struct td_census *c, uint64_t now_ns);
-/* Whether timewait events were dated inside the last walk: it may have
- * missed a socket, and should be taken again. */
-bool td_census_walk_raced(const struct td_census *c);
 
 /* The size of the set at mark_ns[i], from its size now. */
 int64_t td_census_count_at_mark(const struct td_census *c, int i);

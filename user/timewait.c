@@ -35,7 +35,6 @@ struct tw_ns {
 	struct td_tcp_sysctls sys;
 	long sockstat_tw; /* -1: not read */
 	long census_at;	  /* the set's size when sockstat was read */
-	bool resynced;	  /* this report re-read the set (report_ns) */
 };
 
 struct tw_run {
@@ -51,10 +50,6 @@ struct tw_run {
 	struct td_event *in_use;
 	size_t n_in_use, cap_in_use;
 	uint64_t interval_ns, next_ns, last_ns;
-	/* events the tracer missed: at the last report, now; resync: this
-	 * report re-reads every set */
-	uint64_t missed_seen, missed;
-	bool resync;
 	/* the namespace a snapshot is filling */
 	struct tw_ns *target;
 	bool seed;
@@ -401,10 +396,6 @@ static void print_text(const struct tw_run *r, const struct tw_ns *n,
 	if (r->o.verify)
 		printf("  sockstat tw %ld", n->sockstat_tw);
 	putchar('\n');
-	if (n->resynced)
-		printf("  the set was re-read from the kernel (%lu events missed since the last "
-		       "report)\n",
-		       (unsigned long)(r->missed - r->missed_seen));
 	if (r->o.verify && n->sockstat_tw != n->census_at)
 		printf("  warning: the census (%ld when sockstat was read) differs from "
 		       "/proc/net/sockstat tw (%ld)\n",
@@ -492,9 +483,6 @@ static void print_json(const struct tw_run *r, const struct tw_ns *n,
 		td_json_u64(&j, "entered", c->entered);
 		td_json_u64(&j, "switched", c->switched);
 		td_json_u64(&j, "connect_failures", c->connect_failed);
-		/* the set re-read from the kernel: events were missed */
-		td_json_bool(&j, "resynced", n->resynced);
-		td_json_u64(&j, "missed", r->missed - r->missed_seen);
 		td_json_object(&j, "ended");
 		for (unsigned i = 1; i < TD_TW_END_MAX; i++)
 			td_json_u64(&j, td_tw_end_name(i), c->ended[i]);
@@ -672,34 +660,12 @@ static int read_ns_files_marked(struct tw_run *r, struct tw_ns *n)
 	}
 }
 
-/* The set again from the kernel's hash tables, as at start: after a missed
- * event it may hold a socket that is gone or lack one that is there, and
- * would stay wrong until tcpdwell stopped; after a walk that raced
- * timewait events, it may lack one the walk skipped. The rates go on. */
-static int resync(struct tw_run *r, struct tw_ns *n)
-{
-	int err;
-
-	td_census_clear(&n->census);
-	td_census_walk_begin(&n->census, td_tracer_now_ns(r->t));
-	err = snapshot(r, n, true);
-	td_census_walk_end(&n->census, td_tracer_now_ns(r->t));
-	return err;
-}
-
-/* One namespace's report: the set re-read if events were missed, files
- * (sockstat is closest to the drain the set is current to), then the
- * connected sockets, then the numbers. */
+/* One namespace's report: files first (sockstat is closest to the drain
+ * the set is current to), then the connected sockets, then the numbers. */
 static int report_ns(struct tw_run *r, struct tw_ns *n, uint64_t now, double at_s, double span_s)
 {
 	struct td_census_report rep;
-	int err;
-
-	n->resynced = !r->o.once && (r->resync || td_census_walk_raced(&n->census));
-	err = n->resynced ? resync(r, n) : 0;
-
-	if (!err)
-		err = read_ns_files_marked(r, n);
+	int err = read_ns_files_marked(r, n);
 
 	if (!err && !r->o.once)
 		err = snapshot(r, n, false);
@@ -742,10 +708,6 @@ static int report_all(struct tw_run *r, uint64_t now)
 
 	if (err == -ENOENT && !r->o.all_netns)
 		return single_gone(r);
-	/* missed since the last report: every set is re-read at this one
-	 * (and one whose last walk raced timewait events, report_ns) */
-	r->missed = td_tracer_missed(r->t);
-	r->resync = !r->o.once && r->missed > r->missed_seen;
 	for (size_t i = 0; !err && i < r->nns; i++) {
 		err = report_ns(r, &r->ns[i], now, at_s, span_s);
 		if (err != -ENOENT && err != -ESTALE)
@@ -757,7 +719,6 @@ static int report_all(struct tw_run *r, uint64_t now)
 		err = 0;
 	}
 	r->last_ns = now;
-	r->missed_seen = r->missed;
 	fflush(stdout);
 	return err;
 }

@@ -61,7 +61,6 @@ struct td_source {
 	int (*read_hist)(struct td_tracer *t, struct td_hist *h, uint64_t *imax);
 	void (*next_interval)(struct td_tracer *t);
 	uint64_t (*now_ns)(const struct td_tracer *t);
-	uint64_t (*missed)(struct td_tracer *t);
 	const struct td_rec_header *(*recording)(const struct td_tracer *t);
 	int (*snapshot)(struct td_tracer *t, const struct td_netns *ns,
 			const struct td_iter_cfg *cfg, td_event_fn fn, void *ctx);
@@ -901,14 +900,16 @@ static uint64_t count_entries(int fd, size_t value_size)
 	return n;
 }
 
-/* The per-CPU counters (enum td_counter), summed. */
-static void sum_counters(struct td_tracer *t, uint64_t sum[TD_CNT_MAX])
+static void read_loss(struct td_tracer *t, struct td_loss *l, bool exact)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	int cfd = bpf_map__fd(t->skel->maps.td_counters);
-	uint64_t *vals = ncpu > 0 ? calloc(ncpu, sizeof(*vals)) : NULL;
+	int sfd = bpf_map__fd(t->skel->maps.td_socks);
+	uint64_t sum[TD_CNT_MAX] = {}, *vals;
+	struct bpf_program *prog;
 
-	memset(sum, 0, TD_CNT_MAX * sizeof(*sum));
+	memset(l, 0, sizeof(*l));
+	vals = ncpu > 0 ? calloc(ncpu, sizeof(*vals)) : NULL;
 	for (__u32 i = 0; vals && i < TD_CNT_MAX; i++) {
 		if (bpf_map_lookup_elem(cfd, &i, vals))
 			continue;
@@ -916,35 +917,6 @@ static void sum_counters(struct td_tracer *t, uint64_t sum[TD_CNT_MAX])
 			sum[i] += vals[c];
 	}
 	free(vals);
-}
-
-/* The programs' recursion misses (5.12+: 0 before). */
-static uint64_t recursion_misses(struct td_tracer *t)
-{
-	struct bpf_program *prog;
-	uint64_t n = 0;
-
-	bpf_object__for_each_program (prog, t->skel->obj) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-
-		if (bpf_program__autoload(prog) &&
-		    !bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) &&
-		    len >= offsetof(struct bpf_prog_info, recursion_misses) +
-			       sizeof(info.recursion_misses))
-			n += info.recursion_misses;
-	}
-	return n;
-}
-
-static void read_loss(struct td_tracer *t, struct td_loss *l, bool exact)
-{
-	int sfd = bpf_map__fd(t->skel->maps.td_socks);
-	uint64_t sum[TD_CNT_MAX];
-	struct bpf_program *prog;
-
-	memset(l, 0, sizeof(*l));
-	sum_counters(t, sum);
 	l->events = sum[TD_CNT_EVENTS];
 	l->rb_drops = sum[TD_CNT_RB_DROPS];
 	l->sock_inserts = sum[TD_CNT_SOCK_INSERTS];
@@ -1230,18 +1202,6 @@ static void live_next_interval(struct td_tracer *t)
 	__atomic_add_fetch(&t->skel->bss->td_hist_gen, 1, __ATOMIC_RELAXED);
 }
 
-/* What a census must re-read the kernel after: records dropped, programs
- * not run, timewait sockets the map refused. Counters only, no map walk. */
-static uint64_t live_missed(struct td_tracer *t)
-{
-	uint64_t sum[TD_CNT_MAX];
-
-	if (!t->skel)
-		return 0; /* --once: nothing traced */
-	sum_counters(t, sum);
-	return sum[TD_CNT_RB_DROPS] + sum[TD_CNT_TW_INSERT_FAIL] + recursion_misses(t);
-}
-
 static uint64_t live_now_ns(const struct td_tracer *t)
 {
 	(void)t;
@@ -1370,7 +1330,6 @@ static const struct td_source live_source = {
     .read_hist = live_read_hist,
     .next_interval = live_next_interval,
     .now_ns = live_now_ns,
-    .missed = live_missed,
     .recording = live_recording,
     .snapshot = live_snapshot,
 };
@@ -1400,13 +1359,6 @@ static uint64_t replay_now_ns(const struct td_tracer *t)
 	return td_replay_now_ns(t->replay);
 }
 
-/* a recording's losses are in its frames: its census cannot be re-read */
-static uint64_t replay_missed(struct td_tracer *t)
-{
-	(void)t;
-	return 0;
-}
-
 static const struct td_rec_header *replay_recording(const struct td_tracer *t)
 {
 	return td_replay_header(t->replay);
@@ -1426,7 +1378,6 @@ static const struct td_source replay_source = {
     .read_hist = replay_read_hist,
     .next_interval = replay_next_interval,
     .now_ns = replay_now_ns,
-    .missed = replay_missed,
     .recording = replay_recording,
     .snapshot = replay_snapshot,
 };
@@ -1457,11 +1408,6 @@ void td_tracer_next_interval(struct td_tracer *t)
 uint64_t td_tracer_now_ns(const struct td_tracer *t)
 {
 	return t ? t->src->now_ns(t) : clock_ns(CLOCK_MONOTONIC);
-}
-
-uint64_t td_tracer_missed(struct td_tracer *t)
-{
-	return t->src->missed(t);
 }
 
 const struct td_rec_header *td_tracer_recording(const struct td_tracer *t)

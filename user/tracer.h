@@ -116,11 +116,6 @@ int td_tracer_read_agg(struct td_tracer *t, uint64_t *out, size_t n);
  * SIGUSR1). */
 void td_tracer_read_loss(struct td_tracer *t, struct td_loss *loss);
 
-/* Events missed so far, cheaply (counters, no map walk): ring-buffer drops,
- * recursion misses, timewait sockets the map refused. Grown since a
- * census was taken: that census may be wrong. 0 for a replay. */
-uint64_t td_tracer_missed(struct td_tracer *t);
-
 /* Wake the run loop (a drain and a tick) whenever fd is readable: for a
  * consumer with I/O of its own, e.g. an epoll fd of sockets. 0 or -errno. */
 int td_tracer_watch_fd(struct td_tracer *t, int fd);

@@ -263,40 +263,6 @@ def test_port_exhaustion_forecast_then_failures(netns, tracer):
     assert full and all(p["timewait"] == 1000 and p["pct"] == 100.0 for p in full), full
 
 
-def test_census_resyncs_after_missed_events(netns, tracer):
-    """A ring too small for a burst drops events (counted); the census
-    then re-reads the set from the kernel at its next report, so it agrees
-    with sockstat again instead of staying wrong for the rest of the run."""
-    prepare(netns)
-    # 4 KiB of ring for both CPUs, read every 1.5 s or when a ring is full:
-    # 2000 connections entering TIME_WAIT at once cannot all fit
-    t = tracer("timewait", "--netns", "/run/netns/" + netns.name, "-i", "0.3", "--verify",
-               "--ringbuf-kb", "4", "--wakeup-pct", "100", flush_ms=1500)
-    t.wait_output('"type":"timewait"')
-    netns.scenario("many_client_close", 2000)
-    def settled():  # re-read, and a last report of the whole burst that agrees
-        rs = reports_so_far(t)
-        return any(x["resynced"] for x in rs) and rs[-1]["sockstat_tw"] == 2000 and \
-            rs[-1]["census_at_sockstat"] == 2000
-    wait_until(settled, 60, "a report after the re-read that agrees",
-               alive=lambda: t.proc.poll() is None)
-    t.stop()
-    reports = [x for x in t.records() if x["type"] == "timewait"]
-    loss = t.loss()
-    # the drops are counted and shown, never silent
-    assert loss["ringbuf_drops"] > 0 and t.returncode == 4, (loss, t.returncode)
-    again = [x for x in reports if x["resynced"]]
-    assert again and all(x["missed"] > 0 for x in again)
-    assert sum(x["missed"] for x in reports) <= loss["ringbuf_drops"] + loss["lost"]
-    # once the burst is over, the count is the kernel's again: a re-read
-    # that raced the burst (a walk may skip a socket then: seen on 6.12)
-    # is taken again at the next report
-    last = reports[-1]
-    assert last["census_at_sockstat"] == last["sockstat_tw"] == 2000, \
-        [(x["count"], x["census_at_sockstat"], x["sockstat_tw"], x["resynced"]) for x in reports]
-    assert last["count"] == sockstat_tw(netns) == 2000
-
-
 def test_census_live_sees_the_end_of_a_snapshot_socket(netns, tracer):
     """A timewait socket older than tcpdwell, killed by tw_reuse, leaves the
     count: the snapshot entered it into the kernel's timewait map."""
