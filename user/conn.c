@@ -261,8 +261,7 @@ void td_conn_summarize(const struct td_conn *c, struct td_conn_summary *s)
 			s->end = TD_END_TW_BASE + last->kind;
 		else if (last->kind == TD_TW_END_OVERFLOW)
 			s->end = TD_END_TW_BASE + TD_TW_END_OVERFLOW;
-		else if (last->old_state == TD_TCP_SYN_SENT && last->kind &&
-			 last->kind < TD_CONNECT_FAIL_MAX)
+		else if (td_conn_ev_connect_fail(last))
 			s->end = TD_END_NO_PORT + last->kind - TD_CONNECT_NO_PORT;
 		else if (last->old_state == TD_TCP_SYN_SENT)
 			s->end = s->rst_recv ? TD_END_REFUSED : TD_END_FAILED;
@@ -295,6 +294,17 @@ const char *td_closer_name(enum td_closer c)
 					"never_opened"};
 
 	return (unsigned)c < sizeof(n) / sizeof(n[0]) ? n[c] : "unknown";
+}
+
+unsigned td_conn_ev_connect_fail(const struct td_conn_ev *ev)
+{
+	struct td_event e = {.type = ev->type,
+			     .old_state = ev->old_state,
+			     .new_state = ev->new_state,
+			     .flags = ev->flags,
+			     .kind = ev->kind};
+
+	return td_connect_fail_of(&e);
 }
 
 const char *td_end_name(int end)

@@ -109,6 +109,10 @@ void td_conn_summarize(const struct td_conn *c, struct td_conn_summary *s);
 
 const char *td_closer_name(enum td_closer c);
 const char *td_end_name(int end);
+
+/* Why the connect() of ev failed before its SYN, TD_CONNECT_OK when ev is
+ * no such failure (td_connect_fail_of() for a connection's events). */
+unsigned td_conn_ev_connect_fail(const struct td_conn_ev *ev);
 const char *td_opened_name(enum td_opened o);
 
 #endif /* TCPDWELL_CONN_H */

@@ -88,6 +88,16 @@ const char *td_connect_fail_name(unsigned why)
 	return why < TD_CONNECT_FAIL_MAX ? connect_fail_names[why] : "unknown";
 }
 
+int td_connect_fail_str(unsigned why, int32_t arg, char *buf, size_t sz)
+{
+	uint32_t range = (uint32_t)arg;
+
+	if (!range)
+		return snprintf(buf, sz, "connect failed: %s", td_connect_fail_name(why));
+	return snprintf(buf, sz, "connect failed: %s (ip_local_port_range %u-%u)",
+			td_connect_fail_name(why), range & 0xffff, range >> 16);
+}
+
 const char *td_connect_fail_key(unsigned why)
 {
 	return why < TD_CONNECT_FAIL_MAX ? connect_fail_keys[why] : "unknown";

@@ -21,6 +21,10 @@ const char *td_tw_end_name(unsigned end);
  * words ("no free local port") and as a key ("no_free_port"). */
 const char *td_connect_fail_name(unsigned why);
 const char *td_connect_fail_key(unsigned why);
+/* "connect failed: no free local port (ip_local_port_range 40000-40003)",
+ * from the event's kind and arg (the range left out when 0: unknown).
+ * Returns what snprintf returns. */
+int td_connect_fail_str(unsigned why, int32_t arg, char *buf, size_t sz);
 /* "state", "retrans", "reset_sent", "reset_recv" (the JSON "type") */
 const char *td_event_type_name(unsigned type);
 

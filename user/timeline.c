@@ -19,12 +19,7 @@ struct td_timeline {
 	bool out_failed;
 };
 
-/* A connect() that failed before its SYN (events.h, td_connect_fail_of). */
-static bool conn_ev_failed(const struct td_conn_ev *e)
-{
-	return e->type == TD_EV_STATE && e->old_state == TD_TCP_SYN_SENT &&
-	       e->new_state == TD_TCP_CLOSE && !(e->flags & TD_F_TW) && e->kind;
-}
+#define SYN_CLOSE "SYN_SENT -> CLOSE "
 
 static const char *ev_text(const struct td_conn_ev *e, char *buf, size_t sz)
 {
@@ -33,11 +28,9 @@ static const char *ev_text(const struct td_conn_ev *e, char *buf, size_t sz)
 		if ((e->flags & TD_F_TW) && e->new_state == TD_TCP_CLOSE)
 			snprintf(buf, sz, "%s -> CLOSED %s", td_state_name(e->old_state),
 				 td_tw_end_name(e->kind));
-		else if (conn_ev_failed(e))
-			snprintf(buf, sz,
-				 "SYN_SENT -> CLOSE connect failed: %s (ip_local_port_range %u-%u)",
-				 td_connect_fail_name(e->kind), (uint32_t)e->arg & 0xffff,
-				 (uint32_t)e->arg >> 16);
+		else if (td_conn_ev_connect_fail(e) && sz > sizeof(SYN_CLOSE))
+			td_connect_fail_str(e->kind, e->arg, buf + sizeof(SYN_CLOSE) - 1,
+					    sz - (size_t)snprintf(buf, sz, "%s", SYN_CLOSE));
 		else
 			snprintf(buf, sz, "%s -> %s%s", td_state_name(e->old_state),
 				 td_state_name(e->new_state),
@@ -148,7 +141,7 @@ static void print_json(FILE *f, const struct td_conn *c, const struct td_conn_su
 				td_json_u64(&j, "dwell_ns", e->dwell_ns);
 			else
 				td_json_null(&j, "dwell_ns");
-			if (conn_ev_failed(e))
+			if (td_conn_ev_connect_fail(e))
 				td_json_str(&j, "connect_failed", td_connect_fail_key(e->kind));
 			else if (e->kind)
 				td_json_str(&j, "end", td_tw_end_name(e->kind));

@@ -81,12 +81,10 @@ static const char *rst_reason(const struct td_trace *tr, const struct td_event *
 /* " connect failed: no free local port (ip_local_port_range 40000-40003)" */
 static void line_connect_failed(struct td_line *l, const struct td_event *e)
 {
-	uint32_t range = (uint32_t)e->arg;
+	char buf[128];
 
-	td_line_str(l, " connect failed: ");
-	td_line_str(l, td_connect_fail_name(e->kind));
-	if (range)
-		td_line_printf(l, " (ip_local_port_range %u-%u)", range & 0xffff, range >> 16);
+	td_line_mem(l, " ", 1);
+	td_line_str(l, td_connect_fail_str(e->kind, e->arg, buf, sizeof(buf)) > 0 ? buf : "");
 }
 
 /* "CLOSE -> SYN_SENT", "RETRANS syn in SYN_SENT", "RST sent in ..." */
