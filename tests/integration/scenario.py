@@ -666,6 +666,15 @@ def rst_kill(family, addr):
             "client": {"pid": os.getpid(), "lport": lport, "t_inject": t}}
 
 
+def client_closes_first(srv, c):
+    """Accept c's connection on srv, close c first (its end goes to
+    TIME_WAIT), then the server's end once the FIN is read."""
+    a, _ = srv.accept()
+    c.close()
+    wait_eof(a)
+    a.close()
+
+
 def many_client_close(family, addr, count):
     """count connections, the client closing first each time (count
     client-side timewait sockets, or overflows)."""
@@ -675,10 +684,7 @@ def many_client_close(family, addr, count):
     for _ in range(count):
         c = one_connection(family, addr, port)
         lports.append(c.getsockname()[1])
-        a, _ = srv.accept()
-        c.close()
-        wait_eof(a)
-        a.close()
+        client_closes_first(srv, c)
     srv.close()
     return {"server": {"pid": os.getpid(), "port": port},
             "client": {"pid": os.getpid(), "lports": lports}}
@@ -700,10 +706,7 @@ def fill_ports(family, addr, failures):
             failed += 1
             continue
         made += 1
-        a, _ = srv.accept()
-        c.close()
-        wait_eof(a)
-        a.close()
+        client_closes_first(srv, c)
     srv.close()
     return {"server": {"pid": os.getpid(), "port": port},
             "client": {"pid": os.getpid(), "made": made, "failed": failed}}
