@@ -44,6 +44,20 @@ class Run:
         return sorted(tc.get("name") for tc in self.junit.iter("testcase")
                       if tc.find("failure") is not None)
 
+    def misses_only(self):
+        """Events lost, and every one a run the kernel skipped because the
+        program was already running on that CPU (a softirq transition of
+        any socket on the host interrupting it): counted and failing
+        --max-lost, as it must, but nothing the scenario or tcpdwell did.
+        The same allowance as conftest.exited_clean."""
+        loss = self.report["loss"]
+        return self.report["lost"] > 0 and \
+            self.report["lost"] == loss["lost"] == loss["recursion_misses"]
+
+    def judged(self, *crossed):
+        """The failed cases a run of these crossings must show."""
+        return sorted(list(crossed) + (["max-lost"] if self.misses_only() else []))
+
 
 def in_ns(ns, *args, env=()):
     return ["ip", "netns", "exec", ns.name, "env", *env, PYTHON, SCENARIO, *map(str, args)]
@@ -64,12 +78,13 @@ def test_leaked_close_wait_fails_on_leak(netns, tmp_path):
     assert srv["pid"] == s["server"]["pid"] and srv["comm"] == "python3"
     assert cli["state_at_exit"] in ("FIN_WAIT2", "FIN_WAIT2(tw)") and not cli["closed_by_exit"]
     crossed = [t["name"] for t in rep["thresholds"] if t["crossed"]]
-    assert crossed == ["fail-on-leak"]
+    assert sorted(crossed) == r.judged("fail-on-leak")
     # the threshold and the offending connections are named on stderr
     assert "FAIL --fail-on-leak: 2 connections" in r.stderr
     assert ":%d -> " % s["server"]["port"] in r.stderr
     suite = r.junit.find("testsuite")
-    assert suite.get("failures") == "1" and r.failed_cases() == ["fail-on-leak"]
+    assert r.failed_cases() == r.judged("fail-on-leak")
+    assert suite.get("failures") == str(len(r.judged("fail-on-leak")))
     assert str(s["server"]["port"]) in r.junit.find(".//failure").text
 
 
@@ -79,11 +94,12 @@ def test_clean_command_passes_and_its_status_is_forwarded(netns, tmp_path):
     r = Run(tmp_path, ["--fail-on-leak", "--max-retrans", "0", "--max-resets", "0",
                        "--max-timewait", str(n)], cmd)
     s = r.scenario_result()
-    assert r.rc == 7, r.stderr
     rep = r.report
-    assert rep["verdict"] == "pass" and rep["exit_status"] == 7
-    assert not any(t["crossed"] for t in rep["thresholds"])
-    assert r.failed_cases() == [] and r.junit.find("testsuite").get("tests") == "5"
+    assert r.rc == (3 if r.misses_only() else 7), r.stderr
+    assert rep["verdict"] == ("fail" if r.misses_only() else "pass")
+    assert rep["exit_status"] == 7
+    assert sorted(t["name"] for t in rep["thresholds"] if t["crossed"]) == r.judged()
+    assert r.failed_cases() == r.judged() and r.junit.find("testsuite").get("tests") == "5"
     # n connections, both ends: the servers closed after the clients
     # ("closed"), the clients wait in TIME_WAIT, as ss sees it
     assert rep["connections"]["total"] == 2 * n
@@ -94,7 +110,7 @@ def test_clean_command_passes_and_its_status_is_forwarded(netns, tmp_path):
     assert rep["at_exit"]["timewait"] == n and tw_ports == sorted(s["client"]["lports"])
     assert sorted(c["lport"] for c in rep["timewait"]["listed"]) == tw_ports
     assert rep["retransmits"] == 0 and rep["resets"] == {"sent": 0, "received": 0}
-    assert rep["leaks"]["total"] == 0 and rep["lost"] == 0
+    assert rep["leaks"]["total"] == 0 and (rep["lost"] == 0 or r.misses_only())
     # every socket left each of these states once: the dwell histograms
     d = rep["dwell"]
     assert d["SYN_SENT"]["count"] == n and d["SYN_RECV"]["count"] == n
@@ -105,7 +121,7 @@ def test_clean_command_passes_and_its_status_is_forwarded(netns, tmp_path):
     r2 = Run(tmp_path, ["--max-timewait", str(n - 1)], in_ns(netns, "many_client_close", n))
     assert r2.rc == 3 and "FAIL --max-timewait %d: %d connections in TIME_WAIT" % (n - 1, n) \
         in r2.stderr
-    assert r2.failed_cases() == ["max-timewait"]
+    assert r2.failed_cases() == r2.judged("max-timewait")
 
 
 def test_unrelated_traffic_is_not_counted(netns, tmp_path):
@@ -189,7 +205,7 @@ def test_resets_cross_max_resets(netns, tmp_path):
     assert sorted(c["lport"] for c in rep["reset"]["listed"]) == \
         sorted([s["client"]["lport"], s["server"]["port"]])
     assert rep["connections"]["by_outcome"] == {"reset": 2}
-    assert r.failed_cases() == ["max-resets"]
+    assert r.failed_cases() == r.judged("max-resets")
     assert "FAIL --max-resets 0: %d resets sent or received" % (sent + 1) in r.stderr
 
 
@@ -204,7 +220,7 @@ def test_retransmits_cross_max_retrans_and_match_nstat(netns, tmp_path):
     listed = rep["retransmitting"]["listed"]
     assert [c["lport"] for c in listed] == [s["client"]["lport"]]
     assert listed[0]["retransmits"] == rep["retransmits"]
-    assert r.failed_cases() == ["max-retrans"]
+    assert r.failed_cases() == r.judged("max-retrans")
 
 
 def test_connect_failures_cross_their_threshold(netns, tmp_path):
@@ -223,7 +239,7 @@ def test_connect_failures_cross_their_threshold(netns, tmp_path):
     assert all(c["pid"] == cl["pid"] and c["rport"] == r.scenario_result()["server"]["port"]
                for c in listed), listed
     assert sorted(c["lport"] for c in listed) == [0, 0, 0, 0, 41000]
-    assert r.failed_cases() == ["max-connect-failures"]
+    assert r.failed_cases() == r.judged("max-connect-failures")
     assert "FAIL --max-connect-failures 4: 5 connect() calls" in r.stderr
 
 
