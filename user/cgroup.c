@@ -5,41 +5,15 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "cgname.h"
 #include "cgroup.h"
-
-/* The cgroup v2 mount point from /proc/self/mountinfo: /sys/fs/cgroup on a
- * unified host, /sys/fs/cgroup/unified on a hybrid one. */
-static int cgroup2_mount(char *out, size_t sz)
-{
-	char line[4096], mnt[512];
-	int ret = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		const char *sep = strstr(line, " - ");
-
-		/* fields: id parent major:minor root mount-point ... - fstype */
-		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
-			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %511s", mnt) != 1 || strlen(mnt) >= sz)
-			continue;
-		strcpy(out, mnt);
-		ret = 0;
-		break;
-	}
-	fclose(f);
-	return ret;
-}
 
 int td_cgroup_create(struct td_cgroup *cg, char *why, size_t sz)
 {
 	char mnt[400];
 	struct stat st;
 
-	if (cgroup2_mount(mnt, sizeof(mnt))) {
+	if (td_cgroup2_mount(mnt, sizeof(mnt))) {
 		snprintf(why, sz, "no cgroup v2 hierarchy is mounted");
 		return -1;
 	}

@@ -74,6 +74,7 @@ static const struct optdef {
     {{"output", required_argument, NULL, 'o'}, TD_OG_OUTPUT},
     {{"timestamp", no_argument, NULL, 'T'}, TD_OG_OUTPUT},
     {{"wide", no_argument, NULL, 'w'}, TD_OG_OUTPUT},
+    {{"containers", no_argument, NULL, 'C'}, TD_OG_CONTAINERS},
     {{"duration", required_argument, NULL, 'd'}, TD_OG_DURATION},
     {{"interval", required_argument, NULL, 'i'}, TD_OG_INTERVAL},
     {{"flush-ms", required_argument, NULL, OPT_FLUSH_MS}, TD_OG_READER},
@@ -172,6 +173,8 @@ void td_usage(FILE *f)
 		"  -o, --output FMT      text (default) or json (one object per line)\n"
 		"  -T, --timestamp       wall-clock time instead of seconds since start\n"
 		"  -w, --wide            add family, cookie, netns, owner source, cgroup\n"
+		"  -C, --containers      trace, timeline: add the owner's container (or pod,\n"
+		"                        or systemd unit) from its cgroup path\n"
 		"Run:\n"
 		"  -d, --duration SEC    stop after SEC seconds (default: until signalled)\n"
 		"  -i, --interval SEC    dwell: print every SEC seconds (default: at exit);\n"
@@ -752,7 +755,7 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 	 * record's -w is -w FILE */
 	while (li = -1,
 	       (c = getopt_long(argc, argv,
-				o->command->shortopts ? o->command->shortopts : ":46o:Twd:i:chV",
+				o->command->shortopts ? o->command->shortopts : ":46o:TwCd:i:chV",
 				long_opts(), &li)) != -1) {
 		if (c == 'w' && optarg)
 			c = OPT_WRITE; /* record's -w FILE (its shortopts) */
@@ -826,6 +829,9 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			break;
 		case 'w':
 			o->wide = true;
+			break;
+		case 'C':
+			o->containers = true;
 			break;
 		case OPT_WRITE:
 			if (!*optarg)

@@ -99,6 +99,7 @@ struct td_opts {
 
 	bool wall_time;			 /* -T */
 	bool wide;			 /* -w */
+	bool containers;		 /* -C */
 	double duration_s;		 /* -d: stop after this long (0: run until signalled) */
 	double interval_s;		 /* -i: dwell prints every SEC (0: at exit only) */
 	unsigned flush_ms;		 /* --flush-ms: how often the reader drains the ring */

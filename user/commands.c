@@ -127,7 +127,7 @@ static const struct td_command commands[] = {
 	.name = "trace",
 	.id = TD_CMD_TRACE,
 	.main = td_trace_main,
-	.groups = LIVE,
+	.groups = LIVE | TD_OG_CONTAINERS,
 	.replay = true,
 	.configure = cfg_trace,
     },
@@ -135,7 +135,7 @@ static const struct td_command commands[] = {
 	.name = "timeline",
 	.id = TD_CMD_TIMELINE,
 	.main = td_timeline_main,
-	.groups = LIVE,
+	.groups = LIVE | TD_OG_CONTAINERS,
 	.replay = true,
 	.configure = cfg_trace, /* what trace sees, assembled per connection */
     },
@@ -179,7 +179,7 @@ static const struct td_command commands[] = {
 	.groups =
 	    TD_OG_FILTER | TD_OG_COMM | TD_OG_OUTPUT | TD_OG_READER | TD_OG_KERNEL | TD_OG_RUN,
 	.refuse = run_refuse,
-	.shortopts = "+:46o:Twd:i:chV", /* + : CMD's options are its own */
+	.shortopts = "+:46o:TwCd:i:chV", /* + : CMD's options are its own */
 	.takes_command = true,
 	.check = check_run,
 	/* the command may change its uid: stopping it takes CAP_KILL;
@@ -205,7 +205,7 @@ static const struct td_command commands[] = {
 	.main = td_record_main,
 	.groups = (LIVE & ~TD_OG_OUTPUT) | TD_OG_RECORD,
 	.refuse = record_refuse,
-	.shortopts = ":46o:Tw:d:i:chV", /* -w FILE */
+	.shortopts = ":46o:TCw:d:i:chV", /* -w FILE */
 	.check = check_record,
 	.configure = cfg_record,
     },

@@ -35,6 +35,7 @@ enum td_optgroup {
 	TD_OG_RUN = 1u << 13,	   /* --report, --junit, --max-*, --fail-on-leak */
 	TD_OG_EXPORT = 1u << 14,   /* --listen, --label-ports, --label-peers */
 	TD_OG_RECORD = 1u << 15,   /* -w FILE, --rotate, --force */
+	TD_OG_CONTAINERS = 1u << 16, /* -C: a container column */
 };
 
 /* Why a command refuses a group another command takes: said with the

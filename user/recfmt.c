@@ -13,6 +13,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "cgname.h"
 #include "event.h"
 #include "format.h"
 #include "json.h"
@@ -124,6 +125,10 @@ static int check_lengths(const struct td_frame *f, char *err, size_t errsz)
 		       f->raw_len, at);
 		return TD_REC_BAD;
 	}
+	if (f->kind == TD_FR_CGROUPS && !f->raw_len) {
+		seterr(err, errsz, "empty cgroups frame at byte %" PRIu64, at);
+		return TD_REC_BAD;
+	}
 	if (f->kind == TD_FR_LOSS && f->raw_len != sizeof(struct td_rec_loss)) {
 		seterr(err, errsz, "loss frame of %" PRIu32 " bytes at byte %" PRIu64, f->raw_len,
 		       at);
@@ -167,8 +172,8 @@ int td_rec_parse_frame(const uint8_t *buf, size_t len, uint64_t off, struct td_f
 	f->raw_len = get32(buf + 8);
 	f->stored_len = get32(buf + 12);
 	f->crc = get32(buf + 16);
-	if (f->kind < TD_FR_HEADER || f->kind > TD_FR_LOSS || f->codec > TD_CODEC_ZLIB || buf[6] ||
-	    buf[7]) {
+	if (f->kind < TD_FR_HEADER || f->kind > TD_FR_CGROUPS || f->codec > TD_CODEC_ZLIB ||
+	    buf[6] || buf[7]) {
 		seterr(err, errsz, "unknown frame kind %u or codec %u at byte %" PRIu64, f->kind,
 		       f->codec, off);
 		return TD_REC_BAD;
@@ -558,4 +563,51 @@ void td_rec_loss_to(const struct td_rec_loss *r, struct td_loss *l)
 	}
 	l->exact = r->flags & TD_REC_LOSS_FINAL;
 	td_loss_derive(l);
+}
+
+#define CG_ENTRY_HDR 10 /* u64 id, u16 length */
+
+size_t td_rec_cgroup_put(uint8_t *out, size_t room, uint64_t id, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (!n || n >= TD_CG_PATH_MAX || CG_ENTRY_HDR + n > room)
+		return 0;
+	put32(out, (uint32_t)id);
+	put32(out + 4, (uint32_t)(id >> 32));
+	out[8] = n & 0xff;
+	out[9] = n >> 8;
+	memcpy(out + CG_ENTRY_HDR, path, n);
+	return CG_ENTRY_HDR + n;
+}
+
+int td_rec_cgroups_parse(const uint8_t *buf, size_t len, td_rec_cgroup_fn fn, void *ctx, char *err,
+			 size_t errsz)
+{
+	char path[TD_CG_PATH_MAX];
+	size_t off = 0;
+
+	while (off < len) {
+		uint64_t id;
+		size_t n;
+
+		if (len - off < CG_ENTRY_HDR) {
+			seterr(err, errsz, "cgroups frame cut inside an entry at offset %zu", off);
+			return TD_REC_BAD;
+		}
+		id = get32(buf + off) | (uint64_t)get32(buf + off + 4) << 32;
+		n = buf[off + 8] | (size_t)buf[off + 9] << 8;
+		off += CG_ENTRY_HDR;
+		if (!id || !n || n >= sizeof(path) || n > len - off || buf[off] != '/' ||
+		    memchr(buf + off, '\0', n)) {
+			seterr(err, errsz, "bad cgroups frame entry at offset %zu",
+			       off - CG_ENTRY_HDR);
+			return TD_REC_BAD;
+		}
+		memcpy(path, buf + off, n);
+		path[n] = '\0';
+		off += n;
+		fn(ctx, id, path);
+	}
+	return TD_REC_OK;
 }

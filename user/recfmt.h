@@ -16,6 +16,10 @@
  * hold whole struct td_event records (zlib), the census snapshot
  * (TD_EV_SNAPSHOT records) first; TD_FR_LOSS frames hold the loss counters
  * (periodically, and a final one with TD_REC_LOSS_FINAL as the last frame).
+ * TD_FR_CGROUPS frames name the cgroup ids of the events after them:
+ * entries of u64 id | u16 length | the path below the cgroup2 mount (no
+ * NUL), uncompressed; each part of a rotated recording repeats the names
+ * before it, after its header.
  */
 #ifndef TCPDWELL_RECFMT_H
 #define TCPDWELL_RECFMT_H
@@ -44,6 +48,7 @@ enum td_frame_kind {
 	TD_FR_HEADER = 1,
 	TD_FR_EVENTS = 2,
 	TD_FR_LOSS = 3,
+	TD_FR_CGROUPS = 4,
 };
 
 enum td_codec {
@@ -135,6 +140,16 @@ int td_rec_header_parse(const char *json, size_t len, struct td_rec_header *h, c
 void td_rec_loss_from(struct td_rec_loss *r, const struct td_loss *l, uint64_t at_ns,
 		      uint64_t flags);
 int td_rec_loss_parse(const uint8_t *buf, size_t len, struct td_rec_loss *r);
+
+/* One cgroups frame entry into out[0..room). Returns its size, or 0 when
+ * it does not fit or the path cannot be stored (empty, too long). */
+size_t td_rec_cgroup_put(uint8_t *out, size_t room, uint64_t id, const char *path);
+
+/* Each entry of a cgroups frame's payload to fn (path NUL-terminated).
+ * TD_REC_OK, or TD_REC_BAD with err when an entry is cut or not a path. */
+typedef void (*td_rec_cgroup_fn)(void *ctx, uint64_t id, const char *path);
+int td_rec_cgroups_parse(const uint8_t *buf, size_t len, td_rec_cgroup_fn fn, void *ctx, char *err,
+			 size_t errsz);
 void td_rec_loss_to(const struct td_rec_loss *r, struct td_loss *l);
 
 #endif /* TCPDWELL_RECFMT_H */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/utsname.h>
 
+#include "cgname.h"
 #include "commands.h"
 #include "err.h"
 #include "kconfig.h"
@@ -97,8 +98,16 @@ static void fill_header(const struct rec *r, const struct td_netns *ns, struct t
 static int on_event(void *ctx, const struct td_event *e)
 {
 	struct rec *r = ctx;
+	const struct td_cgname *name;
 
-	r->err = td_recw_event(r->w, e);
+	/* the names of the owners' cgroups, for a replay on any host later */
+	if (e->cgroup_id && !td_recw_told(r->w, e->cgroup_id)) {
+		name = td_cgnames_get(td_tracer_cgnames(r->t), e->cgroup_id);
+		if (name)
+			r->err = td_recw_cgroup(r->w, e->cgroup_id, name->path);
+	}
+	if (!r->err)
+		r->err = td_recw_event(r->w, e);
 	return r->err ? -1 : 0;
 }
 

@@ -30,6 +30,12 @@ struct td_rec_writer {
 	size_t npend;
 	uint8_t *buf; /* frame header + stored payload */
 	size_t bufcap;
+	/* cgroup names told so far, as cgroups frame entries: [0, cg_done)
+	 * written, the rest waiting for the next events frame */
+	uint8_t *cg;
+	size_t cg_len, cg_done;
+	uint64_t *cg_ids; /* the ids told: an open-addressed set */
+	size_t ncg_ids;
 	int err;
 	struct td_recw_stats st;
 };
@@ -123,6 +129,24 @@ static int write_out(struct td_rec_writer *w, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* A new part repeats the names told before it: each part replays alone. */
+static int write_names(struct td_rec_writer *w)
+{
+	uint8_t *fr = malloc(TD_REC_FRAME_HDR + w->cg_done);
+	int err;
+
+	if (!fr)
+		return -ENOMEM;
+	memcpy(fr + TD_REC_FRAME_HDR, w->cg, w->cg_done);
+	td_rec_put_frame_header(fr, TD_FR_CGROUPS, TD_CODEC_NONE, w->cg_done, fr + TD_REC_FRAME_HDR,
+				w->cg_done);
+	err = write_out(w, fr, TD_REC_FRAME_HDR + w->cg_done);
+	if (!err)
+		w->st.frames++;
+	free(fr);
+	return err;
+}
+
 static int write_start(struct td_rec_writer *w)
 {
 	char json[TD_REC_HEADER_MAX];
@@ -146,6 +170,8 @@ static int write_start(struct td_rec_writer *w)
 	if (!err)
 		w->st.frames++;
 	free(fr);
+	if (!err && w->cg_done)
+		err = write_names(w);
 	return err;
 }
 
@@ -229,6 +255,15 @@ int td_recw_flush(struct td_rec_writer *w)
 	if (!n)
 		return w->err;
 	w->npend = 0;
+	/* the names of this frame's cgroups before it (a rotation inside
+	 * writes the older ones into the new part first) */
+	if (w->cg_len > w->cg_done) {
+		err = write_frame(w, TD_FR_CGROUPS, false, w->cg + w->cg_done,
+				  w->cg_len - w->cg_done);
+		if (err)
+			return err;
+		w->cg_done = w->cg_len;
+	}
 	err = write_frame(w, TD_FR_EVENTS, true, w->pend, n * sizeof(*w->pend));
 	if (!err) {
 		w->st.events += n;
@@ -243,6 +278,53 @@ int td_recw_event(struct td_rec_writer *w, const struct td_event *e)
 		return w->err;
 	w->pend[w->npend++] = *e;
 	return w->npend >= w->frame_events ? td_recw_flush(w) : 0;
+}
+
+/* At most this many names, in at most this many bytes: past them, ids
+ * stay ids in the replay. */
+#define CG_IDS_SLOTS 131072u
+#define CG_IDS_MAX   (CG_IDS_SLOTS / 2)
+#define CG_BYTES_MAX (8u << 20)
+
+/* Where id is in the told set, or the empty slot it would take. */
+static size_t cg_slot(const struct td_rec_writer *w, uint64_t id)
+{
+	size_t i = (size_t)((id * 0x9e3779b97f4a7c15ull) >> 47) & (CG_IDS_SLOTS - 1);
+
+	while (w->cg_ids[i] && w->cg_ids[i] != id)
+		i = (i + 1) & (CG_IDS_SLOTS - 1);
+	return i;
+}
+
+bool td_recw_told(struct td_rec_writer *w, uint64_t id)
+{
+	return w->cg_ids && w->cg_ids[cg_slot(w, id)] == id;
+}
+
+int td_recw_cgroup(struct td_rec_writer *w, uint64_t id, const char *path)
+{
+	size_t n, need = 10 + strlen(path);
+	uint8_t *grown;
+
+	if (!id || td_recw_told(w, id) || w->ncg_ids >= CG_IDS_MAX ||
+	    w->cg_len + need > CG_BYTES_MAX)
+		return 0;
+	if (!w->cg_ids) {
+		w->cg_ids = calloc(CG_IDS_SLOTS, sizeof(*w->cg_ids));
+		if (!w->cg_ids)
+			return -ENOMEM;
+	}
+	grown = realloc(w->cg, w->cg_len + need);
+	if (!grown)
+		return -ENOMEM;
+	w->cg = grown;
+	n = td_rec_cgroup_put(w->cg + w->cg_len, need, id, path);
+	if (!n)
+		return 0; /* a path no frame can carry: the id stays an id */
+	w->cg_len += n;
+	w->cg_ids[cg_slot(w, id)] = id;
+	w->ncg_ids++;
+	return 0;
 }
 
 int td_recw_loss(struct td_rec_writer *w, const struct td_loss *l, uint64_t at_ns, uint64_t flags)
@@ -294,5 +376,7 @@ void td_recw_close(struct td_rec_writer *w, bool unlink_it)
 	}
 	free(w->pend);
 	free(w->buf);
+	free(w->cg);
+	free(w->cg_ids);
 	free(w);
 }

@@ -41,6 +41,13 @@ int td_recw_start(struct td_rec_writer *w, const struct td_rec_header *h, td_rec
 /* Queue one record (a frame is written when full). Returns 0 or -errno. */
 int td_recw_event(struct td_rec_writer *w, const struct td_event *e);
 
+/* Tell the recording what cgroup id names (the path below the cgroup2
+ * mount), before the next events frame; once per id. 0 or -errno. */
+int td_recw_cgroup(struct td_rec_writer *w, uint64_t id, const char *path);
+
+/* Whether id has been told. */
+bool td_recw_told(struct td_rec_writer *w, uint64_t id);
+
 /* Write the queued records as a frame now. Returns 0 or -errno. */
 int td_recw_flush(struct td_rec_writer *w);
 

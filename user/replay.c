@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgname.h"
 #include "err.h"
 #include "event.h"
 #include "match.h"
@@ -17,6 +18,7 @@
 
 struct td_replay {
 	const struct td_tracer_cfg *cfg; /* what the live command would ask */
+	struct td_cgnames *names;	 /* told the recording's cgroup names */
 	struct td_rec_reader *rd;
 	struct td_rec_header hdr;
 	struct td_event *snap; /* the census at the recording's start */
@@ -68,7 +70,8 @@ static int load_snapshot(struct td_replay *r)
 	return 0;
 }
 
-int td_replay_open(struct td_replay **out, const struct td_tracer_cfg *cfg)
+int td_replay_open(struct td_replay **out, const struct td_tracer_cfg *cfg,
+		   struct td_cgnames *names)
 {
 	struct td_replay *r = calloc(1, sizeof(*r));
 	char err[256];
@@ -80,6 +83,7 @@ int td_replay_open(struct td_replay **out, const struct td_tracer_cfg *cfg)
 		return TD_EXIT_ERROR;
 	}
 	r->cfg = cfg;
+	r->names = names;
 	if (td_rec_open(cfg->replay_path, &r->rd, err, sizeof(err))) {
 		rc = fail(r, err);
 		goto cleanup;
@@ -150,6 +154,11 @@ static int events_frame(struct td_replay *r, const struct td_frame *f, const uin
 	return 0;
 }
 
+static void tell_name(void *ctx, uint64_t id, const char *path)
+{
+	td_cgnames_put(ctx, id, path);
+}
+
 int td_replay_run(struct td_replay *r, const struct td_consumer *c)
 {
 	uint64_t deadline = UINT64_MAX, last = r->hdr.start_ns, end;
@@ -173,6 +182,11 @@ int td_replay_run(struct td_replay *r, const struct td_consumer *c)
 				last = r->loss.at_ns;
 		} else if (f.kind == TD_FR_EVENTS) {
 			timed_out = events_frame(r, &f, raw, deadline, &last);
+		} else if (f.kind == TD_FR_CGROUPS &&
+			   td_rec_cgroups_parse(raw, f.raw_len, tell_name, r->names, err,
+						sizeof(err))) {
+			rc = TD_REC_BAD;
+			break;
 		}
 	}
 	if (!r->stop && !timed_out && rc == TD_REC_BAD)

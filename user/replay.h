@@ -22,7 +22,11 @@
 struct td_replay;
 
 /* Returns 0 or TD_EXIT_USAGE after one line on stderr naming the byte. */
-int td_replay_open(struct td_replay **out, const struct td_tracer_cfg *cfg);
+struct td_cgnames;
+
+/* names is told the recording's cgroup names as their frames are read. */
+int td_replay_open(struct td_replay **out, const struct td_tracer_cfg *cfg,
+		   struct td_cgnames *names);
 int td_replay_run(struct td_replay *r, const struct td_consumer *c);
 void td_replay_finish(struct td_replay *r, struct td_loss *loss);
 void td_replay_close(struct td_replay *r);

@@ -19,6 +19,7 @@
 
 #include "commands.h"
 #include "err.h"
+#include "cgname.h"
 #include "cgroup.h"
 #include "conn.h"
 #include "netns.h"
@@ -502,6 +503,9 @@ int td_run_main(const struct td_opts *o)
 	if (err)
 		goto cleanup;
 	start_ns = td_tracer_now_ns(r.t);
+	/* named now: the report is written after the cgroup is gone */
+	rep->names = td_tracer_cgnames(r.t);
+	td_cgnames_get(rep->names, cg.id);
 	if (write(gate, "g", 1) != 1 ||
 	    read(errfd, &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno)) {
 		td_msg("cannot run '%s': %s", o->run_argv[0],

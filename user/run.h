@@ -74,6 +74,7 @@ struct td_run_report {
 	uint64_t conns_not_kept; /* connection table full (--max-sockets) */
 	struct td_run_threshold th[TD_RUN_THRESHOLDS];
 	int nth, crossed;
+	struct td_cgnames *names; /* what the connections' cgroup ids name */
 };
 
 /* Judge r against the thresholds o asks for: fills r->th, r->crossed. */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cgname.h"
 #include "format.h"
 #include "json.h"
 #include "run.h"
@@ -54,7 +55,7 @@ void td_run_judge(struct td_run_report *r, const struct td_opts *o)
 	add_threshold(r, "max-lost", "events tcpdwell could not see", o->max_lost, lost(r), -1);
 }
 
-static void json_conn(struct td_json *j, const struct td_run_conn *c)
+static void json_conn(struct td_json *j, struct td_cgnames *names, const struct td_run_conn *c)
 {
 	const struct td_event *id = &c->id;
 
@@ -63,6 +64,7 @@ static void json_conn(struct td_json *j, const struct td_run_conn *c)
 	td_json_tuple(j, id);
 	td_json_u64(j, "pid", id->pid);
 	td_json_strn(j, "comm", id->comm, sizeof(id->comm));
+	td_json_cgroup(j, names, id->cgroup_id);
 	td_json_str(j, "state_at_exit",
 		    c->state < TD_TCP_MAX_STATES ? td_state_name(c->state) : "unknown");
 	td_json_bool(j, "closed_by_exit", c->by_exit);
@@ -127,7 +129,7 @@ void td_run_write_json(FILE *f, const struct td_run_report *r)
 		td_json_u64(&j, "total", r->list[l].total);
 		td_json_array(&j, "listed");
 		for (int i = 0; i < r->list[l].n; i++)
-			json_conn(&j, &r->list[l].v[i]);
+			json_conn(&j, r->names, &r->list[l].v[i]);
 		td_json_close(&j);
 		td_json_close(&j);
 	}

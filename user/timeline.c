@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cgname.h"
 #include "commands.h"
 #include "err.h"
 #include "format.h"
@@ -16,6 +17,7 @@
 struct td_timeline {
 	const struct td_opts *opts;
 	struct td_conns *conns;
+	struct td_cgnames *names;
 	bool out_failed;
 };
 
@@ -50,7 +52,8 @@ static const char *ev_text(const struct td_conn_ev *e, char *buf, size_t sz)
 	return buf;
 }
 
-static void print_text(FILE *f, const struct td_conn *c, const struct td_conn_summary *s)
+static void print_text(FILE *f, const struct td_opts *o, struct td_cgnames *names,
+		       const struct td_conn *c, const struct td_conn_summary *s)
 {
 	const struct td_event *id = &c->id;
 	char la[TD_ENDPOINT_STRLEN], ra[TD_ENDPOINT_STRLEN], comm[4 * TD_COMM_LEN + 1];
@@ -63,6 +66,13 @@ static void print_text(FILE *f, const struct td_conn *c, const struct td_conn_su
 		td_endpoint_str(id->family, id->raddr, id->rport, ra), id->pid,
 		id->owner == TD_OWNER_INFERRED ? "*" : "", comm, td_owner_name(id->owner),
 		(uint64_t)c->cookie);
+	if (o->containers) {
+		char buf[TD_CG_ID_MAX + 24];
+		struct td_line l = {buf, sizeof(buf), 0};
+
+		td_line_container(&l, names, id->owner == TD_OWNER_NONE ? 0 : id->cgroup_id);
+		fprintf(f, "  container %s\n", buf);
+	}
 	fprintf(f, "  opened %s", td_opened_name(s->opened));
 	if (s->has_handshake)
 		fprintf(f, " (handshake %s)", td_dur_str(s->handshake_ns, d1, sizeof(d1)));
@@ -91,7 +101,8 @@ static void print_text(FILE *f, const struct td_conn *c, const struct td_conn_su
 	fputc('\n', f);
 }
 
-static void print_json(FILE *f, const struct td_conn *c, const struct td_conn_summary *s)
+static void print_json(FILE *f, struct td_cgnames *names, const struct td_conn *c,
+		       const struct td_conn_summary *s)
 {
 	const struct td_event *id = &c->id;
 	char buf[4096];
@@ -106,7 +117,7 @@ static void print_json(FILE *f, const struct td_conn *c, const struct td_conn_su
 	td_json_u64(&j, "pid", id->pid);
 	td_json_strn(&j, "comm", id->comm, sizeof(id->comm));
 	td_json_str(&j, "owner", td_owner_name(id->owner));
-	td_json_u64(&j, "cgroup", id->cgroup_id);
+	td_json_cgroup(&j, names, id->cgroup_id);
 	td_json_str(&j, "opened", td_opened_name(s->opened));
 	td_json_str(&j, "closed_first", td_closer_name(s->closer));
 	td_json_str(&j, "end", td_end_name(s->end));
@@ -154,15 +165,16 @@ static void print_json(FILE *f, const struct td_conn *c, const struct td_conn_su
 	td_json_end(&j);
 }
 
-void td_timeline_print(FILE *f, const struct td_opts *o, const struct td_conn *c)
+void td_timeline_print(FILE *f, const struct td_opts *o, struct td_cgnames *names,
+		       const struct td_conn *c)
 {
 	struct td_conn_summary s;
 
 	td_conn_summarize(c, &s);
 	if (o->format == TD_FMT_JSON)
-		print_json(f, c, &s);
+		print_json(f, names, c, &s);
 	else
-		print_text(f, c, &s);
+		print_text(f, o, names, c, &s);
 }
 
 static void print_conn(void *ctx, const struct td_conn *c)
@@ -171,7 +183,7 @@ static void print_conn(void *ctx, const struct td_conn *c)
 
 	if (tl->out_failed)
 		return;
-	td_timeline_print(stdout, tl->opts, c);
+	td_timeline_print(stdout, tl->opts, tl->names, c);
 }
 
 static int on_event(void *ctx, const struct td_event *e)
@@ -220,6 +232,7 @@ int td_timeline_main(const struct td_opts *o)
 	err = td_tracer_open(&t, &tc);
 	if (err)
 		goto cleanup;
+	tl.names = td_tracer_cgnames(t);
 
 	err = td_tracer_run(t, &c);
 	td_tracer_finish(t, &loss);

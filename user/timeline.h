@@ -8,8 +8,12 @@
 #include "cli.h"
 #include "conn.h"
 
-/* Print one connection's block (text or JSON line) to f. */
-void td_timeline_print(FILE *f, const struct td_opts *o, const struct td_conn *c);
+struct td_cgnames;
+
+/* Print one connection's block (text or JSON line) to f; names (may be
+ * NULL) says what its cgroup id names. */
+void td_timeline_print(FILE *f, const struct td_opts *o, struct td_cgnames *names,
+		       const struct td_conn *c);
 
 int td_timeline_main(const struct td_opts *o);
 

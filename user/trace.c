@@ -6,14 +6,13 @@
 #include <time.h>
 #include <sys/socket.h>
 
+#include "cgname.h"
 #include "commands.h"
 #include "format.h"
 #include "json.h"
 #include "loss.h"
 #include "trace.h"
 #include "tracer.h"
-
-#define LINE_MAX_LEN 1024
 
 /* seconds since the tracer started, microsecond precision: "12.345678" */
 static void line_rel_time(struct td_line *l, const struct td_trace *tr, uint64_t ts)
@@ -174,6 +173,12 @@ static void format_text(const struct td_trace *tr, const struct td_event *e, str
 	}
 	td_line_pad_to(l, col + 8 + 15);
 	td_line_mem(l, " ", 1);
+	if (tr->opts->containers) {
+		col = l->len;
+		td_line_container(l, tr->names, e->owner == TD_OWNER_NONE ? 0 : e->cgroup_id);
+		td_line_pad_to(l, col + TD_CG_SHORT);
+		td_line_mem(l, " ", 1);
+	}
 	if (tr->opts->wide)
 		td_line_printf(l, "%u %-10u %-20" PRIu64 " %-8s %-12" PRIu64 " ",
 			       e->family == AF_INET6 ? 6 : 4, e->netns, (uint64_t)e->cookie,
@@ -215,7 +220,7 @@ static void format_json(const struct td_trace *tr, const struct td_event *e, str
 	td_json_u64(&j, "pid", e->pid);
 	td_json_strn(&j, "comm", e->comm, sizeof(e->comm));
 	td_json_str(&j, "owner", td_owner_name(e->owner));
-	td_json_u64(&j, "cgroup", e->cgroup_id);
+	td_json_cgroup(&j, tr->names, e->cgroup_id);
 	td_json_u64(&j, "netns", e->netns);
 	td_json_tuple(&j, e);
 	switch (e->type) {
@@ -289,6 +294,8 @@ static void print_header(struct td_trace *tr)
 		return;
 	fprintf(tr->out, "%-*s %-7s %-15s ", o->wall_time ? 15 : 8,
 		o->wall_time ? "TIME" : "TIME(s)", "PID", "COMM");
+	if (o->containers)
+		fprintf(tr->out, "%-*s ", TD_CG_SHORT, "CONTAINER");
 	if (o->wide)
 		fprintf(tr->out, "%s %-10s %-20s %-8s %-12s ", "AF", "NETNS", "COOKIE", "OWNER",
 			"CGROUP");
@@ -299,7 +306,7 @@ static void print_header(struct td_trace *tr)
 static int on_event(void *ctx, const struct td_event *e)
 {
 	struct td_trace *tr = ctx;
-	char line[LINE_MAX_LEN];
+	char line[TD_TRACE_LINE_MAX];
 	size_t n = td_trace_format(tr, e, line, sizeof(line));
 
 	if (!tr->header_done)
@@ -343,6 +350,7 @@ int td_trace_main(const struct td_opts *o)
 		td_kenum_free(tr.rst);
 		return err;
 	}
+	tr.names = td_tracer_cgnames(t);
 	tr.start_ns = td_tracer_start_ns(t);
 	tr.wall_off_ns = td_tracer_wall_offset_ns(t);
 	if (o->format == TD_FMT_TEXT)

@@ -12,11 +12,16 @@
 struct td_trace {
 	const struct td_opts *opts;
 	FILE *out;
-	uint64_t start_ns;    /* relative timestamps count from here */
-	int64_t wall_off_ns;  /* realtime - monotonic, for -T */
-	struct td_kenum *rst; /* RST reason names of this kernel, may be NULL */
+	uint64_t start_ns;	  /* relative timestamps count from here */
+	int64_t wall_off_ns;	  /* realtime - monotonic, for -T */
+	struct td_kenum *rst;	  /* RST reason names of this kernel, may be NULL */
+	struct td_cgnames *names; /* cgroup ids to paths, may be NULL */
 	bool header_done;
 };
+
+/* The longest line: a JSON record with a cgroup path of TD_CG_PATH_MAX
+ * bytes, every one escaped as \u00XX, fits. */
+#define TD_TRACE_LINE_MAX 8192
 
 /* Format one event as a text or JSON line into out. Returns the length
  * written (always NUL-terminated, truncated at sz). */

@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "accept.h"
+#include "cgname.h"
 #include "err.h"
 #include "event.h"
 #include "fastread.h"
@@ -70,6 +71,7 @@ struct td_tracer {
 	const struct td_tracer_cfg *cfg; /* what the command asks */
 	const struct td_source *src;	 /* the kernel, or a recording */
 	struct td_replay *replay;	 /* replaying a recording: no BPF at all */
+	struct td_cgnames *names;	 /* cgroup ids to paths: walked, or recorded */
 	struct tcpdwell_bpf *skel;
 	struct ring_buffer *rb;
 	int *ring_fds;	   /* one ring buffer per possible CPU (bpf/common.bpf.h) */
@@ -702,7 +704,7 @@ static int open_live(struct td_tracer *t)
 
 static int open_replay(struct td_tracer *t)
 {
-	int err = td_replay_open(&t->replay, t->cfg);
+	int err = td_replay_open(&t->replay, t->cfg, t->names);
 
 	if (err)
 		return err;
@@ -723,6 +725,11 @@ int td_tracer_open(struct td_tracer **out, const struct td_tracer_cfg *cfg)
 	t->cfg = cfg;
 	t->sigfd = t->epfd = -1;
 	t->src = cfg->replay_path ? &replay_source : &live_source;
+	t->names = td_cgnames_new(!cfg->replay_path, NULL);
+	if (!t->names) {
+		free(t);
+		return td_err(TD_EXIT_ERROR, "out of memory");
+	}
 	err = cfg->replay_path ? open_replay(t) : open_live(t);
 	if (err) {
 		td_tracer_close(t);
@@ -1038,6 +1045,7 @@ void td_tracer_close(struct td_tracer *t)
 	if (!t)
 		return;
 	td_replay_close(t->replay);
+	td_cgnames_free(t->names);
 	for (int i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	bpf_link__destroy(t->iter);
@@ -1408,6 +1416,11 @@ void td_tracer_next_interval(struct td_tracer *t)
 uint64_t td_tracer_now_ns(const struct td_tracer *t)
 {
 	return t ? t->src->now_ns(t) : clock_ns(CLOCK_MONOTONIC);
+}
+
+struct td_cgnames *td_tracer_cgnames(struct td_tracer *t)
+{
+	return t->names;
 }
 
 const struct td_rec_header *td_tracer_recording(const struct td_tracer *t)

@@ -136,6 +136,11 @@ int td_tracer_snapshot(struct td_tracer *t, const struct td_netns *ns,
 uint64_t td_tracer_now_ns(const struct td_tracer *t);
 
 struct td_rec_header;
+struct td_cgnames;
+
+/* What the events' cgroup ids name: the live hierarchy, or what the
+ * recording carries (cgname.h). */
+struct td_cgnames *td_tracer_cgnames(struct td_tracer *t);
 
 /* A replay's recording header; NULL when tracing live. */
 const struct td_rec_header *td_tracer_recording(const struct td_tracer *t);

@@ -2,8 +2,8 @@
 /*
  * A recording file, read as replay reads it from anywhere (user/recread.c
  * on a memfd): the file header, every frame header and checksum at open,
- * the JSON header, then each frame decompressed, loss frames parsed and
- * each record validated as replay does. Whatever the bytes, the reader
+ * the JSON header, then each frame decompressed, loss and cgroups frames
+ * parsed and each record validated as replay does. Whatever the bytes, the reader
  * must refuse with an error naming a byte, or hand on frames whose
  * payload lies inside the input, and place its cut inside the input.
  */
@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cgname.h"
 #include "event.h"
 #include "fuzz.h"
 #include "recfmt.h"
@@ -18,8 +19,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* replay tells its names table each entry: the path must be one */
+static void check_name(void *ctx, uint64_t id, const char *path)
+{
+	(void)ctx;
+	FUZZ_CHECK(id && path[0] == '/' && strlen(path) < TD_CG_PATH_MAX);
+}
+
 static void check_frame(const struct td_frame *f, const uint8_t *raw, size_t size)
 {
+	char err[256];
 	struct td_rec_loss l;
 	struct td_event e;
 
@@ -32,6 +41,9 @@ static void check_frame(const struct td_frame *f, const uint8_t *raw, size_t siz
 		break;
 	case TD_FR_LOSS:
 		td_rec_loss_parse(raw, f->raw_len, &l);
+		break;
+	case TD_FR_CGROUPS:
+		(void)td_rec_cgroups_parse(raw, f->raw_len, check_name, NULL, err, sizeof(err));
 		break;
 	default:
 		FUZZ_CHECK(!"a frame kind the reader should have refused");

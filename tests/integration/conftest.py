@@ -295,6 +295,25 @@ def tracer(bpf):
             t.proc.wait()
 
 
+@pytest.fixture
+def cgroup2():
+    """A cgroup v2 hierarchy: the host's, or one mounted for the test (the
+    6.1 guest of make vmtest has none mounted)."""
+    with open("/proc/mounts") as f:
+        for line in f:
+            dev, path, fstype = line.split()[:3]
+            if fstype == "cgroup2":
+                yield path
+                return
+    path = tempfile.mkdtemp(prefix="tdcg2-")
+    subprocess.run(["mount", "-t", "cgroup2", "none", path], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", path], check=False)
+        os.rmdir(path)
+
+
 _BTF = {}
 
 

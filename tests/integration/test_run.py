@@ -32,6 +32,7 @@ class Run:
                              stderr=subprocess.PIPE, text=True)
         self.stdout, self.stderr = p.communicate(stdin, timeout=timeout)
         self.rc = p.returncode
+        self.pid = p.pid
         with open(self.report_path) as f:
             self.report = json.load(f)
         self.junit = ET.parse(self.junit_path).getroot()
@@ -76,6 +77,9 @@ def test_leaked_close_wait_fails_on_leak(netns, tmp_path):
     # the server's end was closed by nothing but the exit of its process
     assert srv["state_at_exit"] == "CLOSE_WAIT" and srv["closed_by_exit"]
     assert srv["pid"] == s["server"]["pid"] and srv["comm"] == "python3"
+    # named though the cgroup is gone by the time the report is written
+    assert all(c["cgroup_path"] == "/tcpdwell-run.%d" % r.pid and c["cgroup"] and
+               c["container"] is None for c in (srv, cli))
     assert cli["state_at_exit"] in ("FIN_WAIT2", "FIN_WAIT2(tw)") and not cli["closed_by_exit"]
     crossed = [t["name"] for t in rep["thresholds"] if t["crossed"]]
     assert sorted(crossed) == r.judged("fail-on-leak")

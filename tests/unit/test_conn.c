@@ -204,7 +204,7 @@ static size_t render(const struct td_conn *c, enum td_format fmt, char *out, siz
 	assert_non_null(f);
 	memset(&o, 0, sizeof(o));
 	o.format = fmt;
-	td_timeline_print(f, &o, c);
+	td_timeline_print(f, &o, NULL, c);
 	assert_int_equal(fflush(f), 0);
 	rewind(f);
 	len = fread(out, 1, sz - 1, f);

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cgname.h"
 #include "recbuild.h"
 #include "recread.h"
 
@@ -355,6 +356,65 @@ static void test_loss_rejects(void **state)
 	assert_int_equal(strlen(l.prog[0].name), TD_REC_PROG_NAMELEN - 1);
 }
 
+/* ---- cgroups frames ------------------------------------------------------ */
+
+struct names_seen {
+	int n;
+	uint64_t id[4];
+	char path[4][TD_CG_PATH_MAX];
+};
+
+static void saw_name(void *ctx, uint64_t id, const char *path)
+{
+	struct names_seen *s = ctx;
+
+	s->id[s->n] = id;
+	snprintf(s->path[s->n], sizeof(s->path[0]), "%s", path);
+	s->n++;
+}
+
+static void test_cgroups_frame(void **state)
+{
+	char big[TD_CG_PATH_MAX + 1], err[256];
+	struct names_seen s = {0};
+	uint8_t buf[1024];
+	size_t n, m;
+
+	(void)state;
+	n = td_rec_cgroup_put(buf, sizeof(buf), 0x123456789abcull, "/system.slice/a.service");
+	assert_int_equal(n, 10 + strlen("/system.slice/a.service"));
+	m = td_rec_cgroup_put(buf + n, sizeof(buf) - n, 1, "/");
+	assert_int_equal(td_rec_cgroups_parse(buf, n + m, saw_name, &s, err, sizeof(err)),
+			 TD_REC_OK);
+	assert_int_equal(s.n, 2);
+	assert_true(s.id[0] == 0x123456789abcull && s.id[1] == 1);
+	assert_string_equal(s.path[0], "/system.slice/a.service");
+	assert_string_equal(s.path[1], "/");
+	/* what cannot be stored is not */
+	memset(big, 'a', sizeof(big) - 1);
+	big[0] = '/';
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(td_rec_cgroup_put(buf, sizeof(buf), 1, big), 0);
+	assert_int_equal(td_rec_cgroup_put(buf, sizeof(buf), 1, ""), 0);
+	assert_int_equal(td_rec_cgroup_put(buf, 11, 1, "/ab"), 0);
+	/* cut anywhere inside an entry: refused, naming where */
+	for (size_t cut = 1; cut < n; cut++) {
+		s.n = 0;
+		assert_int_equal(td_rec_cgroups_parse(buf, cut, saw_name, &s, err, sizeof(err)),
+				 TD_REC_BAD);
+		assert_int_equal(s.n, 0);
+		assert_non_null(strstr(err, "offset 0"));
+	}
+	/* not a path: no leading '/', a NUL inside, id 0 */
+	buf[10] = 'x';
+	assert_int_equal(td_rec_cgroups_parse(buf, n, saw_name, &s, err, sizeof(err)), TD_REC_BAD);
+	buf[10] = '/';
+	buf[12] = '\0';
+	assert_int_equal(td_rec_cgroups_parse(buf, n, saw_name, &s, err, sizeof(err)), TD_REC_BAD);
+	n = td_rec_cgroup_put(buf, sizeof(buf), 0, "/a");
+	assert_int_equal(td_rec_cgroups_parse(buf, n, saw_name, &s, err, sizeof(err)), TD_REC_BAD);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +422,7 @@ int main(void)
 	    cmocka_unit_test(test_flip_every_byte), cmocka_unit_test(test_forged_frames),
 	    cmocka_unit_test(test_foreign),	    cmocka_unit_test(test_header_json_malformed),
 	    cmocka_unit_test(test_random_input),    cmocka_unit_test(test_loss_rejects),
+	    cmocka_unit_test(test_cgroups_frame),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

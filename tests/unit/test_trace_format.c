@@ -13,13 +13,14 @@
 #include <time.h>
 #include <sys/socket.h>
 
+#include "cgname.h"
 #include "event.h"
 #include "trace.h"
 #include "jsoncheck.h"
 #include "rng.h"
 
-#define START_NS  1000000000000ull /* monotonic time the trace started */
-#define LINE_SZ	  1024		   /* what trace.c's reader uses */
+#define START_NS  1000000000000ull  /* monotonic time the trace started */
+#define LINE_SZ	  TD_TRACE_LINE_MAX /* what trace.c's reader uses */
 #define CANARY	  0xa5
 #define REL(s_ns) (START_NS + (s_ns))
 
@@ -150,7 +151,8 @@ static void assert_json_line(const struct fx *f)
 /* JSON fields of the fixture event common to every type, after "time". */
 #define JSON_COMMON                                                                                \
 	"\"ts_ns\":1001500000000,\"cookie\":4242,\"pid\":1234,\"comm\":\"curl\","                  \
-	"\"owner\":\"connect\",\"cgroup\":77,\"netns\":4026531840,\"family\":4,"                   \
+	"\"owner\":\"connect\",\"cgroup\":77,\"cgroup_path\":null,\"container\":null,"             \
+	"\"container_kind\":null,\"pod\":null,\"netns\":4026531840,\"family\":4,"                  \
 	"\"laddr\":\"127.0.0.1\",\"lport\":40000,\"raddr\":\"10.0.0.2\",\"rport\":80,"
 
 /* A text line is exactly prefix, then the event description, padding, the
@@ -825,9 +827,16 @@ static void test_truncation(void **state)
  * whole: a cut line would lose its closing brace and newline. */
 static void test_worst_case_fits(void **state)
 {
+	struct td_cgnames *names = td_cgnames_new(false, NULL);
+	char path[TD_CG_PATH_MAX];
 	struct fx f;
 
 	(void)state;
+	/* the longest path, every byte one that JSON escapes as \u00XX */
+	memset(path, 0x01, sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';
+	assert_int_equal(td_cgnames_put(names, UINT64_MAX, path), 0);
 	setenv("TZ", "UTC", 1);
 	tzset();
 	for (unsigned t = TD_EV_STATE; t < TD_EV_TYPE_MAX; t++) {
@@ -859,7 +868,9 @@ static void test_worst_case_fits(void **state)
 			f.tr.start_ns = UINT64_MAX / 2;
 			f.opts.wall_time = true;
 			f.opts.wide = true;
+			f.opts.containers = true;
 			f.tr.wall_off_ns = INT64_MAX / 4;
+			f.tr.names = names;
 			fmt_event(&f, &e);
 			assert_true(f.len < LINE_SZ - 1);
 			assert_ends_with(f.line, "\n");
@@ -867,6 +878,46 @@ static void test_worst_case_fits(void **state)
 				assert_json_line(&f);
 		}
 	}
+	td_cgnames_free(names);
+}
+
+/* ---- the owner's cgroup: its path and container ------------------------ */
+
+#define DOCKER_ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void test_container(void **state)
+{
+	struct td_cgnames *names = td_cgnames_new(false, NULL);
+	struct td_event e = ev_state(TD_TCP_CLOSE, TD_TCP_SYN_SENT, TD_F_NEW, 0);
+	struct fx f;
+
+	(void)state;
+	td_cgnames_put(names, 77, "/system.slice/docker-" DOCKER_ID ".scope");
+	fx_init(&f, TD_FMT_JSON);
+	f.tr.names = names;
+	fmt_event(&f, &e);
+	assert_json_line(&f);
+	assert_contains(f.line,
+			",\"cgroup\":77,\"cgroup_path\":\"/system.slice/docker-" DOCKER_ID
+			".scope\",\"container\":\"" DOCKER_ID "\",\"container_kind\":\"docker\","
+			"\"pod\":null,");
+	/* -C: the short id after COMM; "-" where no owner or no container; the
+	 * id where the cgroup is unknown */
+	fx_init(&f, TD_FMT_TEXT);
+	f.opts.containers = true;
+	f.tr.names = names;
+	fmt_event(&f, &e);
+	assert_contains(f.line, " curl            0123456789ab 127.0.0.1:40000 ");
+	e.cgroup_id = 78;
+	fmt_event(&f, &e);
+	assert_contains(f.line, " curl            78           127.0.0.1:40000 ");
+	td_cgnames_put(names, 78, "/user.slice");
+	fmt_event(&f, &e);
+	assert_contains(f.line, " curl            -            127.0.0.1:40000 ");
+	e.owner = TD_OWNER_NONE;
+	fmt_event(&f, &e);
+	assert_contains(f.line, "-               -            127.0.0.1:40000 ");
+	td_cgnames_free(names);
 }
 
 /* ---- property: every record the decoder accepts formats cleanly -------- */
@@ -935,6 +986,7 @@ int main(void)
 	    cmocka_unit_test(test_ipv6_and_wide),
 	    cmocka_unit_test(test_truncation),
 	    cmocka_unit_test(test_worst_case_fits),
+	    cmocka_unit_test(test_container),
 	    cmocka_unit_test(test_random_events_valid_json),
 	};
 

@@ -1,0 +1,149 @@
+"""Which container owns a connection: the owner's cgroup v2 id, its path
+below the cgroup2 mount and the container (or pod, or unit) the path
+derives, on every record; -C as a text column; carried by recordings.
+
+The containers are cgroups made by the test with the names the runtimes
+give theirs (docker-<id>.scope, kubepods ... cri-containerd-<id>.scope);
+the ground truth is the directory itself: its inode is the id the kernel
+reports, its path the name."""
+import hashlib
+import os
+
+from conftest import gated, release
+from test_record import jlines, replay
+
+
+def cg_own(pid):
+    """The cgroup v2 path of a process (its "0::" line)."""
+    with open("/proc/%d/cgroup" % pid) as f:
+        return [l.split(":", 2)[2].strip() for l in f if l.startswith("0::")][0]
+
+
+class Cgroup:
+    """A directory under the cgroup2 mount, made as a runtime would name
+    it; removed (with its parents below the mount) by remove()."""
+
+    def __init__(self, mount, *parts):
+        self.mount = mount
+        self.rel = "/" + "/".join(parts)
+        self.path = mount + self.rel
+        self.made = []
+        d = mount
+        for p in parts:
+            d = os.path.join(d, p)
+            if not os.path.isdir(d):
+                os.mkdir(d)
+                self.made.append(d)
+        self.id = os.stat(self.path).st_ino
+
+    def enter(self):
+        return "echo $$ > %s/cgroup.procs" % self.path
+
+    def remove(self):
+        for d in reversed(self.made):
+            os.rmdir(d)
+        self.made = []
+
+
+def hex_id(tag):
+    return hashlib.sha256(("%s-%d" % (tag, os.getpid())).encode()).hexdigest()
+
+
+def docker(cgroup2):
+    return hex_id("docker"), lambda cid: Cgroup(cgroup2, "tdtest-%d.slice" % os.getpid(),
+                                               "docker-%s.scope" % cid)
+
+
+def test_trace_names_the_container(netns, tracer, cgroup2):
+    cid, make = docker(cgroup2)
+    # made after the tracer started: an id it has not seen sends it to
+    # the hierarchy again
+    t = tracer("trace", "--netns", "/run/netns/" + netns.name)
+    cg = make(cid)
+    try:
+        inside = gated(netns, "many_client_close", 2, pre=cg.enter())
+        outside = gated(netns, "many_client_close", 2)
+        release(inside, outside)
+        t.stop()
+    finally:
+        cg.remove()
+    assert t.clean(), t.stderr
+    evs = [e for e in t.events(netns) if e["type"] == "state" and e["owner"] != "none"]
+    mine = [e for e in evs if e["pid"] == inside.pid]
+    # 2 clients, 2 accepted, the listener
+    assert len({e["cookie"] for e in mine}) == 5
+    for e in mine:
+        assert e["cgroup"] == cg.id
+        assert e["cgroup_path"] == cg.rel
+        assert (e["container"], e["container_kind"], e["pod"]) == (cid, "docker", None)
+    others = [e for e in evs if e["pid"] == outside.pid]
+    assert others and all(e["cgroup_path"] == cg_own(os.getpid()) and e["container"] != cid
+                          for e in others)
+
+
+def test_containers_column(netns, tracer, cgroup2):
+    cid, make = docker(cgroup2)
+    cg = make(cid)
+    try:
+        inside = gated(netns, "many_client_close", 1, pre=cg.enter(), env={"TD_COMM": "tdinside"})
+        t = tracer("trace", "-C", "--netns", "/run/netns/" + netns.name, fmt="text")
+        release(inside)
+        t.stop()
+    finally:
+        cg.remove()
+    lines = t.stdout.splitlines()
+    assert lines[0].split()[:4] == ["TIME(s)", "PID", "COMM", "CONTAINER"]
+    mine = [l.split() for l in lines if " tdinside " in l]
+    assert len(mine) >= 3 and all(w[2:4] == ["tdinside", cid[:12]] for w in mine), mine
+
+
+def test_kubernetes_pod_and_timeline(netns, tracer, cgroup2):
+    uid = hex_id("pod")[:32]
+    uid = "-".join([uid[:8], uid[8:12], uid[12:16], uid[16:20], uid[20:32]])
+    cid = hex_id("cri")
+    cg = Cgroup(cgroup2, "tdtest-%d" % os.getpid(), "kubepods.slice",
+                "kubepods-burstable.slice",
+                "kubepods-burstable-pod%s.slice" % uid.replace("-", "_"),
+                "cri-containerd-%s.scope" % cid)
+    try:
+        inside = gated(netns, "many_client_close", 2, pre=cg.enter())
+        t = tracer("timeline", "--netns", "/run/netns/" + netns.name)
+        release(inside)
+        t.stop()
+    finally:
+        cg.remove()
+    conns = [c for c in t.records() if c["type"] == "connection" and c["pid"] == inside.pid]
+    assert len(conns) == 4  # both ends of 2 (a listener is no connection)
+    assert all((c["cgroup"], c["cgroup_path"], c["container"], c["container_kind"], c["pod"]) ==
+               (cg.id, cg.rel, cid, "containerd", uid) for c in conns), conns[0]
+
+
+def test_recording_carries_the_names(netns, tracer, cgroup2, tmp_path):
+    """Replayed after the container is gone (or on another host): the
+    names are the recording's, the same as the live trace printed."""
+    cid, make = docker(cgroup2)
+    path = str(tmp_path / "c.tdw")
+    cg = make(cid)
+    try:
+        inside = gated(netns, "many_client_close", 2, pre=cg.enter())
+        rec = tracer("record", "-w", path, "--netns", str(netns.inum), fmt="text")
+        live = tracer("trace", "--netns", "/run/netns/" + netns.name)
+        release(inside)
+        rec.stop()
+        live.stop()
+    finally:
+        cg.remove()
+    assert rec.returncode == 0, rec.stderr
+    assert not os.path.exists(cg.path)
+    p = replay(path, "-o", "json")
+    assert p.returncode == 0, p.stderr
+    got = [e for e in jlines(p.stdout) if e.get("pid") == inside.pid]
+    assert got and all((e["cgroup"], e["cgroup_path"], e["container"]) == (cg.id, cg.rel, cid)
+                       for e in got)
+    names = {(e["cookie"], e["cgroup_path"], e["container"]) for e in live.events(netns)
+             if e["pid"] == inside.pid}
+    assert names == {(e["cookie"], e["cgroup_path"], e["container"]) for e in got}
+    # timeline -C on the replay: the short id on each connection
+    p = replay(path, "timeline", "-C")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.count("  container %s\n" % cid[:12]) == 4
