@@ -26,6 +26,7 @@ td_tw_map td_tws SEC(".maps");
 td_counter_map td_counters SEC(".maps");
 td_port_map td_ports SEC(".maps");
 td_pid_map td_pids SEC(".maps");
+td_cgsel_map td_cgsel SEC(".maps");
 td_lpm_map td_laddrs SEC(".maps");
 td_lpm_map td_raddrs SEC(".maps");
 

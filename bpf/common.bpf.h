@@ -137,6 +137,14 @@ typedef struct {
 	__type(value, __u8);
 } td_pid_map;
 
+/* --cgroup / --container: cgroup v2 ids whose owners pass (value 1). */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TD_MAX_CGSEL);
+	__type(key, __u64);
+	__type(value, __u8);
+} td_cgsel_map;
+
 /* --laddr / --raddr: longest-prefix match on struct td_lpm_key. */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -176,6 +184,7 @@ extern td_closed_map td_last_closed SEC(".maps");
 extern td_child_map td_child_pend SEC(".maps");
 extern td_port_map td_ports SEC(".maps");
 extern td_pid_map td_pids SEC(".maps");
+extern td_cgsel_map td_cgsel SEC(".maps");
 extern td_lpm_map td_laddrs SEC(".maps");
 extern td_lpm_map td_raddrs SEC(".maps");
 extern td_tw_map td_tws SEC(".maps");
@@ -491,7 +500,7 @@ static __always_inline bool td_filter_pass(const struct td_event *e)
 	 * first seen mid-life is older than it, whatever task was on the CPU */
 	if (td_cfg.known_owner && e->owner == TD_OWNER_INFERRED)
 		return false;
-	if (td_cfg.cgroup_id && e->cgroup_id != td_cfg.cgroup_id)
+	if (td_cfg.cgroup_filter && !bpf_map_lookup_elem(&td_cgsel, &e->cgroup_id))
 		return false;
 	if (td_cfg.pid_filter && !bpf_map_lookup_elem(&td_pids, &e->pid))
 		return false;
@@ -701,12 +710,50 @@ static __always_inline void td_tw_claim(const struct td_event *e)
 		td_tw_finish(&ev, key, TD_TW_END_REUSED);
 }
 
+/*
+ * --cgroup and --container select a cgroup and everything below it, but a
+ * record knows only its owner's own cgroup id, and softirq has no way from
+ * an id to its ancestors. So where the owner is the current task, its
+ * cgroup's ancestors are looked up in td_cgsel, and a cgroup below a
+ * selected one is entered there itself: from then on its id passes
+ * td_filter_pass wherever the record is made. The parent is read through
+ * the cgroup's own css (cgroup->self.parent), as in every kernel since
+ * cgroup v2 began; a full map only means an owner is looked up again.
+ */
+static __always_inline void td_cgroup_learn(__u64 id)
+{
+	struct cgroup_subsys_state *css;
+	struct task_struct *task;
+	struct cgroup *cg;
+	__u8 one = 1;
+
+	if (bpf_map_lookup_elem(&td_cgsel, &id))
+		return;
+	task = (struct task_struct *)bpf_get_current_task();
+	cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	for (int i = 0; i < TD_CG_LEVELS && cg; i++) {
+		__u64 up;
+
+		css = BPF_CORE_READ(cg, self.parent);
+		if (!css)
+			break;
+		cg = container_of(css, struct cgroup, self);
+		up = BPF_CORE_READ(cg, kn, id);
+		if (bpf_map_lookup_elem(&td_cgsel, &up)) {
+			bpf_map_update_elem(&td_cgsel, &id, &one, BPF_NOEXIST);
+			break;
+		}
+	}
+}
+
 static __always_inline void td_owner_current(struct td_owner_info *o, __u8 source)
 {
 	o->pid = bpf_get_current_pid_tgid() >> 32;
 	o->cgroup_id = bpf_get_current_cgroup_id();
 	o->source = source;
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
+	if (td_cfg.cgroup_filter)
+		td_cgroup_learn(o->cgroup_id);
 }
 
 static __always_inline void td_listener_key(struct td_listen_key *k, const struct td_event *e)

@@ -211,11 +211,12 @@ struct td_config {
 	__u8 addr_filter;   /* TD_ADDR_* bits: td_laddrs / td_raddrs are active */
 	/* owner filters: the connection's owner (who created it), not the task
 	 * that happens to be on the CPU */
-	__u8 pid_filter;  /* only owners in td_pids */
-	__u8 known_owner; /* run: not a guessed owner (TD_OWNER_INFERRED) */
-	__u8 own_ids;	  /* socket ids of tcpdwell's own, not cookies (common.bpf.h) */
-	__u8 pad3[5];
-	__u64 cgroup_id;	/* 0: any; else this cgroup v2 id */
+	__u8 pid_filter;    /* only owners in td_pids */
+	__u8 known_owner;   /* run: not a guessed owner (TD_OWNER_INFERRED) */
+	__u8 own_ids;	    /* socket ids of tcpdwell's own, not cookies (common.bpf.h) */
+	__u8 cgroup_filter; /* only owners in td_cgsel's cgroups (or below them) */
+	__u8 pad3[4];
+	__u64 pad5;
 	char comm[TD_COMM_LEN]; /* "": any; else this task name */
 	/* export: count every event into td_agg (see TD_AGG_*) */
 	__u8 agg;
@@ -245,6 +246,11 @@ struct td_config {
 #define TD_LABEL_MAX	15					/* allow-list entries per label */
 
 #define TD_MAX_PIDS 64
+/* --cgroup/--container: the cgroups selected, and those below them that
+ * owners were seen in (learned by the programs, docs/containers.md). */
+#define TD_MAX_CGROUPS 64
+#define TD_MAX_CGSEL   16384
+#define TD_CG_LEVELS   16 /* how far above an owner's cgroup a selected one is looked for */
 /* --follow: room for the listed processes' children too (--max-follow). */
 #define TD_MAX_PIDS_FOLLOW 8192
 

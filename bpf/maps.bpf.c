@@ -10,6 +10,7 @@ td_closed_map td_last_closed SEC(".maps");
 td_child_map td_child_pend SEC(".maps");
 td_port_map td_ports SEC(".maps");
 td_pid_map td_pids SEC(".maps");
+td_cgsel_map td_cgsel SEC(".maps");
 td_lpm_map td_laddrs SEC(".maps");
 td_lpm_map td_raddrs SEC(".maps");
 td_tw_map td_tws SEC(".maps");

@@ -310,10 +310,11 @@ static void enter(struct td_cgnames *n, uint64_t id, const char *path, bool must
 	s->name = name;
 }
 
+typedef void (*visit_fn)(void *ctx, uint64_t id, const char *rel);
+
 /* Depth-first through the directories below dirfd (whose path below the
- * mount is rel[0..len)): every cgroup entered while there is room, and
- * always `want`. */
-static void walk(struct td_cgnames *n, int dirfd, char *rel, size_t len, int depth, uint64_t want)
+ * mount is rel[0..len)): fn for each, "/" for the mount itself. */
+static void walk(int dirfd, char *rel, size_t len, int depth, visit_fn fn, void *ctx)
 {
 	struct dirent *d;
 	struct stat st;
@@ -323,7 +324,7 @@ static void walk(struct td_cgnames *n, int dirfd, char *rel, size_t len, int dep
 		close(dirfd);
 		return;
 	}
-	enter(n, st.st_ino, len ? rel : "/", st.st_ino == want);
+	fn(ctx, st.st_ino, len ? rel : "/");
 	dir = fdopendir(dirfd);
 	if (!dir) {
 		close(dirfd);
@@ -340,22 +341,43 @@ static void walk(struct td_cgnames *n, int dirfd, char *rel, size_t len, int dep
 			continue; /* removed meanwhile */
 		rel[len] = '/';
 		memcpy(rel + len + 1, d->d_name, dn + 1);
-		walk(n, fd, rel, len + 1 + dn, depth + 1, want);
+		walk(fd, rel, len + 1 + dn, depth + 1, fn, ctx);
 		rel[len] = '\0';
 	}
 	closedir(dir);
 }
 
-static void walk_all(struct td_cgnames *n, uint64_t want)
+static int walk_root(const char *root, visit_fn fn, void *ctx)
 {
 	char rel[TD_CG_PATH_MAX] = "";
 	int fd;
 
-	fd = open(n->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return;
-	n->walks++;
-	walk(n, fd, rel, 0, 0, want);
+		return -1;
+	walk(fd, rel, 0, 0, fn, ctx);
+	return 0;
+}
+
+struct want {
+	struct td_cgnames *n;
+	uint64_t id;
+};
+
+/* Every cgroup entered while there is room, and always the one wanted. */
+static void enter_found(void *ctx, uint64_t id, const char *rel)
+{
+	struct want *w = ctx;
+
+	enter(w->n, id, rel, id == w->id);
+}
+
+static void walk_all(struct td_cgnames *n, uint64_t want)
+{
+	struct want w = {n, want};
+
+	if (!walk_root(n->root, enter_found, &w))
+		n->walks++;
 }
 
 const struct td_cgname *td_cgnames_get(struct td_cgnames *n, uint64_t id)
@@ -429,4 +451,41 @@ void td_line_container(struct td_line *l, struct td_cgnames *n, uint64_t id)
 		td_line_str(l, td_container_short(&name->c, buf, sizeof(buf)));
 	else
 		td_line_u64(l, id);
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return prefix[0] && !strncmp(s, prefix, strlen(prefix));
+}
+
+bool td_container_matches(const struct td_container *c, const char *prefix)
+{
+	return c->kind != TD_CT_NONE && (starts_with(c->id, prefix) || starts_with(c->pod, prefix));
+}
+
+struct matching {
+	const char *prefix;
+	uint64_t *ids;
+	int n, max;
+};
+
+static void add_matching(void *ctx, uint64_t id, const char *rel)
+{
+	struct matching *m = ctx;
+	struct td_container c;
+
+	/* the container's own cgroup: the ones below it derive it too, and
+	 * the programs take them as below a selected one */
+	if (m->n < m->max && td_container_of(rel, &c) && starts_with(c.id, m->prefix))
+		m->ids[m->n++] = id;
+}
+
+int td_container_cgroups(const char *prefix, uint64_t *ids, int max)
+{
+	struct matching m = {prefix, ids, 0, max};
+	char root[TD_CG_PATH_MAX];
+
+	if (td_cgroup2_mount(root, sizeof(root)) || walk_root(root, add_matching, &m))
+		return -1;
+	return m.n;
 }

@@ -44,6 +44,14 @@ bool td_container_of(const char *path, struct td_container *c);
 
 const char *td_container_kind_name(enum td_container_kind k);
 
+/* Whether the container's id, or its pod's uid, starts with prefix. */
+bool td_container_matches(const struct td_container *c, const char *prefix);
+
+/* The cgroups (ids, at most max) whose paths derive a container whose id
+ * starts with prefix, in the live hierarchy. Their number, or -1 when
+ * there is no cgroup v2 hierarchy to walk. */
+int td_container_cgroups(const char *prefix, uint64_t *ids, int max);
+
 /* How text shows it: hex ids cut to TD_CG_SHORT digits, units whole. */
 const char *td_container_short(const struct td_container *c, char *buf, size_t sz);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* Command-line parsing. Every rejection is one line on stderr and exit 2. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -40,6 +41,7 @@ enum {
 	OPT_PID,
 	OPT_COMM,
 	OPT_CGROUP,
+	OPT_CONTAINER,
 	OPT_TIMEWAIT_MAP,
 	OPT_REPORT,
 	OPT_JUNIT,
@@ -97,6 +99,7 @@ static const struct optdef {
     {{"pid", required_argument, NULL, OPT_PID}, TD_OG_OWNER},
     {{"comm", required_argument, NULL, OPT_COMM}, TD_OG_COMM},
     {{"cgroup", required_argument, NULL, OPT_CGROUP}, TD_OG_OWNER},
+    {{"container", required_argument, NULL, OPT_CONTAINER}, TD_OG_OWNER},
     {{"report", required_argument, NULL, OPT_REPORT}, TD_OG_RUN},
     {{"junit", required_argument, NULL, OPT_JUNIT}, TD_OG_RUN},
     {{"max-retrans", required_argument, NULL, OPT_MAX_RETRANS}, TD_OG_RUN},
@@ -163,7 +166,10 @@ void td_usage(FILE *f)
 		"      --follow          with --pid: also the processes they fork from now on\n"
 		"                        (and theirs)\n"
 		"      --comm NAME       connections created by tasks with this name\n"
-		"      --cgroup PATH     connections created in this cgroup v2 directory\n"
+		"      --cgroup PATH     connections created in this cgroup v2 directory or\n"
+		"                        below it (repeat for several)\n"
+		"      --container ID    connections created in the container (or pod, or\n"
+		"                        unit) whose id starts with ID, or below it\n"
 		"  Every command but doctor and run takes every filter (run: its cgroup\n"
 		"  stands for --pid/--cgroup). timewait: sockets already in\n"
 		"  timewait at start have no known creator, so --pid, --comm and --cgroup\n"
@@ -321,6 +327,23 @@ static int parse_pids(const char *s, struct td_opts *o)
 	return o->filter.npids ? 0 : -1;
 }
 
+_Static_assert(TD_MAX_CGROUPS == 64, "the --cgroup message says 64");
+
+/* What a derived container id is made of (cgname.c): hex, a pod uid, a
+ * unit name. */
+static int parse_container(const char *s, char *out, size_t sz)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= sz)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("-_.@:", s[i]))
+			return -1;
+	memcpy(out, s, n + 1);
+	return 0;
+}
+
 /* A cgroup v2 directory; its inode number is the id the kernel reports. */
 static int parse_cgroup(const char *s, uint64_t *out)
 {
@@ -372,10 +395,15 @@ int td_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+bool td_filter_owner(const struct td_filter *f)
+{
+	return f->npids || f->comm[0] || f->ncgroups || f->container[0];
+}
+
 bool td_filter_active(const struct td_filter *f)
 {
-	return f->family || f->lports.n || f->rports.n || f->laddrs.n || f->raddrs.n || f->npids ||
-	       f->comm[0] || f->cgroup_id;
+	return f->family || f->lports.n || f->rports.n || f->laddrs.n || f->raddrs.n ||
+	       td_filter_owner(f);
 }
 
 /* getopt_long wants the options alone, ended by a zero entry. */
@@ -434,7 +462,7 @@ static int check_group(const struct td_opts *o, unsigned g, const char *name)
 /* Options a command takes, but not together, or not alone. */
 static int check_combinations(const struct td_opts *o, bool max_follow)
 {
-	bool owner = o->filter.npids || o->filter.comm[0] || o->filter.cgroup_id;
+	bool owner = td_filter_owner(&o->filter);
 
 	if (o->command->check && o->command->check(o))
 		return TD_EXIT_USAGE;
@@ -448,7 +476,8 @@ static int check_combinations(const struct td_opts *o, bool max_follow)
 	 * there, so an owner filter could only ever show nothing */
 	if (owner && o->once)
 		return usage_error("%s: the snapshot does not know which process created a "
-				   "socket; --pid, --comm and --cgroup need the live census",
+				   "socket; --pid, --comm, --cgroup and --container need the "
+				   "live census",
 				   "--once");
 	/* sockstat's tw is the whole namespace's: a filtered count never equals it */
 	if (o->verify && td_filter_active(&o->filter))
@@ -987,6 +1016,8 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			strcpy(o->filter.comm, optarg);
 			break;
 		case OPT_CGROUP:
+			if (o->filter.ncgroups == TD_MAX_CGROUPS)
+				return usage_error("%s: at most 64 directories", "--cgroup");
 			if (o->replay_path) {
 				unsigned long long id;
 				char *end;
@@ -998,11 +1029,18 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 					    "bad --cgroup '%s' (replay: the cgroup id, "
 					    "as the recording shows it)",
 					    optarg);
-				o->filter.cgroup_id = id;
+				o->filter.cgroup_ids[o->filter.ncgroups++] = id;
 				break;
 			}
-			if (parse_cgroup(optarg, &o->filter.cgroup_id))
+			if (parse_cgroup(optarg, &o->filter.cgroup_ids[o->filter.ncgroups++]))
 				return usage_error("bad --cgroup '%s' (a cgroup v2 directory)",
+						   optarg);
+			break;
+		case OPT_CONTAINER:
+			if (parse_container(optarg, o->filter.container,
+					    sizeof(o->filter.container)))
+				return usage_error("bad --container '%s' (a container id or its "
+						   "prefix, a pod uid, a unit name)",
 						   optarg);
 			break;
 		case OPT_WARN_PCT:

@@ -85,9 +85,15 @@ struct td_filter {
 	/* owner filters: who created the connection */
 	uint32_t pids[TD_MAX_PIDS]; /* --pid */
 	int npids;
-	char comm[16];	    /* --comm */
-	uint64_t cgroup_id; /* --cgroup: the cgroup v2 directory's inode */
+	char comm[16]; /* --comm */
+	/* --cgroup: the cgroup v2 directories' inodes (live: and below) */
+	uint64_t cgroup_ids[TD_MAX_CGROUPS];
+	int ncgroups;
+	char container[128]; /* --container: a derived id's prefix (cgname.h) */
 };
+
+/* Whether any owner filter (--pid, --comm, --cgroup, --container) is set. */
+bool td_filter_owner(const struct td_filter *f);
 
 struct td_command;
 

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "cgname.h"
 #include "filter.h"
 
 void td_filter_config(const struct td_filter *f, struct td_config *cfg)
@@ -12,7 +13,7 @@ void td_filter_config(const struct td_filter *f, struct td_config *cfg)
 	cfg->port_filter = (f->lports.n ? TD_PORT_LOCAL : 0) | (f->rports.n ? TD_PORT_REMOTE : 0);
 	cfg->addr_filter = (f->laddrs.n ? TD_ADDR_LOCAL : 0) | (f->raddrs.n ? TD_ADDR_REMOTE : 0);
 	cfg->pid_filter = f->npids > 0;
-	cfg->cgroup_id = f->cgroup_id;
+	cfg->cgroup_filter = f->ncgroups > 0 || f->container[0];
 	memcpy(cfg->comm, f->comm, sizeof(cfg->comm));
 }
 
@@ -56,10 +57,34 @@ static int fill_cidrs(const struct td_cidr_list *l, int fd)
 	return 0;
 }
 
+/* --cgroup's directories and --container's cgroups; those below them are
+ * the programs' to add (td_cgroup_learn) */
+static int fill_cgroups(const struct td_filter *f, int fd)
+{
+	uint64_t ids[TD_MAX_CGROUPS];
+	__u8 one = 1;
+	int n;
+
+	for (int i = 0; i < f->ncgroups; i++)
+		if (bpf_map_update_elem(fd, &f->cgroup_ids[i], &one, BPF_ANY))
+			return -errno;
+	if (!f->container[0])
+		return 0;
+	n = td_container_cgroups(f->container, ids, TD_MAX_CGROUPS);
+	if (n <= 0)
+		return -ENOENT;
+	for (int i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, &ids[i], &one, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
 int td_filter_fill(const struct td_filter *f, const struct td_filter_maps *m)
 {
-	int err = fill_ports(f, m->ports);
+	int err = fill_cgroups(f, m->cgsel);
 
+	if (!err)
+		err = fill_ports(f, m->ports);
 	if (!err)
 		err = fill_pids(f, m->pids);
 	if (!err)

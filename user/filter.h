@@ -13,12 +13,14 @@ struct td_filter_maps {
 	int pids;   /* td_pids */
 	int laddrs; /* td_laddrs */
 	int raddrs; /* td_raddrs */
+	int cgsel;  /* td_cgsel */
 };
 
 /* The filter fields of the config (before load); the rest is left alone. */
 void td_filter_config(const struct td_filter *f, struct td_config *cfg);
 
-/* Fill the maps (after load). Returns 0, or -errno of the failed update. */
+/* Fill the maps (after load). Returns 0, -ENOENT when no cgroup derives
+ * --container's id, or -errno of the failed update. */
 int td_filter_fill(const struct td_filter *f, const struct td_filter_maps *m);
 
 #endif /* TCPDWELL_FILTER_H */

@@ -52,6 +52,15 @@ static bool comm_eq(const char *want, const char *comm)
 	return true;
 }
 
+/* replay: the ids given (a recording has no hierarchy to look up) */
+static bool cgroup_in(const struct td_filter *f, uint64_t id)
+{
+	for (int i = 0; i < f->ncgroups; i++)
+		if (f->cgroup_ids[i] == id)
+			return true;
+	return false;
+}
+
 bool td_match(const struct td_filter *f, const struct td_event *e)
 {
 	if (f->family && f->family != e->family)
@@ -66,7 +75,7 @@ bool td_match(const struct td_filter *f, const struct td_event *e)
 		return false;
 	if (f->rports.n && !td_port_in(&f->rports, e->rport))
 		return false;
-	if (f->cgroup_id && e->cgroup_id != f->cgroup_id)
+	if (f->ncgroups && !cgroup_in(f, e->cgroup_id))
 		return false;
 	if (f->npids && !pid_in(f, e->pid))
 		return false;

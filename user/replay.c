@@ -100,9 +100,18 @@ cleanup:
 	return rc;
 }
 
+/* --container: by the names the recording carries (told before the
+ * events that need them) */
+static bool in_container(struct td_replay *r, const struct td_event *e)
+{
+	const struct td_cgname *n = td_cgnames_get(r->names, e->cgroup_id);
+
+	return n && td_container_matches(&n->c, r->cfg->filter.container);
+}
+
 static void deliver(struct td_replay *r, const struct td_event *e)
 {
-	if (!td_match(&r->cfg->filter, e))
+	if (!td_match(&r->cfg->filter, e) || (r->cfg->filter.container[0] && !in_container(r, e)))
 		return;
 	/* the histograms see what passed the filters, as td_emit does */
 	if (td_dwell_counts(e)) {

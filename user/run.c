@@ -488,7 +488,8 @@ int td_run_main(const struct td_opts *o)
 			goto cleanup;
 		}
 		rep->isolation = "cgroup";
-		to.filter.cgroup_id = cg.id;
+		to.filter.cgroup_ids[0] = cg.id;
+		to.filter.ncgroups = 1;
 	} else {
 		/* The process tree instead: the command and every process it
 		 * forks from its start on (--pid CMD --follow). */

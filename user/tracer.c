@@ -458,7 +458,8 @@ static int share_census_maps(struct td_tracer *t)
 	    bpf_map__reuse_fd(c->maps.td_ports, bpf_map__fd(s->maps.td_ports)) ||
 	    bpf_map__reuse_fd(c->maps.td_pids, bpf_map__fd(s->maps.td_pids)) ||
 	    bpf_map__reuse_fd(c->maps.td_laddrs, bpf_map__fd(s->maps.td_laddrs)) ||
-	    bpf_map__reuse_fd(c->maps.td_raddrs, bpf_map__fd(s->maps.td_raddrs)))
+	    bpf_map__reuse_fd(c->maps.td_raddrs, bpf_map__fd(s->maps.td_raddrs)) ||
+	    bpf_map__reuse_fd(c->maps.td_cgsel, bpf_map__fd(s->maps.td_cgsel)))
 		return td_err(TD_EXIT_ERROR, "cannot share maps with the census: %s",
 			      strerror(errno));
 	return 0;
@@ -479,7 +480,7 @@ static int open_census(struct td_tracer *t)
 	if (t->cfg->census_by_cookie) {
 		/* run asks the census about its own sockets by cookie: a
 		 * snapshot knows no owners, so no owner filter there */
-		t->census->rodata->td_cfg.cgroup_id = 0;
+		t->census->rodata->td_cfg.cgroup_filter = 0;
 		t->census->rodata->td_cfg.pid_filter = 0;
 		t->census->rodata->td_cfg.known_owner = 0;
 	}
@@ -489,6 +490,7 @@ static int open_census(struct td_tracer *t)
 			return err;
 	} else { /* nothing to seed: the smallest maps there can be */
 		bpf_map__set_max_entries(t->census->maps.td_tws, 1);
+		bpf_map__set_max_entries(t->census->maps.td_cgsel, 1);
 	}
 	err = census_bpf__load(t->census);
 	if (err)
@@ -497,11 +499,13 @@ static int open_census(struct td_tracer *t)
 			      "TCPDWELL_DEBUG=1 for the verifier log",
 			      strerror(-err));
 	if (!t->skel) {
-		err = td_filter_fill(&t->cfg->filter, &(struct td_filter_maps){
-							  bpf_map__fd(t->census->maps.td_ports),
-							  bpf_map__fd(t->census->maps.td_pids),
-							  bpf_map__fd(t->census->maps.td_laddrs),
-							  bpf_map__fd(t->census->maps.td_raddrs)});
+		err =
+		    td_filter_fill(&t->cfg->filter,
+				   &(struct td_filter_maps){bpf_map__fd(t->census->maps.td_ports),
+							    bpf_map__fd(t->census->maps.td_pids),
+							    bpf_map__fd(t->census->maps.td_laddrs),
+							    bpf_map__fd(t->census->maps.td_raddrs),
+							    bpf_map__fd(t->census->maps.td_cgsel)});
 		if (err)
 			return td_err(TD_EXIT_ERROR, "cannot set the filters: %s", strerror(-err));
 	}
@@ -565,6 +569,8 @@ static int phase_configure(struct td_tracer *t)
 		return err;
 	bpf_map__set_max_entries(skel->maps.td_rings, t->nrings);
 	bpf_map__set_max_entries(skel->maps.td_socks, cfg->max_sockets);
+	if (!cfg->filter.ncgroups && !cfg->filter.container[0])
+		bpf_map__set_max_entries(skel->maps.td_cgsel, 1);
 	bpf_map__set_max_entries(skel->maps.td_closing, t->own_ids ? cfg->max_sockets : 1);
 	bpf_map__set_max_entries(skel->maps.td_tws, cfg->timewait_map);
 	bpf_map__set_max_entries(skel->maps.td_tw_fins, kfree_skb_has_rx_sk() ? 1
@@ -595,7 +601,11 @@ static int phase_load(struct td_tracer *t)
 			     &(struct td_filter_maps){bpf_map__fd(skel->maps.td_ports),
 						      bpf_map__fd(skel->maps.td_pids),
 						      bpf_map__fd(skel->maps.td_laddrs),
-						      bpf_map__fd(skel->maps.td_raddrs)});
+						      bpf_map__fd(skel->maps.td_raddrs),
+						      bpf_map__fd(skel->maps.td_cgsel)});
+	if (err == -ENOENT)
+		return td_err(TD_EXIT_USAGE, "--container %s: no cgroup derives such a container",
+			      t->cfg->filter.container);
 	if (err)
 		return td_err(TD_EXIT_ERROR, "cannot set the filters: %s", strerror(-err));
 	if (t->cfg->k.agg) {

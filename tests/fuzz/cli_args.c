@@ -41,9 +41,13 @@ static void check_opts(const struct td_opts *o, int rc)
 	if (!(o->command->groups & TD_OG_RECORD))
 		FUZZ_CHECK(!o->write_path && !o->force && !o->rotate_bytes);
 	if (!(o->command->groups & TD_OG_OWNER))
-		FUZZ_CHECK(!o->filter.npids && !o->filter.cgroup_id);
+		FUZZ_CHECK(!o->filter.npids && !o->filter.ncgroups && !o->filter.container[0]);
 	if (!(o->command->groups & TD_OG_OUTPUT))
 		FUZZ_CHECK(o->format == TD_FMT_TEXT && !o->wide && !o->wall_time);
+	if (!(o->command->groups & TD_OG_CONTAINERS))
+		FUZZ_CHECK(!o->containers);
+	FUZZ_CHECK(o->filter.ncgroups >= 0 && o->filter.ncgroups <= TD_MAX_CGROUPS);
+	FUZZ_CHECK(strlen(o->filter.container) < sizeof(o->filter.container));
 	FUZZ_CHECK(o->filter.family == 0 || o->filter.family == AF_INET ||
 		   o->filter.family == AF_INET6);
 	check_ports(&o->filter.lports, TD_MAX_PORT_RANGES);

@@ -8,8 +8,9 @@ the ground truth is the directory itself: its inode is the id the kernel
 reports, its path the name."""
 import hashlib
 import os
+import subprocess
 
-from conftest import gated, release
+from conftest import BIN, gated, release
 from test_record import jlines, replay
 
 
@@ -147,3 +148,74 @@ def test_recording_carries_the_names(netns, tracer, cgroup2, tmp_path):
     p = replay(path, "timeline", "-C")
     assert p.returncode == 0, p.stderr
     assert p.stdout.count("  container %s\n" % cid[:12]) == 4
+
+
+def cookies_by_pid(t, netns):
+    out = {}
+    for e in t.events(netns):
+        if e["type"] == "state":
+            out.setdefault(e["pid"], set()).add(e["cookie"])
+    return out
+
+
+def test_cgroup_filter_takes_several_and_below(netns, tracer, cgroup2):
+    """--cgroup twice: both directories and what is below them, a cgroup
+    made after the start included; nothing from outside either."""
+    top = "tdtest-%d.slice" % os.getpid()
+    a = Cgroup(cgroup2, top, "a.slice")
+    b = Cgroup(cgroup2, top, "b.service")
+    try:
+        t = tracer("trace", "--netns", "/run/netns/" + netns.name,
+                   "--cgroup", a.path, "--cgroup", b.path)
+        below = Cgroup(cgroup2, top, "a.slice", "late.scope")  # made after the start
+        try:
+            pa = gated(netns, "many_client_close", 2, pre=below.enter())
+            pb = gated(netns, "many_client_close", 2, pre=b.enter())
+            out = gated(netns, "many_client_close", 2)
+            release(pa, pb, out)
+            t.stop()
+        finally:
+            below.remove()
+    finally:
+        b.remove()
+        a.remove()
+    assert t.clean(), t.stderr
+    got = cookies_by_pid(t, netns)
+    # each: 2 clients, 2 accepted, the listener
+    assert set(got) == {pa.pid, pb.pid} and all(len(c) == 5 for c in got.values()), got
+    paths = {e["cgroup_path"] for e in t.events(netns) if e["type"] == "state"}
+    assert paths == {below.rel, b.rel}
+
+
+def test_container_filter(netns, tracer, cgroup2, tmp_path):
+    """--container by the id's first 12 digits: the container's processes,
+    in its scope or below it; live and on a replay of a recording."""
+    cid, make = docker(cgroup2)
+    cg = make(cid)
+    sub = Cgroup(cgroup2, *cg.rel.strip("/").split("/"), "init.scope")
+    path = str(tmp_path / "f.tdw")
+    try:
+        rec = tracer("record", "-w", path, "--netns", str(netns.inum), fmt="text")
+        t = tracer("trace", "--netns", "/run/netns/" + netns.name, "--container", cid[:12])
+        inside = gated(netns, "many_client_close", 2, pre=sub.enter())
+        out = gated(netns, "many_client_close", 2)
+        release(inside, out)
+        t.stop()
+        rec.stop()
+    finally:
+        sub.remove()
+        cg.remove()
+    assert t.clean(), t.stderr
+    got = cookies_by_pid(t, netns)
+    assert set(got) == {inside.pid} and len(got[inside.pid]) == 5, got
+    assert all(e["container"] == cid for e in t.events(netns))
+    p = replay(path, "-o", "json", "--container", cid[:12])
+    assert p.returncode == 0, p.stderr
+    evs = [e for e in jlines(p.stdout) if e["type"] == "state"]
+    assert {e["cookie"] for e in evs} == got[inside.pid]
+    # no such container: said, exit 2
+    p = subprocess.run([BIN, "trace", "--container", "f" * 12, "-d", "1"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2
+    assert p.stderr.strip().endswith("--container %s: no cgroup derives such a container"
+                                     % ("f" * 12)), p.stderr

@@ -1121,11 +1121,22 @@ static void test_args_record_replay(void **state)
 	assert_ok_quiet(&c);
 	assert_int_equal(o.cmd, TD_CMD_DWELL);
 	assert_non_null(o.replay_path);
-	PARSE(&o, &c, "replay", "/tmp/x", "-w", "--netns", "4026531840", "--cgroup", "77");
+	PARSE(&o, &c, "replay", "/tmp/x", "-w", "--netns", "4026531840", "--cgroup", "77",
+	      "--cgroup", "78", "--container", "0123456789ab");
 	assert_ok_quiet(&c);
 	assert_int_equal(o.cmd, TD_CMD_TRACE);
 	assert_int_equal(o.filter.netns, 4026531840u);
-	assert_int_equal(o.filter.cgroup_id, 77);
+	assert_int_equal(o.filter.ncgroups, 2);
+	assert_int_equal(o.filter.cgroup_ids[0], 77);
+	assert_int_equal(o.filter.cgroup_ids[1], 78);
+	assert_string_equal(o.filter.container, "0123456789ab");
+	PARSE(&o, &c, "trace", "--container", "a/b");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "trace", "--container", "");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "timewait", "--once", "--container", "abc");
+	assert_usage_error(&c);
+	assert_non_null(strstr(c.err, "--container need the live census"));
 	PARSE(&o, &c, "replay");
 	assert_usage_error(&c);
 	PARSE(&o, &c, "replay", "-4");

@@ -155,10 +155,13 @@ static void test_owners(void **state)
 	memcpy(e.comm, "abcdefghijklmno", 16);
 	assert_true(td_match(&o.filter, &e));
 	o = opts();
-	o.filter.cgroup_id = 77;
-	assert_true(td_match(&o.filter, &e));
-	o.filter.cgroup_id = 78;
+	o.filter.cgroup_ids[0] = 78;
+	o.filter.ncgroups = 1;
 	assert_false(td_match(&o.filter, &e));
+	/* any of several ids */
+	o.filter.cgroup_ids[1] = 77;
+	o.filter.ncgroups = 2;
+	assert_true(td_match(&o.filter, &e));
 }
 
 static void test_dwell_rule(void **state)
