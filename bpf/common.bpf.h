@@ -763,9 +763,9 @@ static __always_inline void td_listener_key(struct td_listen_key *k, const struc
 	k->family = 0; /* a [::] listener also takes IPv4 children */
 }
 
-/* The owner of the listener on e's local port, as inherited by its
- * children and request socks. False when no listener is known. */
-static __always_inline bool td_listener_owner(struct td_owner_info *o, const struct td_event *e)
+/* The owner of the listener on e's local port as entered (source listen,
+ * or proc for one older than the tracer). False when none is known. */
+static __always_inline bool td_listener_find(struct td_owner_info *o, const struct td_event *e)
 {
 	struct td_listen_key lk = {};
 	struct td_owner_info *lo;
@@ -775,6 +775,14 @@ static __always_inline bool td_listener_owner(struct td_owner_info *o, const str
 	if (!lo)
 		return false;
 	*o = *lo;
+	return true;
+}
+
+/* ... as inherited by its children and request socks. */
+static __always_inline bool td_listener_owner(struct td_owner_info *o, const struct td_event *e)
+{
+	if (!td_listener_find(o, e))
+		return false;
 	o->source = TD_OWNER_LISTENER;
 	return true;
 }

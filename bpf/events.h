@@ -73,7 +73,8 @@ enum td_owner {
 	TD_OWNER_ACCEPT = 3,   /* task that accepted the child socket */
 	TD_OWNER_LISTENER = 4, /* child not accepted yet: owner of its listener */
 	TD_OWNER_INFERRED = 5, /* task on the CPU when first seen: may be wrong */
-	TD_OWNER_MAX = 6,
+	TD_OWNER_PROC = 6,     /* a listener older than tcpdwell: its holder in /proc */
+	TD_OWNER_MAX = 7,
 };
 
 /* td_event.flags */

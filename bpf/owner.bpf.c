@@ -25,14 +25,27 @@
 #include "common.bpf.h"
 
 /* The accepting task owns the child from now on. Its td_socks key: the
- * cookie state.bpf.c had the kernel generate, or (own ids) its address. */
+ * cookie state.bpf.c had the kernel generate, or (own ids) its address.
+ * A child whose listener had no known owner (one older than tcpdwell that
+ * the walk of /proc at start missed, or whose entry a closing SO_REUSEPORT
+ * sibling took with it) makes the accepting task that listener's owner:
+ * its next children inherit it (source accept) from their first moment. */
 static __always_inline int td_accepted_sock(const struct sock *sk)
 {
 	__u64 key = TD_OWN_IDS ? td_addr(sk) : BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 	struct td_sock *s = bpf_map_lookup_elem(&td_socks, &key);
+	struct td_listen_key lk = {};
+	bool orphan;
 
-	if (s)
-		td_owner_current(&s->own, TD_OWNER_ACCEPT);
+	if (!s)
+		return 0;
+	orphan = s->own.source == TD_OWNER_INFERRED;
+	td_owner_current(&s->own, TD_OWNER_ACCEPT);
+	if (orphan) {
+		lk.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+		lk.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+		bpf_map_update_elem(&td_listeners, &lk, &s->own, BPF_NOEXIST);
+	}
 	return 0;
 }
 

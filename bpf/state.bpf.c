@@ -47,6 +47,9 @@ static __always_inline void td_sock_new(struct td_sock *n, struct td_event *e, i
 	} else if (oldstate == TD_TCP_LISTEN && newstate == TD_TCP_SYN_RECV) {
 		e->flags |= TD_F_NEW;
 		td_child_owner(&n->own, e);
+	} else if (oldstate == TD_TCP_LISTEN && td_listener_find(&n->own, e)) {
+		/* a listener older than the tracer, its holder found in /proc */
+		e->flags |= TD_F_FIRST;
 	} else {
 		/* a socket older than the tracer (or evicted from the map) */
 		td_owner_current(&n->own, TD_OWNER_INFERRED);

@@ -34,6 +34,7 @@ static const char *const owner_names[TD_OWNER_MAX] = {
     [TD_OWNER_NONE] = "none",	      [TD_OWNER_CONNECT] = "connect",
     [TD_OWNER_LISTEN] = "listen",     [TD_OWNER_ACCEPT] = "accept",
     [TD_OWNER_LISTENER] = "listener", [TD_OWNER_INFERRED] = "inferred",
+    [TD_OWNER_PROC] = "proc",
 };
 
 const char *td_owner_name(unsigned owner)

@@ -27,6 +27,7 @@
 #include "ksym.h"
 #include "netns.h"
 #include "order.h"
+#include "owners.h"
 #include "privs.h"
 #include "replay.h"
 #include "sockid.h"
@@ -650,6 +651,21 @@ static int phase_attach(struct td_tracer *t)
 	return 0;
 }
 
+/* Attached first, so that a listener made from now on is seen made, and
+ * one made before is found in /proc: none falls between. */
+static int phase_owners(struct td_tracer *t)
+{
+	int n;
+
+	if (t->cfg->no_accept_hook) /* export: no owners anywhere */
+		return 0;
+	n = td_owners_seed(bpf_map__fd(t->skel->maps.td_listeners),
+			   bpf_map__fd(t->skel->maps.td_cgsel), &t->cfg->filter, t->names);
+	if (n < 0)
+		note_degraded(t, "/proc unreadable: listeners older than tcpdwell have no owner");
+	return 0;
+}
+
 static int phase_census(struct td_tracer *t)
 {
 	return t->cfg->census ? open_census(t) : 0;
@@ -680,7 +696,8 @@ static int phase_snapshot_only(struct td_tracer *t)
 typedef int (*td_phase_fn)(struct td_tracer *t);
 
 static const td_phase_fn live_phases[] = {
-    phase_open, phase_configure, phase_load, phase_attach, phase_census, phase_reader, NULL,
+    phase_open,	  phase_configure, phase_load,	 phase_attach,
+    phase_owners, phase_census,	   phase_reader, NULL,
 };
 
 static const td_phase_fn once_phases[] = {phase_snapshot_only, NULL};

@@ -13,6 +13,7 @@ import ctypes
 import errno
 import json
 import os
+import select
 import socket
 import struct
 import subprocess
@@ -972,6 +973,44 @@ def census(n, dests, orphans, established, v6):
     return None
 
 
+def old_server(family, addr, n):
+    """A server started before the tracer: n listeners on one port
+    (SO_REUSEPORT), announced on stdout; then one stdin line per step:
+    "connect" (a forked client, comm tdclient, connects and closes; the
+    server accepts and closes), "close" (the first listener left closes),
+    "quit". Each step answers one JSON line once done."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.bind((addr, socks[0].getsockname()[1] if socks else 0))
+        s.listen(16)
+        socks.append(s)
+    port = socks[0].getsockname()[1]
+    print(json.dumps({"pid": os.getpid(), "port": port}), flush=True)
+    for line in sys.stdin:
+        step = line.strip()
+        if step == "connect":
+            def client():
+                set_comm("tdclient")
+                return connect_close(family, addr, port)
+            collect = fork_client(client)
+            res = collect()
+            # whichever listener the kernel chose holds the child
+            ready = select.select(socks, [], [], 10)[0]
+            a, _ = ready[0].accept()
+            a.close()
+            print(json.dumps({"client": res}), flush=True)
+        elif step == "close":
+            socks.pop(0).close()
+            print(json.dumps({"left": len(socks)}), flush=True)
+        else:
+            break
+    for s in socks:
+        s.close()
+    return {"pid": os.getpid(), "port": port}
+
+
 def main():
     name = sys.argv[1]
     family = socket.AF_INET6 if "-6" in sys.argv else socket.AF_INET
@@ -999,6 +1038,8 @@ def main():
         res = fill_ports(family, addr, int(args[0]))
     elif name == "port_exhaustion":
         res = port_exhaustion(family, addr, int(args[0]))
+    elif name == "old_server":
+        res = old_server(family, addr, int(args[0]))
     elif name == "churn":
         res = churn(family, addr, int(args[0]))
     elif name == "simultaneous":

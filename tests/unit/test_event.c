@@ -268,7 +268,7 @@ static bool well_formed(const struct td_event *e)
 		      (e->family == 0 && e->type == TD_EV_RESET_SENT);
 
 	return e->type >= 1 && e->type <= 5 && fam_ok && e->old_state < TD_TCP_MAX_STATES &&
-	       e->new_state < TD_TCP_MAX_STATES && e->owner <= 5 &&
+	       e->new_state < TD_TCP_MAX_STATES && e->owner <= TD_OWNER_PROC &&
 	       (e->type != TD_EV_RETRANS || (e->kind <= 3 && e->ca_state <= 4)) &&
 	       (e->type != TD_EV_STATE || e->kind < TD_TW_END_MAX);
 }
