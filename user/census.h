@@ -23,6 +23,7 @@ struct td_tw_entry {
 	uint8_t estimated; /* enter_ns derived from the timer (older than tcpdwell) */
 	uint16_t lport, rport;
 	uint8_t laddr[TD_ADDR_LEN], raddr[TD_ADDR_LEN];
+	uint64_t cgroup_id; /* the connection's owner's; 0: unknown (older than tcpdwell) */
 };
 
 /* A row of a top-N table: the key and how many sockets share it. */

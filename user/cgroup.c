@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,20 +55,14 @@ int td_cgroup_enter(const struct td_cgroup *cg, pid_t pid)
 	return write_pid(cg->path, pid);
 }
 
-int td_cgroup_remove(const struct td_cgroup *cg)
+/* Move dir's tasks to `to`; how many moved. */
+static int move_tasks(const char *dir, const char *to)
 {
-	char path[600], parent[512], *slash;
+	char path[600];
 	int moved = 0, pid;
 	FILE *f;
 
-	/* Children the command left running keep running, one level up: a
-	 * cgroup with tasks cannot be removed, and killing them is not ours. */
-	snprintf(parent, sizeof(parent), "%s", cg->path);
-	slash = strrchr(parent, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash = '\0';
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg->path);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	for (int round = 0; round < 10; round++) {
 		int n = 0;
 
@@ -75,7 +70,7 @@ int td_cgroup_remove(const struct td_cgroup *cg)
 		if (!f)
 			break;
 		while (fscanf(f, "%d", &pid) == 1) {
-			if (!write_pid(parent, pid))
+			if (!write_pid(to, pid))
 				moved++;
 			n++;
 		}
@@ -83,13 +78,56 @@ int td_cgroup_remove(const struct td_cgroup *cg)
 		if (!n)
 			break;
 	}
+	return moved;
+}
+
+/* dir and the cgroups the command made below it, deepest first; their
+ * tasks go to `to`. The number of tasks moved, or -errno. */
+static int remove_tree(const char *dir, const char *to, int depth)
+{
+	struct dirent *d;
+	int moved = 0, n;
+	DIR *dh;
+
+	dh = depth < 16 ? opendir(dir) : NULL;
+	while (dh && (d = readdir(dh))) {
+		char sub[600];
+
+		if (d->d_type != DT_DIR || d->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, d->d_name) >= sizeof(sub))
+			continue;
+		n = remove_tree(sub, to, depth + 1);
+		if (n < 0) {
+			closedir(dh);
+			return n;
+		}
+		moved += n;
+	}
+	if (dh)
+		closedir(dh);
+	moved += move_tasks(dir, to);
 	/* a task that just exited may keep the cgroup busy for a moment */
 	for (int i = 0; i < 50; i++) {
-		if (!rmdir(cg->path) || errno == ENOENT)
+		if (!rmdir(dir) || errno == ENOENT)
 			return moved;
 		if (errno != EBUSY)
 			return -errno;
 		usleep(10000);
 	}
 	return -EBUSY;
+}
+
+int td_cgroup_remove(const struct td_cgroup *cg)
+{
+	char parent[512], *slash;
+
+	/* Children the command left running keep running, above it: a
+	 * cgroup with tasks cannot be removed, and killing them is not ours. */
+	snprintf(parent, sizeof(parent), "%s", cg->path);
+	slash = strrchr(parent, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = '\0';
+	return remove_tree(cg->path, parent, 0);
 }

@@ -23,8 +23,9 @@ int td_cgroup_create(struct td_cgroup *cg, char *why, size_t sz);
 /* Move pid into the cgroup. Returns 0 or -errno. */
 int td_cgroup_enter(const struct td_cgroup *cg, pid_t pid);
 
-/* Move what is left in the cgroup to its parent and remove it. Returns
- * the number of processes moved out, or -errno. */
+/* Move what is left in the cgroup, and in the cgroups the command made
+ * below it, to its parent and remove them all. Returns the number of
+ * processes moved out, or -errno. */
 int td_cgroup_remove(const struct td_cgroup *cg);
 
 #endif /* TCPDWELL_CGROUP_H */

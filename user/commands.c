@@ -151,7 +151,8 @@ static const struct td_command commands[] = {
 	.name = "timewait",
 	.id = TD_CMD_TIMEWAIT,
 	.main = td_timewait_main,
-	.groups = LIVE | TD_OG_INTERVAL | TD_OG_CENSUS | TD_OG_TIMEWAIT | TD_OG_TOP,
+	.groups =
+	    LIVE | TD_OG_INTERVAL | TD_OG_CENSUS | TD_OG_TIMEWAIT | TD_OG_TOP | TD_OG_CONTAINERS,
 	.caps = CENSUS_CAPS,
 	.interval_s = 1,
 	.replay = true,

@@ -48,6 +48,7 @@ struct run {
 	struct td_run_conn *fw2, *by_exit;
 	size_t nfw2, capfw2, nby_exit, capby_exit;
 	uint64_t judge_ns; /* the moment states are judged at; UINT64_MAX before */
+	uint64_t last_cg;  /* the cgroup of the last event (named as it comes) */
 };
 
 /*
@@ -209,13 +210,29 @@ static int by_retrans(const void *a, const void *b)
 	return x->retrans < y->retrans ? 1 : x->retrans > y->retrans ? -1 : 0;
 }
 
+/* The row of a cgroup (the rest's once the rows are taken). */
+static struct td_run_cg *cg_row(struct td_run_report *rep, uint64_t id)
+{
+	for (int i = 0; i < rep->ncg; i++)
+		if (rep->cg[i].id == id)
+			return &rep->cg[i];
+	if (rep->ncg == TD_RUN_CGROUPS)
+		return &rep->cg_rest;
+	rep->cg[rep->ncg].id = id;
+	return &rep->cg[rep->ncg++];
+}
+
 /* One connection into the report. */
 static void tally(struct run *r, const struct td_run_conn *c)
 {
 	struct td_run_report *rep = r->rep;
 	struct td_run_conn rc = *c;
+	struct td_run_cg *cg = cg_row(rep, c->id.cgroup_id);
 
 	rep->conns++;
+	cg->conns++;
+	cg->retrans += rc.retrans;
+	cg->resets += rc.resets;
 	rep->retrans += rc.retrans;
 	rep->retrans_failed += rc.retrans_failed;
 	rep->rst_sent += rc.rst_sent;
@@ -228,15 +245,18 @@ static void tally(struct run *r, const struct td_run_conn *c)
 	switch (rc.state) {
 	case TD_TCP_CLOSE_WAIT:
 		rep->close_wait_left++;
+		cg->leaks++;
 		list_add(rep, TD_RL_LEAK, &rc);
 		break;
 	case TD_TCP_FIN_WAIT2:
 	case TD_TCP_FIN_WAIT2_TW:
 		rep->fin_wait2_left++;
+		cg->leaks++;
 		list_add(rep, TD_RL_LEAK, &rc);
 		break;
 	case TD_TCP_TIME_WAIT:
 		rep->timewait_left++;
+		cg->timewait++;
 		list_add(rep, TD_RL_TIMEWAIT, &rc);
 		break;
 	case TD_TCP_CLOSE:
@@ -251,6 +271,7 @@ static void tally(struct run *r, const struct td_run_conn *c)
 		list_add(rep, TD_RL_RESET, &rc);
 	if (rc.end >= TD_END_NO_PORT && rc.end <= TD_END_NO_SYN) {
 		rep->connect_failures++;
+		cg->connect_failures++;
 		list_add(rep, TD_RL_CONNFAIL, &rc);
 	}
 }
@@ -314,6 +335,11 @@ static int on_event(void *ctx, const struct td_event *e)
 {
 	struct run *r = ctx;
 
+	/* named while it exists: the command may remove a cgroup it made */
+	if (e->cgroup_id != r->last_cg) {
+		r->last_cg = e->cgroup_id;
+		td_cgnames_get(r->rep->names, e->cgroup_id);
+	}
 	td_conns_add(r->conns, e);
 	return 0;
 }

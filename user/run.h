@@ -17,6 +17,7 @@
 
 #define TD_RUN_LISTED	  20 /* offending connections kept per list */
 #define TD_RUN_OUTCOMES	  24
+#define TD_RUN_CGROUPS	  32 /* per-cgroup rows; the rest add up to one */
 #define TD_RUN_THRESHOLDS 6
 
 /* The lists of offending connections. */
@@ -50,6 +51,13 @@ struct td_run_threshold {
 	int list; /* enum td_run_list of the offenders, -1: none */
 };
 
+/* The connections of one cgroup the command's tasks made them in (its
+ * own, or one it made below it). */
+struct td_run_cg {
+	uint64_t id; /* 0 in the row of the rest */
+	uint64_t conns, timewait, leaks, retrans, resets, connect_failures;
+};
+
 struct td_run_report {
 	char *const *argv;
 	const char *isolation; /* "cgroup" or "process-tree" */
@@ -75,6 +83,9 @@ struct td_run_report {
 	struct td_run_threshold th[TD_RUN_THRESHOLDS];
 	int nth, crossed;
 	struct td_cgnames *names; /* what the connections' cgroup ids name */
+	struct td_run_cg cg[TD_RUN_CGROUPS];
+	int ncg;
+	struct td_run_cg cg_rest; /* cgroups past TD_RUN_CGROUPS */
 };
 
 /* Judge r against the thresholds o asks for: fills r->th, r->crossed. */

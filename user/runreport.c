@@ -73,6 +73,21 @@ static void json_conn(struct td_json *j, struct td_cgnames *names, const struct 
 	td_json_close(j);
 }
 
+/* A cgroup's row (names NULL: the rest's, "by_cgroup_rest"). */
+static void json_cg(struct td_json *j, struct td_cgnames *names, const struct td_run_cg *c)
+{
+	td_json_object(j, names ? NULL : "by_cgroup_rest");
+	if (names)
+		td_json_cgroup(j, names, c->id);
+	td_json_u64(j, "connections", c->conns);
+	td_json_u64(j, "timewait", c->timewait);
+	td_json_u64(j, "leaks", c->leaks);
+	td_json_u64(j, "retransmits", c->retrans);
+	td_json_u64(j, "resets", c->resets);
+	td_json_u64(j, "connect_failures", c->connect_failures);
+	td_json_close(j);
+}
+
 void td_run_write_json(FILE *f, const struct td_run_report *r)
 {
 	char buf[4096];
@@ -133,6 +148,14 @@ void td_run_write_json(FILE *f, const struct td_run_report *r)
 		td_json_close(&j);
 		td_json_close(&j);
 	}
+	td_json_array(&j, "by_cgroup");
+	for (int i = 0; i < r->ncg; i++)
+		json_cg(&j, r->names, &r->cg[i]);
+	td_json_close(&j);
+	if (r->cg_rest.conns)
+		json_cg(&j, NULL, &r->cg_rest);
+	else
+		td_json_null(&j, "by_cgroup_rest");
 	td_json_u64(&j, "lost", lost(r));
 	td_json_u64(&j, "connections_not_kept", r->conns_not_kept);
 	td_json_array(&j, "thresholds");
@@ -276,6 +299,21 @@ void td_run_write_junit(FILE *f, const struct td_run_report *r)
 	fprintf(f, "  </testsuite>\n</testsuites>\n");
 }
 
+static void text_cg(FILE *f, const struct td_cgname *name, const struct td_run_cg *c)
+{
+	fprintf(f, "tcpdwell run:   ");
+	if (name)
+		fprintf(f, "%s", name->path);
+	else if (c->id)
+		fprintf(f, "cgroup %" PRIu64, c->id);
+	else
+		fprintf(f, "other cgroups");
+	fprintf(f,
+		": %" PRIu64 " connections, %" PRIu64 " in TIME_WAIT, %" PRIu64 " leaks, %" PRIu64
+		" retransmits, %" PRIu64 " resets, %" PRIu64 " connect failures\n",
+		c->conns, c->timewait, c->leaks, c->retrans, c->resets, c->connect_failures);
+}
+
 void td_run_write_summary(FILE *f, const struct td_run_report *r)
 {
 	fprintf(f, "tcpdwell run: %" PRIu64 " connections (", r->conns);
@@ -288,6 +326,11 @@ void td_run_write_summary(FILE *f, const struct td_run_report *r)
 		r->noutcomes ? "" : "none", r->retrans, r->rst_sent + r->rst_recv,
 		r->connect_failures, r->close_wait_left + r->fin_wait2_left, r->timewait_left,
 		lost(r), r->status);
+	/* a command that made cgroups of its own: each one's share */
+	for (int i = 0; r->ncg > 1 && i < r->ncg; i++)
+		text_cg(f, td_cgnames_get(r->names, r->cg[i].id), &r->cg[i]);
+	if (r->cg_rest.conns)
+		text_cg(f, NULL, &r->cg_rest);
 	for (int i = 0; i < r->nth; i++) {
 		const struct td_run_threshold *t = &r->th[i];
 

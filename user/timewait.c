@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "err.h"
 #include "census.h"
+#include "cgtally.h"
 #include "format.h"
 #include "json.h"
 #include "kconfig.h"
@@ -53,6 +54,7 @@ struct tw_run {
 	/* the namespace a snapshot is filling */
 	struct tw_ns *target;
 	bool seed;
+	struct td_cg_tally tally; /* -C: the report's counts by container */
 	int err;
 };
 
@@ -385,6 +387,7 @@ static void age_label(unsigned b, char *buf, size_t sz)
 static void print_text(const struct tw_run *r, const struct tw_ns *n,
 		       const struct td_census_report *rep, double at_s, double span_s)
 {
+	const struct td_cg_tally *by_cg = r->o.containers ? &r->tally : NULL;
 	const struct td_census *c = &n->census;
 	char a[TD_ADDR_STRLEN], b[TD_ENDPOINT_STRLEN], label[16];
 	uint64_t ended = c->ended_untracked;
@@ -432,9 +435,12 @@ static void print_text(const struct tw_run *r, const struct tw_ns *n,
 	printf("\n  top local ports (%zu):", rep->lports_total);
 	for (size_t i = 0; i < rep->nlports; i++)
 		printf("%s %u %u", i ? "," : "", rep->lports[i].lport, rep->lports[i].timewait);
-	printf("\n  ephemeral ports %u-%u (%u), tcp_tw_reuse=%d; per destination:\n",
-	       n->sys.range_lo, n->sys.range_hi,
-	       n->sys.range_hi ? n->sys.range_hi - n->sys.range_lo + 1 : 0, n->sys.tw_reuse);
+	putchar('\n');
+	if (by_cg)
+		td_cg_tally_text(stdout, by_cg);
+	printf("  ephemeral ports %u-%u (%u), tcp_tw_reuse=%d; per destination:\n", n->sys.range_lo,
+	       n->sys.range_hi, n->sys.range_hi ? n->sys.range_hi - n->sys.range_lo + 1 : 0,
+	       n->sys.tw_reuse);
 	for (size_t i = 0; i < rep->npressure; i++) {
 		const struct td_top_row *p = &rep->pressure[i];
 		double used = pct(n, p);
@@ -515,6 +521,8 @@ static void print_json(const struct tw_run *r, const struct tw_ns *n,
 		td_json_close(&j);
 	}
 	td_json_close(&j);
+	if (r->o.containers)
+		td_cg_tally_json(&j, &r->tally);
 	td_json_array(&j, "port_range");
 	td_json_u64(&j, NULL, n->sys.range_lo);
 	td_json_u64(&j, NULL, n->sys.range_hi);
@@ -662,6 +670,20 @@ static int read_ns_files_marked(struct tw_run *r, struct tw_ns *n)
 
 /* One namespace's report: files first (sockstat is closest to the drain
  * the set is current to), then the connected sockets, then the numbers. */
+/* -C: the set's sockets by their owners' containers (the owners of
+ * those older than tcpdwell are unknown) */
+static int tally_containers(struct tw_run *r, struct tw_ns *n)
+{
+	const struct td_census *c = &n->census;
+	int err = 0;
+
+	td_cg_tally_reset(&r->tally);
+	for (size_t i = 0; !err && i < c->cap; i++)
+		if (c->slot[i].cookie)
+			err = td_cg_tally_add(&r->tally, c->slot[i].cgroup_id, 1);
+	return err ? err : td_cg_tally_group(&r->tally, td_tracer_cgnames(r->t), r->o.top);
+}
+
 static int report_ns(struct tw_run *r, struct tw_ns *n, uint64_t now, double at_s, double span_s)
 {
 	struct td_census_report rep;
@@ -677,6 +699,8 @@ static int report_ns(struct tw_run *r, struct tw_ns *n, uint64_t now, double at_
 				   ? 0
 				   : now - TW_RATE_WINDOW_S * 1000000000ull,
 			       r->o.top, &rep);
+	if (!err && r->o.containers)
+		err = tally_containers(r, n);
 	if (err)
 		return err;
 	if (json(r))
@@ -852,6 +876,7 @@ cleanup:
 		td_census_free(&r->ns[i].census);
 	free(r->ns);
 	free(r->in_use);
+	td_cg_tally_free(&r->tally);
 	free(r);
 	return err;
 }

@@ -10,7 +10,7 @@ import hashlib
 import os
 import subprocess
 
-from conftest import BIN, gated, release
+from conftest import BIN, gated, release, wait_until
 from test_record import jlines, replay
 
 
@@ -219,3 +219,30 @@ def test_container_filter(netns, tracer, cgroup2, tmp_path):
     assert p.returncode == 2
     assert p.stderr.strip().endswith("--container %s: no cgroup derives such a container"
                                      % ("f" * 12)), p.stderr
+
+
+def test_timewait_by_container(netns, tracer, cgroup2):
+    """timewait -C: the namespace's TIME_WAITs by their owners' container,
+    every socket in one row, other or unknown."""
+    cid, make = docker(cgroup2)
+    cg = make(cid)
+    try:
+        t = tracer("timewait", "-C", "--netns", "/run/netns/" + netns.name, "-i", "0.2")
+        inside = gated(netns, "many_client_close", 3, pre=cg.enter())
+        out = gated(netns, "many_client_close", 2)
+        release(inside, out)
+
+        def rows():
+            reps = [r for r in t.records_so_far() if r.get("type") == "timewait"]
+            return reps and reps[-1]["count"] == 5 and reps[-1]
+
+        wait_until(rows, 30, "a report of the 5 TIME_WAITs", alive=lambda: t.proc.poll() is None)
+        t.stop()
+    finally:
+        cg.remove()
+    rep = [r for r in t.records() if r["type"] == "timewait" and r["count"] == 5][-1]
+    by = {(g["container"], g["kind"], g["unit"]): g["count"] for g in rep["by_container"]}
+    assert by.pop((cid, "docker", None)) == 3, rep["by_container"]
+    # the other process's 2: wherever the test runs, one row
+    assert list(by.values()) == [2] and rep["containers_total"] == 2
+    assert rep["containers_other"] == 0 and rep["containers_unknown"] == 0

@@ -328,3 +328,30 @@ def test_without_cgroup_v2_it_follows_the_process_tree(netns, tmp_path):
     assert {c["lport"] for c in r["leaks"]["listed"]} == \
         {s["server"]["port"], s["client"]["lport"]}
     assert all(c["pid"] == s["server"]["pid"] for c in r["leaks"]["listed"])
+
+
+def test_cgroups_the_command_makes_are_its_own_rows(netns, tmp_path):
+    """A command that starts work in cgroups of its own below its run
+    cgroup (as a service manager or a container runtime would): those
+    connections are traced too (the filter takes what is below), the report
+    has a row per cgroup, and the cgroups are removed with the run's."""
+    mounts = [l.split()[4] for l in open("/proc/self/mountinfo") if " - cgroup2 " in l]
+    script = tmp_path / "two.sh"
+    script.write_text(
+        "#!/bin/sh\nset -e\nm=$1; shift\n"
+        "cg=$(sed -n 's/^0:://p' /proc/self/cgroup)\n"
+        "mkdir \"$m$cg/worker\"\n"
+        "sh -c 'echo $$ > \"$1/cgroup.procs\"; shift; exec \"$@\"' sh \"$m$cg/worker\" "
+        "\"$@\" 3 > /dev/null\n"
+        "exec \"$@\" 2\n")
+    r = Run(tmp_path, [], ["sh", str(script), mounts[0]] + in_ns(netns, "many_client_close"))
+    assert r.rc == (3 if r.misses_only() else 0), r.stderr
+    rep = r.report
+    own = "/tcpdwell-run.%d" % r.pid
+    rows = {c["cgroup_path"]: c for c in rep["by_cgroup"]}
+    # both ends of each connection: 3 in the worker's cgroup, 2 in the run's
+    assert set(rows) == {own, own + "/worker"}, rows
+    assert (rows[own]["connections"], rows[own]["timewait"]) == (4, 2)
+    assert (rows[own + "/worker"]["connections"], rows[own + "/worker"]["timewait"]) == (6, 3)
+    assert rep["by_cgroup_rest"] is None and rep["connections"]["total"] == 10
+    assert "tcpdwell run:   %s/worker: 6 connections, 3 in TIME_WAIT" % own in r.stderr
