@@ -145,6 +145,21 @@ typedef struct {
 	__type(value, __u8);
 } td_cgsel_map;
 
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, TD_MAX_CG_HIST);
+	__type(key, struct td_cg_hist_key);
+	__type(value, __u64);
+} td_cg_hist_map;
+
+/* td_cg_hist refused a key (full): dwell times counted in no cgroup's */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} td_cg_hist_full_map;
+
 /* --laddr / --raddr: longest-prefix match on struct td_lpm_key. */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -185,6 +200,8 @@ extern td_child_map td_child_pend SEC(".maps");
 extern td_port_map td_ports SEC(".maps");
 extern td_pid_map td_pids SEC(".maps");
 extern td_cgsel_map td_cgsel SEC(".maps");
+extern td_cg_hist_map td_cg_hist SEC(".maps");
+extern td_cg_hist_full_map td_cg_hist_full SEC(".maps");
 extern td_lpm_map td_laddrs SEC(".maps");
 extern td_lpm_map td_raddrs SEC(".maps");
 extern td_tw_map td_tws SEC(".maps");
@@ -515,6 +532,35 @@ static __always_inline bool td_filter_pass(const struct td_event *e)
 	return true;
 }
 
+/* n into a td_cg_hist key: made on first use; a full map is counted. */
+static __always_inline void td_cg_hist_add(struct td_cg_hist_key *k, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&td_cg_hist, k), zero = 0;
+	__u32 z = 0;
+
+	if (!v) {
+		bpf_map_update_elem(&td_cg_hist, k, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&td_cg_hist, k);
+	}
+	if (v) {
+		*v += n;
+		return;
+	}
+	v = bpf_map_lookup_elem(&td_cg_hist_full, &z);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline void td_record_cg_dwell(__u64 cgroup_id, __u32 state, __u64 ns)
+{
+	struct td_cg_hist_key k = {.cgroup_id = cgroup_id, .state = state};
+
+	k.bucket = td_hist_bucket(ns);
+	td_cg_hist_add(&k, 1);
+	k.bucket = TD_CG_HIST_SUM;
+	td_cg_hist_add(&k, ns);
+}
+
 static __always_inline void td_record_dwell(__u32 state, __u64 ns)
 {
 	struct td_hist_stat *st;
@@ -619,8 +665,11 @@ static __always_inline void td_emit(struct td_event *e)
 
 	if (!td_filter_pass(e))
 		return;
-	if (td_cfg.hist && td_dwell_counts(e))
+	if (td_cfg.hist && td_dwell_counts(e)) {
 		td_record_dwell(e->old_state, e->dwell_ns);
+		if (td_cfg.cg_hist)
+			td_record_cg_dwell(e->cgroup_id, e->old_state, e->dwell_ns);
+	}
 	if (td_cfg.agg)
 		td_agg_count(e);
 	if (!td_ring_wants(&td_cfg, e))

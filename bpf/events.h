@@ -216,7 +216,8 @@ struct td_config {
 	__u8 known_owner;   /* run: not a guessed owner (TD_OWNER_INFERRED) */
 	__u8 own_ids;	    /* socket ids of tcpdwell's own, not cookies (common.bpf.h) */
 	__u8 cgroup_filter; /* only owners in td_cgsel's cgroups (or below them) */
-	__u8 pad3[4];
+	__u8 cg_hist;	    /* export --label-containers: dwell by owner cgroup too */
+	__u8 pad3[3];
 	__u64 pad5;
 	char comm[TD_COMM_LEN]; /* "": any; else this task name */
 	/* export: count every event into td_agg (see TD_AGG_*) */
@@ -252,6 +253,18 @@ struct td_config {
 #define TD_MAX_CGROUPS 64
 #define TD_MAX_CGSEL   16384
 #define TD_CG_LEVELS   16 /* how far above an owner's cgroup a selected one is looked for */
+
+/* export --label-containers: dwell histograms per (owner cgroup, state),
+ * grouped into labels by the reader at each scrape, so that a container
+ * started at any time is counted under its own label (docs/containers.md). */
+#define TD_MAX_CG_HIST 65536
+#define TD_CG_HIST_SUM 0xffff /* bucket: the sum of the dwell times, ns */
+struct td_cg_hist_key {
+	__u64 cgroup_id;
+	__u16 state;
+	__u16 bucket; /* td_hist_bucket(), or TD_CG_HIST_SUM */
+	__u32 pad;
+};
 /* --follow: room for the listed processes' children too (--max-follow). */
 #define TD_MAX_PIDS_FOLLOW 8192
 

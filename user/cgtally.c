@@ -32,9 +32,7 @@ int td_cg_tally_add(struct td_cg_tally *t, uint64_t id, uint64_t n)
 	return 0;
 }
 
-/* The group of a named cgroup: its container, else its path's first
- * component (the root is "/"). */
-static void group_of(const struct td_cgname *nm, struct td_cg_group *g)
+void td_cg_group_of(const struct td_cgname *nm, struct td_cg_group *g)
 {
 	const char *p = nm->path + (nm->path[0] == '/'), *slash;
 	size_t len;
@@ -89,7 +87,7 @@ int td_cg_tally_group(struct td_cg_tally *t, struct td_cgnames *n, unsigned top)
 			t->unknown += t->ids[i].count;
 			continue;
 		}
-		group_of(nm, &g[ng]);
+		td_cg_group_of(nm, &g[ng]);
 		g[ng++].count = t->ids[i].count;
 	}
 	/* cgroups of one container (its scope and those below) are one row */

@@ -34,6 +34,10 @@ struct td_cg_tally {
 	uint64_t unknown; /* owner unknown (id 0), or a cgroup that could not be named */
 };
 
+/* The group of a named cgroup: its container, else its path's first
+ * component (the root is "/"). */
+void td_cg_group_of(const struct td_cgname *nm, struct td_cg_group *g);
+
 /* Add n to cgroup id's count. 0 or -ENOMEM. */
 int td_cg_tally_add(struct td_cg_tally *t, uint64_t id, uint64_t n);
 

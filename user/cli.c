@@ -58,6 +58,7 @@ enum {
 	OPT_LISTEN,
 	OPT_LABEL_PORTS,
 	OPT_LABEL_PEERS,
+	OPT_LABEL_CONTAINERS,
 	OPT_WRITE,
 	OPT_ROTATE,
 	OPT_FORCE,
@@ -115,6 +116,7 @@ static const struct optdef {
     {{"listen", required_argument, NULL, OPT_LISTEN}, TD_OG_EXPORT},
     {{"label-ports", required_argument, NULL, OPT_LABEL_PORTS}, TD_OG_EXPORT},
     {{"label-peers", required_argument, NULL, OPT_LABEL_PEERS}, TD_OG_EXPORT},
+    {{"label-containers", required_argument, NULL, OPT_LABEL_CONTAINERS}, TD_OG_EXPORT},
     {{"write", required_argument, NULL, OPT_WRITE}, TD_OG_RECORD},
     {{"rotate", required_argument, NULL, OPT_ROTATE}, TD_OG_RECORD},
     {{"force", no_argument, NULL, OPT_FORCE}, TD_OG_RECORD},
@@ -238,6 +240,9 @@ void td_usage(FILE *f)
 		"                        every other port counts as port=\"other\"\n"
 		"      --label-peers LIST  a peer=\"...\" label for these remote addresses or\n"
 		"                        CIDR prefixes (at most 15), the rest peer=\"other\"\n"
+		"      --label-containers LIST  dwell histograms and TIME_WAIT counts also by\n"
+		"                        the owner's container (ids or prefixes, pod uids,\n"
+		"                        units; at most 15), the rest container=\"other\"\n"
 		"record (filters apply in the kernel, as for any command):\n"
 		"  -w, --write FILE      the recording (created 0600; never overwritten ...)\n"
 		"      --force           ... unless --force)\n"
@@ -343,6 +348,23 @@ static int parse_container(const char *s, char *out, size_t sz)
 			return -1;
 	memcpy(out, s, n + 1);
 	return 0;
+}
+
+/* "ID,ID,...": --label-containers (each as --container takes it). */
+static int parse_container_list(const char *s, struct td_cg_labels *l)
+{
+	char buf[4096], *save = NULL, *tok;
+
+	l->n = 0;
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (l->n == TD_LABEL_MAX || parse_container(tok, l->id[l->n], sizeof(l->id[0])))
+			return -1;
+		l->n++;
+	}
+	return l->n ? 0 : -1;
 }
 
 /* A cgroup v2 directory; its inode number is the id the kernel reports. */
@@ -956,6 +978,13 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 				td_msg("bad --label-peers '%s': %s", optarg, err);
 				return TD_EXIT_USAGE;
 			}
+			break;
+		case OPT_LABEL_CONTAINERS:
+			if (parse_container_list(optarg, &o->label_containers))
+				return usage_error(
+				    "bad --label-containers '%s' (up to 15 container "
+				    "ids or prefixes, pod uids, unit names, comma-separated)",
+				    optarg);
 			break;
 		case OPT_FAIL_ON_LEAK:
 			o->fail_on_leak = true;

@@ -144,6 +144,10 @@ struct td_opts {
 	char listen[64];		 /* --listen ADDR:PORT as given */
 	struct td_port_list label_ports; /* --label-ports: each entry a label value */
 	struct td_peer_list label_peers; /* --label-peers */
+	struct td_cg_labels {		 /* --label-containers: derived ids' prefixes */
+		int n;
+		char id[TD_LABEL_MAX][128];
+	} label_containers;
 	/* record */
 	const char *write_path; /* -w FILE */
 	uint64_t rotate_bytes;	/* --rotate SIZE: 0 for one file */

@@ -69,9 +69,9 @@ static void cfg_run(const struct td_opts *o, struct td_tracer_cfg *c)
  * counted in the kernel (td_agg) and read at scrape time */
 static void cfg_export(const struct td_opts *o, struct td_tracer_cfg *c)
 {
-	(void)o;
 	c->timewait = c->census = c->no_accept_hook = true;
 	c->k.tw_only = c->k.hist = c->k.agg = 1;
+	c->k.cg_hist = o->label_containers.n > 0;
 }
 
 /* the census at start leads the recording (timewait replays) */

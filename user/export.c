@@ -17,6 +17,8 @@
 #include "commands.h"
 #include "err.h"
 #include "census.h"
+#include "cgname.h"
+#include "cgtally.h"
 #include "expo.h"
 #include "export.h"
 #include "format.h"
@@ -66,6 +68,15 @@ struct ex_run {
 	uint64_t *agg;
 	size_t nagg;
 	struct td_hist hist[TD_TCP_MAX_STATES];
+	/* --label-containers: per label (the listed, then "other") */
+	struct td_hist (*chist)[TD_TCP_MAX_STATES];
+	uint64_t ctw[TD_LABEL_MAX + 1];
+	uint64_t cg_unrecorded;
+	struct {
+		uint64_t id;
+		int label;
+	} cglab[64]; /* this scrape's cgroup -> label answers */
+	unsigned ncglab;
 	uint64_t lost[LOST_N]; /* the largest seen: counters never go down */
 	double start_wall_s;
 	double last_render_s;
@@ -220,36 +231,134 @@ static void write_connect_failures(struct ex_run *r, struct td_expo *x)
 		    TD_CONNECT_FAIL_MAX - TD_CONNECT_NO_PORT, label_connect_fail);
 }
 
+/* One histogram's series: state, and container when given. */
+static void hist_series(struct td_expo *x, const struct td_hist *h, const char *state,
+			const char *container)
+{
+	const char *l[] = {"state",   state, "le", NULL, container ? "container" : NULL,
+			   container, NULL};
+	const char *s[] = {"state", state, container ? "container" : NULL, container, NULL};
+	uint64_t cum = 0;
+	uint32_t b = 0;
+	char le[32];
+
+	l[3] = le;
+	for (int k = LE_MIN_LOG2; k <= LE_MAX_LOG2; k++) {
+		for (; b < TD_HIST_BUCKETS && td_hist_bucket_low(b) < (1ull << k); b++)
+			cum += h->b[b];
+		snprintf(le, sizeof(le), "%.12g", (double)(1ull << k) / 1e9);
+		td_expo_u64(x, "_bucket", l, cum);
+	}
+	for (; b < TD_HIST_BUCKETS; b++)
+		cum += h->b[b];
+	l[3] = "+Inf";
+	td_expo_u64(x, "_bucket", l, cum);
+	td_expo_f64(x, "_sum", s, (double)h->sum_ns / 1e9);
+	td_expo_u64(x, "_count", s, cum); /* = +Inf, whatever the race */
+}
+
 static void write_dwell(struct ex_run *r, struct td_expo *x)
 {
 	td_expo_family(x, "tcpdwell_dwell_seconds", "histogram",
 		       "Time spent in a TCP state, recorded when the state is left.");
-	for (size_t i = 0; i < sizeof(dwell_states) / sizeof(dwell_states[0]); i++) {
-		const struct td_hist *h = &r->hist[dwell_states[i]];
-		const char *name = td_state_name(dwell_states[i]);
-		uint64_t cum = 0;
-		uint32_t b = 0;
-		char le[32];
+	for (size_t i = 0; i < sizeof(dwell_states) / sizeof(dwell_states[0]); i++)
+		hist_series(x, &r->hist[dwell_states[i]], td_state_name(dwell_states[i]), NULL);
+}
 
-		for (int k = LE_MIN_LOG2; k <= LE_MAX_LOG2; k++) {
-			const char *l[] = {"state", name, "le", le, NULL};
+/* ---- by container (--label-containers) ---- */
 
-			for (; b < TD_HIST_BUCKETS && td_hist_bucket_low(b) < (1ull << k); b++)
-				cum += h->b[b];
-			snprintf(le, sizeof(le), "%.12g", (double)(1ull << k) / 1e9);
-			td_expo_u64(x, "_bucket", l, cum);
-		}
-		for (; b < TD_HIST_BUCKETS; b++)
-			cum += h->b[b];
-		{
-			const char *l[] = {"state", name, "le", "+Inf", NULL};
-			const char *s[] = {"state", name, NULL};
+static const char *label_name(const struct ex_run *r, int i)
+{
+	return i < r->o->label_containers.n ? r->o->label_containers.id[i] : "other";
+}
 
-			td_expo_u64(x, "_bucket", l, cum);
-			td_expo_f64(x, "_sum", s, (double)h->sum_ns / 1e9);
-			td_expo_u64(x, "_count", s, cum); /* = +Inf, whatever the race */
+static bool has_prefix(const char *s, const char *p)
+{
+	return p[0] && !strncmp(s, p, strlen(p));
+}
+
+/* The label of an owner's cgroup: the first listed id that its container
+ * (or pod), or its top-level unit, starts with; else "other". */
+static int label_of(struct ex_run *r, uint64_t id)
+{
+	const struct td_cgname *nm;
+	struct td_cg_group g;
+	int label = r->o->label_containers.n;
+
+	for (unsigned i = 0; i < r->ncglab; i++)
+		if (r->cglab[i].id == id)
+			return r->cglab[i].label;
+	nm = id ? td_cgnames_get(td_tracer_cgnames(r->t), id) : NULL;
+	if (nm) {
+		td_cg_group_of(nm, &g);
+		for (int i = 0; i < r->o->label_containers.n; i++) {
+			const char *want = r->o->label_containers.id[i];
+
+			if (has_prefix(g.key, want) || has_prefix(nm->c.pod, want)) {
+				label = i;
+				break;
+			}
 		}
 	}
+	if (r->ncglab < sizeof(r->cglab) / sizeof(r->cglab[0])) {
+		r->cglab[r->ncglab].id = id;
+		r->cglab[r->ncglab++].label = label;
+	}
+	return label;
+}
+
+static void add_cg_hist(void *ctx, const struct td_cg_hist_key *k, uint64_t n)
+{
+	struct ex_run *r = ctx;
+	struct td_hist *h;
+
+	if (k->state >= TD_TCP_MAX_STATES)
+		return;
+	h = &r->chist[label_of(r, k->cgroup_id)][k->state];
+	if (k->bucket == TD_CG_HIST_SUM) {
+		h->sum_ns += n;
+	} else if (k->bucket < TD_HIST_BUCKETS) {
+		h->b[k->bucket] += n;
+		h->count += n;
+	}
+}
+
+static int read_by_container(struct ex_run *r)
+{
+	int nl = r->o->label_containers.n + 1;
+
+	r->ncglab = 0;
+	memset(r->chist, 0, sizeof(*r->chist) * nl);
+	memset(r->ctw, 0, sizeof(r->ctw));
+	for (size_t i = 0; i < r->census.cap; i++)
+		if (r->census.slot[i].cookie)
+			r->ctw[label_of(r, r->census.slot[i].cgroup_id)]++;
+	return td_tracer_read_cg_hist(r->t, add_cg_hist, r, &r->cg_unrecorded);
+}
+
+static void write_by_container(struct ex_run *r, struct td_expo *x)
+{
+	int nl = r->o->label_containers.n + 1;
+
+	td_expo_family(x, "tcpdwell_container_dwell_seconds", "histogram",
+		       "Time spent in a TCP state by the connection owner's container "
+		       "(--label-containers; the rest as other).");
+	for (int c = 0; c < nl; c++)
+		for (size_t i = 0; i < sizeof(dwell_states) / sizeof(dwell_states[0]); i++)
+			hist_series(x, &r->chist[c][dwell_states[i]],
+				    td_state_name(dwell_states[i]), label_name(r, c));
+	td_expo_family(x, "tcpdwell_container_dwell_unrecorded_total", "counter",
+		       "Dwell times left out of tcpdwell_container_dwell_seconds: its "
+		       "kernel map was full.");
+	td_expo_u64(x, "", NULL, r->cg_unrecorded);
+	td_expo_family(x, "tcpdwell_container_timewait_sockets", "gauge",
+		       "Timewait sockets of the namespace by their owner's container; sockets "
+		       "older than tcpdwell have no known owner and count as other.");
+	for (int c = 0; c < nl; c++)
+		td_expo_u64(
+		    x, "",
+		    (const char *[]){"netns", r->netns_label, "container", label_name(r, c), NULL},
+		    r->ctw[c]);
 }
 
 static void write_timewait(struct ex_run *r, struct td_expo *x)
@@ -353,13 +462,16 @@ static int render(void *ctx, const struct td_http_req *req, int route, struct td
 	*ctype = td_expo_content_type(x.fmt);
 	/* current to this moment: the census applies what is queued */
 	td_tracer_drain(r->t);
-	if (td_tracer_read_agg(r->t, r->agg, r->nagg) || td_tracer_read_hist(r->t, r->hist, NULL))
+	if (td_tracer_read_agg(r->t, r->agg, r->nagg) || td_tracer_read_hist(r->t, r->hist, NULL) ||
+	    (r->chist && read_by_container(r)))
 		return 500;
 	write_transitions(r, &x);
 	write_retrans_resets(r, &x);
 	write_connect_failures(r, &x);
 	write_dwell(r, &x);
 	write_timewait(r, &x);
+	if (r->chist)
+		write_by_container(r, &x);
 	write_loss(r, &x);
 	write_self(r, &x);
 	td_expo_end(&x);
@@ -434,7 +546,9 @@ int td_export_main(const struct td_opts *o)
 	td_command_configure(o, &tc);
 	r->nagg = td_agg_entries(&tc);
 	r->agg = calloc(r->nagg, sizeof(*r->agg));
-	err = r->agg ? find_netns(r) : TD_EXIT_ERROR;
+	if (o->label_containers.n)
+		r->chist = calloc(o->label_containers.n + 1, sizeof(*r->chist));
+	err = r->agg && (r->chist || !o->label_containers.n) ? find_netns(r) : TD_EXIT_ERROR;
 	/* listening before "tracing" is announced: scrapers may come at once */
 	if (!err)
 		err = listen_http(r);
@@ -458,6 +572,7 @@ cleanup:
 	td_httpd_close(r->h);
 	td_census_free(&r->census);
 	free(r->agg);
+	free(r->chist);
 	free(r);
 	return err;
 }

@@ -570,6 +570,7 @@ static int phase_configure(struct td_tracer *t)
 		return err;
 	bpf_map__set_max_entries(skel->maps.td_rings, t->nrings);
 	bpf_map__set_max_entries(skel->maps.td_socks, cfg->max_sockets);
+	bpf_map__set_max_entries(skel->maps.td_cg_hist, cfg->k.cg_hist ? TD_MAX_CG_HIST : 1);
 	if (!cfg->filter.ncgroups && !cfg->filter.container[0])
 		bpf_map__set_max_entries(skel->maps.td_cgsel, 1);
 	bpf_map__set_max_entries(skel->maps.td_closing, t->own_ids ? cfg->max_sockets : 1);
@@ -657,7 +658,8 @@ static int phase_owners(struct td_tracer *t)
 {
 	int n;
 
-	if (t->cfg->no_accept_hook) /* export: no owners anywhere */
+	/* export: no owners, unless its metrics are by container */
+	if (t->cfg->no_accept_hook && !t->cfg->k.cg_hist)
 		return 0;
 	n = td_owners_seed(bpf_map__fd(t->skel->maps.td_listeners),
 			   bpf_map__fd(t->skel->maps.td_cgsel), &t->cfg->filter, t->names);
@@ -1208,6 +1210,41 @@ static int read_percpu_sum(int fd, uint64_t *out, size_t n)
 	err = 0;
 cleanup:
 	free(keys);
+	free(vals);
+	return err;
+}
+
+int td_tracer_read_cg_hist(struct td_tracer *t, td_cg_hist_fn fn, void *ctx, uint64_t *full)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
+	struct td_cg_hist_key k, next, *prev = NULL;
+	uint64_t *vals;
+	__u32 zero = 0;
+
+	*full = 0;
+	if (!t->skel || !t->cfg->k.cg_hist || ncpu <= 0)
+		return -1;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -1;
+	fd = bpf_map__fd(t->skel->maps.td_cg_hist);
+	/* keys are only ever added while tcpdwell runs: a walk sees each once */
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		uint64_t sum = 0;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum += vals[c];
+		fn(ctx, &k, sum);
+	}
+	if (!bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.td_cg_hist_full), &zero, vals))
+		for (int c = 0; c < ncpu; c++)
+			*full += vals[c];
+	else
+		err = -1;
 	free(vals);
 	return err;
 }

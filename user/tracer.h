@@ -116,6 +116,12 @@ int td_tracer_read_agg(struct td_tracer *t, uint64_t *out, size_t n);
  * SIGUSR1). */
 void td_tracer_read_loss(struct td_tracer *t, struct td_loss *loss);
 
+/* export --label-containers: each (cgroup, state, bucket) count of the
+ * kernel's td_cg_hist, summed over the CPUs, to fn; full: dwell times the
+ * full map refused. 0, or -1 (not live, not asked for, unreadable). */
+typedef void (*td_cg_hist_fn)(void *ctx, const struct td_cg_hist_key *k, uint64_t n);
+int td_tracer_read_cg_hist(struct td_tracer *t, td_cg_hist_fn fn, void *ctx, uint64_t *full);
+
 /* Wake the run loop (a drain and a tick) whenever fd is readable: for a
  * consumer with I/O of its own, e.g. an epoll fd of sockets. 0 or -errno. */
 int td_tracer_watch_fd(struct td_tracer *t, int fd);

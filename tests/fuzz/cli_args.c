@@ -47,6 +47,9 @@ static void check_opts(const struct td_opts *o, int rc)
 	if (!(o->command->groups & TD_OG_CONTAINERS))
 		FUZZ_CHECK(!o->containers);
 	FUZZ_CHECK(o->filter.ncgroups >= 0 && o->filter.ncgroups <= TD_MAX_CGROUPS);
+	FUZZ_CHECK(o->label_containers.n >= 0 && o->label_containers.n <= TD_LABEL_MAX);
+	if (!(o->command->groups & TD_OG_EXPORT))
+		FUZZ_CHECK(!o->label_containers.n);
 	FUZZ_CHECK(strlen(o->filter.container) < sizeof(o->filter.container));
 	FUZZ_CHECK(o->filter.family == 0 || o->filter.family == AF_INET ||
 		   o->filter.family == AF_INET6);

@@ -246,3 +246,42 @@ def test_timewait_by_container(netns, tracer, cgroup2):
     # the other process's 2: wherever the test runs, one row
     assert list(by.values()) == [2] and rep["containers_total"] == 2
     assert rep["containers_other"] == 0 and rep["containers_unknown"] == 0
+
+
+def test_export_by_container(netns, tracer, cgroup2):
+    """export --label-containers: dwell histograms and TIME_WAIT counts of
+    the listed container's connections under its label (its cgroup made
+    after the exporter started), everything else as other; promtool
+    finds the exposition clean."""
+    from test_export import get, parse, scrape_until, start_exporter, total
+    cid, make = docker(cgroup2)
+    t, port = start_exporter(tracer, netns, "--label-containers", cid[:12] + ",feedface")
+    cg = make(cid)
+    try:
+        inside = gated(netns, "many_client_close", 3, pre=cg.enter())
+        out = gated(netns, "many_client_close", 2)
+        release(inside, out)
+        name = "tcpdwell_container_timewait_sockets"
+        scrape_until(t, port, lambda s: total(s, name) == 5 and total(
+            s, "tcpdwell_container_dwell_seconds_count", state="LAST_ACK") == 5,
+            "the exporter counting both scenarios")
+        st, _, text = get(port)
+    finally:
+        cg.remove()
+    assert st == 200
+    s = parse(text)
+    assert total(s, name, container=cid[:12]) == 3
+    assert total(s, name, container="other") == 2 and total(s, name, container="feedface") == 0
+    dwell = "tcpdwell_container_dwell_seconds_count"
+    # both ends of each connection were established: 2 per connection
+    assert total(s, dwell, container=cid[:12], state="ESTABLISHED") == 6
+    assert total(s, dwell, container="other", state="ESTABLISHED") == 4
+    assert {l["container"] for n, l, _ in s if "container" in l} == {cid[:12], "feedface",
+                                                                    "other"}
+    # the labelled families add up to the unlabelled one
+    assert total(s, dwell, state="ESTABLISHED") == total(
+        s, "tcpdwell_dwell_seconds_count", state="ESTABLISHED")
+    assert total(s, "tcpdwell_container_dwell_unrecorded_total") == 0
+    lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                          text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr

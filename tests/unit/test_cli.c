@@ -1130,6 +1130,14 @@ static void test_args_record_replay(void **state)
 	assert_int_equal(o.filter.cgroup_ids[0], 77);
 	assert_int_equal(o.filter.cgroup_ids[1], 78);
 	assert_string_equal(o.filter.container, "0123456789ab");
+	PARSE(&o, &c, "export", "--label-containers", "0123456789ab,nginx.service");
+	assert_ok_quiet(&c);
+	assert_int_equal(o.label_containers.n, 2);
+	assert_string_equal(o.label_containers.id[1], "nginx.service");
+	PARSE(&o, &c, "export", "--label-containers", "a,,b/c");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "trace", "--label-containers", "abc");
+	assert_usage_error(&c);
 	PARSE(&o, &c, "trace", "--container", "a/b");
 	assert_usage_error(&c);
 	PARSE(&o, &c, "trace", "--container", "");
