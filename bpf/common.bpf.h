@@ -53,6 +53,16 @@ typedef struct {
 	__type(value, struct td_owner_info);
 } td_listen_map;
 
+/* Owners of sockets older than tcpdwell by socket inode, found in /proc
+ * at start (user/owners.c); entries cost memory only once made. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TD_MAX_OLD_SOCKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64); /* the socket file's inode */
+	__type(value, struct td_owner_info);
+} td_old_sock_map;
+
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -200,6 +210,7 @@ extern td_child_map td_child_pend SEC(".maps");
 extern td_port_map td_ports SEC(".maps");
 extern td_pid_map td_pids SEC(".maps");
 extern td_cgsel_map td_cgsel SEC(".maps");
+extern td_old_sock_map td_old_socks SEC(".maps");
 extern td_cg_hist_map td_cg_hist SEC(".maps");
 extern td_cg_hist_full_map td_cg_hist_full SEC(".maps");
 extern td_lpm_map td_laddrs SEC(".maps");
@@ -824,6 +835,27 @@ static __always_inline bool td_listener_find(struct td_owner_info *o, const stru
 	if (!lo)
 		return false;
 	*o = *lo;
+	return true;
+}
+
+/* The owner /proc showed for a socket older than tcpdwell: by the inode
+ * of its socket file (SOCK_INODE: the struct socket sits in a
+ * struct socket_alloc beside its inode). False for one no process holds. */
+static __always_inline bool td_old_sock_owner(struct td_owner_info *o, const struct sock *sk)
+{
+	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
+	struct socket_alloc *sa;
+	struct td_owner_info *v;
+	__u64 ino;
+
+	if (!sock)
+		return false;
+	sa = (void *)sock - bpf_core_field_offset(struct socket_alloc, socket);
+	ino = BPF_CORE_READ(sa, vfs_inode.i_ino);
+	v = ino ? bpf_map_lookup_elem(&td_old_socks, &ino) : NULL;
+	if (!v)
+		return false;
+	*o = *v;
 	return true;
 }
 

@@ -258,7 +258,9 @@ struct td_config {
  * grouped into labels by the reader at each scrape, so that a container
  * started at any time is counted under its own label (docs/containers.md). */
 #define TD_MAX_CG_HIST 65536
-#define TD_CG_HIST_SUM 0xffff /* bucket: the sum of the dwell times, ns */
+/* sockets older than tcpdwell whose owners /proc showed at start */
+#define TD_MAX_OLD_SOCKS 65536
+#define TD_CG_HIST_SUM	 0xffff /* bucket: the sum of the dwell times, ns */
 struct td_cg_hist_key {
 	__u64 cgroup_id;
 	__u16 state;

@@ -11,6 +11,7 @@ td_child_map td_child_pend SEC(".maps");
 td_port_map td_ports SEC(".maps");
 td_pid_map td_pids SEC(".maps");
 td_cgsel_map td_cgsel SEC(".maps");
+td_old_sock_map td_old_socks SEC(".maps");
 td_cg_hist_map td_cg_hist SEC(".maps");
 td_cg_hist_full_map td_cg_hist_full SEC(".maps");
 td_lpm_map td_laddrs SEC(".maps");

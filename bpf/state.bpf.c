@@ -28,8 +28,8 @@ static __always_inline void td_child_owner(struct td_owner_info *o, const struct
 }
 
 /* First sight of a socket: where it came from decides who owns it. */
-static __always_inline void td_sock_new(struct td_sock *n, struct td_event *e, int oldstate,
-					int newstate)
+static __always_inline void td_sock_new(struct td_sock *n, struct td_event *e,
+					const struct sock *sk, int oldstate, int newstate)
 {
 	struct td_listen_key lk = {};
 
@@ -49,6 +49,9 @@ static __always_inline void td_sock_new(struct td_sock *n, struct td_event *e, i
 		td_child_owner(&n->own, e);
 	} else if (oldstate == TD_TCP_LISTEN && td_listener_find(&n->own, e)) {
 		/* a listener older than the tracer, its holder found in /proc */
+		e->flags |= TD_F_FIRST;
+	} else if (td_old_sock_owner(&n->own, sk)) {
+		/* a connection older than the tracer: its holder, likewise */
 		e->flags |= TD_F_FIRST;
 	} else {
 		/* a socket older than the tracer (or evicted from the map) */
@@ -246,7 +249,7 @@ int BPF_PROG(td_set_state, struct sock *sk, int oldstate, int newstate)
 	} else {
 		n.id = td_first_id(key);
 		e.cookie = n.id;
-		td_sock_new(&n, &e, oldstate, newstate);
+		td_sock_new(&n, &e, sk, oldstate, newstate);
 		td_event_owner(&e, &n.own);
 		n.first_ns = now;
 		n.last_ns = now;

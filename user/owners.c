@@ -10,7 +10,7 @@
 #include "procscan.h"
 
 struct seed {
-	int listeners_fd, cgsel_fd;
+	int listeners_fd, cgsel_fd, old_fd;
 	const struct td_filter *filter;
 	struct td_cgnames *names;
 	int entered;
@@ -39,7 +39,7 @@ static bool selected(struct seed *s, uint64_t id)
 	return false;
 }
 
-static void enter(void *ctx, const struct td_proc_listener *l)
+static void enter(void *ctx, const struct td_proc_sock *l)
 {
 	struct seed *s = ctx;
 	struct td_listen_key k = {.netns = l->netns, .port = l->port};
@@ -48,19 +48,21 @@ static void enter(void *ctx, const struct td_proc_listener *l)
 
 	v.source = TD_OWNER_PROC;
 	memcpy(v.comm, l->comm, sizeof(v.comm));
-	/* a listener the programs saw made since the attach stands */
-	if (!bpf_map_update_elem(s->listeners_fd, &k, &v, BPF_NOEXIST))
+	/* a listener the programs saw made since the attach stands; a full
+	 * map of old connections leaves the rest to be inferred */
+	if (l->listen ? !bpf_map_update_elem(s->listeners_fd, &k, &v, BPF_NOEXIST)
+		      : !bpf_map_update_elem(s->old_fd, &l->inode, &v, BPF_NOEXIST))
 		s->entered++;
 	if ((s->filter->ncgroups || s->filter->container[0]) && l->cgroup_id &&
 	    selected(s, l->cgroup_id))
 		bpf_map_update_elem(s->cgsel_fd, &l->cgroup_id, &one, BPF_NOEXIST);
 }
 
-int td_owners_seed(int listeners_fd, int cgsel_fd, const struct td_filter *f,
+int td_owners_seed(int listeners_fd, int old_fd, int cgsel_fd, const struct td_filter *f,
 		   struct td_cgnames *names)
 {
-	struct seed s = {listeners_fd, cgsel_fd, f, names, 0};
-	int n = td_proc_listeners("/proc", f->netns, enter, &s);
+	struct seed s = {listeners_fd, cgsel_fd, old_fd, f, names, 0};
+	int n = td_proc_sockets("/proc", f->netns, enter, &s);
 
 	return n < 0 ? n : s.entered;
 }

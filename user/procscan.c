@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* Owners of pre-existing listeners from /proc (procscan.h). */
+/* Owners of pre-existing TCP sockets from /proc (procscan.h). */
 #include <ctype.h>
 #include <stdbool.h>
 #include <dirent.h>
@@ -17,14 +17,16 @@
 
 #define TCP_LISTEN 0x0a /* include/net/tcp_states.h, as /proc/net/tcp prints it */
 
-/* A listening socket of one namespace: its inode and port. */
+/* A TCP socket of one namespace: its inode, port and whether it listens. */
 struct lsock {
 	uint64_t inode;
 	uint16_t port;
+	bool listen;
 	bool done; /* its owner was handed on */
 };
 
-/* A namespace's listening sockets, read once from the first process in it. */
+/* A namespace's TCP sockets, read once from the first process in it,
+ * sorted by inode. */
 struct ns_table {
 	uint32_t netns;
 	struct lsock *v;
@@ -39,7 +41,7 @@ struct scan {
 	int found;
 };
 
-static int add_lsock(struct ns_table *t, uint64_t inode, uint16_t port)
+static int add_lsock(struct ns_table *t, uint64_t inode, uint16_t port, bool listen)
 {
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 64;
@@ -50,7 +52,7 @@ static int add_lsock(struct ns_table *t, uint64_t inode, uint16_t port)
 		t->v = v;
 		t->cap = cap;
 	}
-	t->v[t->n++] = (struct lsock){inode, port, false};
+	t->v[t->n++] = (struct lsock){inode, port, listen, false};
 	return 0;
 }
 
@@ -74,17 +76,25 @@ static int read_table(const char *path, struct ns_table *t)
 		unsigned long long inode;
 		const char *colon;
 
+		/* inode 0: a timewait or request socket, no file to hold */
 		if (sscanf(line, " %*s %63s %*s %x %*s %*s %*s %*s %*s %llu", local, &st, &inode) !=
 			3 ||
-		    st != TCP_LISTEN || !inode)
+		    !inode)
 			continue;
 		colon = strrchr(local, ':');
 		if (!colon || sscanf(colon + 1, "%x", &port) != 1 || port > 65535)
 			continue;
-		err = add_lsock(t, inode, (uint16_t)port);
+		err = add_lsock(t, inode, (uint16_t)port, st == TCP_LISTEN);
 	}
 	fclose(f);
 	return err;
+}
+
+static int by_inode(const void *a, const void *b)
+{
+	const struct lsock *x = a, *y = b;
+
+	return x->inode < y->inode ? -1 : x->inode > y->inode;
 }
 
 static struct ns_table *ns_table(struct scan *s, uint32_t netns, const char *pid)
@@ -112,6 +122,7 @@ static struct ns_table *ns_table(struct scan *s, uint32_t netns, const char *pid
 	snprintf(path, sizeof(path), "%s/%s/net/tcp6", s->proc, pid);
 	if (read_table(path, t))
 		return NULL;
+	qsort(t->v, t->n, sizeof(*t->v), by_inode);
 	return t;
 }
 
@@ -160,12 +171,13 @@ static void proc_comm(const struct scan *s, const char *pid, char comm[16])
 }
 
 /* One process: its socket descriptors against its namespace's table. */
-static int scan_pid(struct scan *s, const char *pid, uint32_t want_netns, td_proc_listener_fn fn,
+static int scan_pid(struct scan *s, const char *pid, uint32_t want_netns, td_proc_sock_fn fn,
 		    void *ctx)
 {
-	char path[PATH_MAX], link[64];
+	char path[PATH_MAX], link[64], comm[16] = "";
 	struct ns_table *t;
 	struct dirent *d;
+	uint64_t cg = 0;
 	struct stat st;
 	DIR *dir;
 
@@ -182,8 +194,9 @@ static int scan_pid(struct scan *s, const char *pid, uint32_t want_netns, td_pro
 	if (!dir)
 		return 0; /* gone, or not ours to read */
 	while ((d = readdir(dir))) {
+		struct lsock key = {0}, *ls;
 		unsigned long long inode;
-		struct td_proc_listener l;
+		struct td_proc_sock l;
 		ssize_t n;
 
 		n = readlinkat(dirfd(dir), d->d_name, link, sizeof(link) - 1);
@@ -192,17 +205,22 @@ static int scan_pid(struct scan *s, const char *pid, uint32_t want_netns, td_pro
 		link[n] = '\0';
 		if (sscanf(link, "socket:[%llu]", &inode) != 1)
 			continue;
-		for (size_t i = 0; i < t->n; i++) {
-			if (t->v[i].inode != inode || t->v[i].done)
-				continue;
-			t->v[i].done = true;
-			l = (struct td_proc_listener){.netns = t->netns, .port = t->v[i].port};
-			l.pid = (uint32_t)strtoul(pid, NULL, 10);
-			proc_comm(s, pid, l.comm);
-			l.cgroup_id = proc_cgroup(s, pid);
-			fn(ctx, &l);
-			s->found++;
+		key.inode = inode;
+		ls = bsearch(&key, t->v, t->n, sizeof(*t->v), by_inode);
+		if (!ls || ls->done)
+			continue; /* not TCP, or a holder of lower pid was handed on */
+		ls->done = true;
+		l = (struct td_proc_sock){
+		    .netns = t->netns, .port = ls->port, .inode = ls->inode, .listen = ls->listen};
+		l.pid = (uint32_t)strtoul(pid, NULL, 10);
+		if (!comm[0]) {
+			proc_comm(s, pid, comm);
+			cg = proc_cgroup(s, pid);
 		}
+		memcpy(l.comm, comm, sizeof(l.comm));
+		l.cgroup_id = cg;
+		fn(ctx, &l);
+		s->found++;
 	}
 	closedir(dir);
 	return 0;
@@ -218,7 +236,7 @@ static int is_pid(const struct dirent *d)
 	return isdigit((unsigned char)d->d_name[0]);
 }
 
-int td_proc_listeners(const char *proc, uint32_t netns, td_proc_listener_fn fn, void *ctx)
+int td_proc_sockets(const char *proc, uint32_t netns, td_proc_sock_fn fn, void *ctx)
 {
 	struct scan s = {.proc = proc};
 	struct dirent **pids = NULL;

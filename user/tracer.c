@@ -662,6 +662,7 @@ static int phase_owners(struct td_tracer *t)
 	if (t->cfg->no_accept_hook && !t->cfg->k.cg_hist)
 		return 0;
 	n = td_owners_seed(bpf_map__fd(t->skel->maps.td_listeners),
+			   bpf_map__fd(t->skel->maps.td_old_socks),
 			   bpf_map__fd(t->skel->maps.td_cgsel), &t->cfg->filter, t->names);
 	if (n < 0)
 		note_degraded(t, "/proc unreadable: listeners older than tcpdwell have no owner");

@@ -987,10 +987,34 @@ def old_server(family, addr, n):
         s.listen(16)
         socks.append(s)
     port = socks[0].getsockname()[1]
-    print(json.dumps({"pid": os.getpid(), "port": port}), flush=True)
+    # a connection held from the start: a child (comm tdholder) holds the
+    # client end until "drop", this process the accepted one
+    up_r, up_w = os.pipe()
+    go_r, go_w = os.pipe()
+    holder = os.fork()
+    if holder == 0:
+        set_comm("tdholder")
+        for s in socks:  # the listeners are the server's alone ("close")
+            s.close()
+        c = socket.create_connection((addr, port))
+        os.write(up_w, str(c.getsockname()[1]).encode())
+        os.read(go_r, 1)
+        c.close()
+        os._exit(0)
+    held_lport = int(os.read(up_r, 16))
+    ready = select.select(socks, [], [], 10)[0]
+    held, _ = ready[0].accept()
+    print(json.dumps({"pid": os.getpid(), "port": port, "holder": holder,
+                      "held_lport": held_lport}), flush=True)
     for line in sys.stdin:
         step = line.strip()
-        if step == "connect":
+        if step == "drop":
+            os.write(go_w, b"x")
+            os.waitpid(holder, 0)
+            wait_eof(held)
+            held.close()
+            print(json.dumps({"dropped": held_lport}), flush=True)
+        elif step == "connect":
             def client():
                 set_comm("tdclient")
                 return connect_close(family, addr, port)
@@ -1006,6 +1030,10 @@ def old_server(family, addr, n):
             print(json.dumps({"left": len(socks)}), flush=True)
         else:
             break
+    if held.fileno() >= 0:  # never dropped: the holder goes now
+        os.write(go_w, b"x")
+        os.waitpid(holder, 0)
+        held.close()
     for s in socks:
         s.close()
     return {"pid": os.getpid(), "port": port}

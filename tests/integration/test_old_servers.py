@@ -24,6 +24,7 @@ class OldServer:
                                   text=True)
         first = json.loads(self.p.stdout.readline())
         self.pid, self.port = first["pid"], first["port"]
+        self.holder, self.held_lport = first["holder"], first["held_lport"]
 
     def step(self, what):
         self.p.stdin.write(what + "\n")
@@ -35,11 +36,13 @@ class OldServer:
         assert self.p.returncode == 0, out
 
 
-def children(t, netns, port):
-    """The server side's sockets: their records by cookie, in order."""
+def children(t, netns, srv):
+    """The server side's sockets accepted while traced (not the one held
+    from the start): their records by cookie, in order."""
     by = {}
     for e in t.events(netns):
-        if e["type"] == "state" and e["lport"] == port and e["rport"] != 0:
+        if e["type"] == "state" and e["lport"] == srv.port and \
+                e["rport"] not in (0, srv.held_lport):
             by.setdefault(e["cookie"], []).append(e)
     return by
 
@@ -55,7 +58,7 @@ def test_server_started_first_owns_its_children(netns, tracer, cgroup2):
     finally:
         cg.remove()
     assert t.clean(), t.stderr
-    kids = children(t, netns, srv.port)
+    kids = children(t, netns, srv)
     assert len(kids) == 1
     evs = list(kids.values())[0]
     assert [(e["old"], e["new"]) for e in evs][:2] == [("LISTEN", "SYN_RECV"),
@@ -86,7 +89,7 @@ def test_owner_filter_sees_an_old_server(netns, tracer):
     srv.quit()
     t.stop()
     assert t.clean(), t.stderr
-    kids = children(t, netns, srv.port)
+    kids = children(t, netns, srv)
     assert len(kids) == 2
     for evs in kids.values():
         assert (evs[0]["old"], evs[0]["new"]) == ("LISTEN", "SYN_RECV")
@@ -106,6 +109,7 @@ def test_unknown_listener_gets_its_owner_at_accept(netns, tracer):
         srv.step("connect")
         recs = [e for e in t.records_so_far() if e.get("type") == "state" and
                 e.get("netns") == netns.inum and e["lport"] == srv.port and
+                e["rport"] != srv.held_lport and
                 e["old"] == "LISTEN" and e["new"] == "SYN_RECV"]
         if first is None and recs:
             first = recs[0]
@@ -116,3 +120,26 @@ def test_unknown_listener_gets_its_owner_at_accept(netns, tracer):
     assert t.clean(), t.stderr
     assert first is not None and first["owner"] == "inferred"
     assert recs[-1]["owner"] == "listener" and recs[-1]["pid"] == srv.pid, recs[-1]
+
+
+def test_connection_older_than_tcpdwell_has_its_holder(netns, tracer):
+    """A connection established before tcpdwell: its first sight is the
+    peer's FIN, processed in softirq in the closing client's context. The
+    server's end still shows the server (found in /proc by its socket
+    inode, source proc), the client's end the client."""
+    srv = OldServer(netns, 1)
+    t = tracer("trace", "--netns", "/run/netns/" + netns.name)
+    srv.step("drop")
+    srv.quit()
+    t.stop()
+    assert t.clean(), t.stderr
+    evs = [e for e in t.events(netns) if e["type"] == "state"]
+    server_end = [e for e in evs if (e["lport"], e["rport"]) == (srv.port, srv.held_lport)]
+    client_end = [e for e in evs if (e["lport"], e["rport"]) == (srv.held_lport, srv.port)]
+    assert server_end and client_end, evs
+    assert (server_end[0]["old"], server_end[0]["new"]) == ("ESTABLISHED", "CLOSE_WAIT")
+    assert server_end[0]["first_seen"]
+    assert all((e["pid"], e["comm"], e["owner"]) == (srv.pid, "tdserver", "proc")
+               for e in server_end), server_end
+    assert all((e["pid"], e["comm"], e["owner"]) == (srv.holder, "tdholder", "proc")
+               for e in client_end), client_end
