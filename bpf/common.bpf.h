@@ -678,8 +678,10 @@ static __always_inline void td_emit(struct td_event *e)
 		return;
 	if (td_cfg.hist && td_dwell_counts(e)) {
 		td_record_dwell(e->old_state, e->dwell_ns);
+		/* a guessed owner's cgroup is the CPU's task's: unknown (0) */
 		if (td_cfg.cg_hist)
-			td_record_cg_dwell(e->cgroup_id, e->old_state, e->dwell_ns);
+			td_record_cg_dwell(e->owner == TD_OWNER_INFERRED ? 0 : e->cgroup_id,
+					   e->old_state, e->dwell_ns);
 	}
 	if (td_cfg.agg)
 		td_agg_count(e);
@@ -778,8 +780,12 @@ static __always_inline void td_tw_claim(const struct td_event *e)
  * selected one is entered there itself: from then on its id passes
  * td_filter_pass wherever the record is made. The parent is read through
  * the cgroup's own css (cgroup->self.parent), as in every kernel since
- * cgroup v2 began; a full map only means an owner is looked up again.
+ * cgroup v2 began. A full map (TD_MAX_CGSEL cgroups below the selected
+ * ones) cannot take a new one: its connections are not seen, and that is
+ * counted as a socket-map refusal, a loss.
  */
+#define TD_E2BIG 7 /* a full hash map's answer to an insert */
+
 static __always_inline void td_cgroup_learn(__u64 id)
 {
 	struct cgroup_subsys_state *css;
@@ -800,7 +806,8 @@ static __always_inline void td_cgroup_learn(__u64 id)
 		cg = container_of(css, struct cgroup, self);
 		up = BPF_CORE_READ(cg, kn, id);
 		if (bpf_map_lookup_elem(&td_cgsel, &up)) {
-			bpf_map_update_elem(&td_cgsel, &id, &one, BPF_NOEXIST);
+			if (bpf_map_update_elem(&td_cgsel, &id, &one, BPF_NOEXIST) == -TD_E2BIG)
+				td_count(TD_CNT_SOCK_INSERT_FAIL);
 			break;
 		}
 	}

@@ -111,7 +111,9 @@ int td_census_put(struct td_census *c, const struct td_event *e, uint64_t enter_
 	t->estimated = estimated;
 	t->family = e->family;
 	t->state = e->new_state;
-	t->cgroup_id = e->owner == TD_OWNER_NONE ? 0 : e->cgroup_id;
+	/* a guessed owner's cgroup is that of the task on the CPU: unknown */
+	t->cgroup_id =
+	    e->owner == TD_OWNER_NONE || e->owner == TD_OWNER_INFERRED ? 0 : e->cgroup_id;
 	t->lport = e->lport;
 	t->rport = e->rport;
 	memcpy(t->laddr, e->laddr, sizeof(t->laddr));

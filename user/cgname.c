@@ -61,9 +61,10 @@ static void set_id(struct td_container *c, enum td_container_kind kind, const ch
 static bool pod_uid(const char *s, size_t n, bool under_kubepods, char out[40])
 {
 	const char *p;
+	char uid[40];
 	size_t len;
 
-	if (n > 6 && !memcmp(s, "kubepods", 8) && has_suffix(s, n, ".slice")) {
+	if (n > 8 && !memcmp(s, "kubepods", 8) && has_suffix(s, n, ".slice")) {
 		p = memmem(s, n, "-pod", 4);
 		if (!p)
 			return false;
@@ -81,10 +82,11 @@ static bool pod_uid(const char *s, size_t n, bool under_kubepods, char out[40])
 		char ch = p[i] == '_' ? '-' : p[i];
 
 		if (!(ch == '-' || (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
-			return false;
-		out[i] = ch;
+			return false; /* out untouched: no half a uid */
+		uid[i] = ch;
 	}
-	out[len] = '\0';
+	uid[len] = '\0';
+	memcpy(out, uid, len + 1);
 	return true;
 }
 
@@ -185,11 +187,13 @@ const char *td_container_short(const struct td_container *c, char *buf, size_t s
 
 /* ---- the resolver -------------------------------------------------------- */
 
-/* A bounded table: when full it is emptied and walked again on the next
- * miss (hosts with more cgroups than this keep resolving, just walk more). */
-#define CACHE_SLOTS 8192u
-#define CACHE_MAX   (CACHE_SLOTS / 2)
-#define WALK_DEPTH  32
+/* A bounded table: live, when full it is emptied and walked again on the
+ * next miss (hosts with more cgroups than this keep resolving, just walk
+ * more). A replay's holds every name a recording can carry (recwrite.c's
+ * CG_IDS_MAX): it cannot walk again. */
+#define LIVE_SLOTS 8192u
+#define TOLD_SLOTS 131072u
+#define WALK_DEPTH 32
 
 struct slot {
 	uint64_t id;		/* 0: empty */
@@ -198,6 +202,7 @@ struct slot {
 
 struct td_cgnames {
 	bool live;
+	unsigned nslots; /* a power of 2; at most half of them used */
 	char root[TD_CG_PATH_MAX];
 	size_t root_len;
 	struct slot *slots;
@@ -236,7 +241,8 @@ struct td_cgnames *td_cgnames_new(bool live, const char *root)
 
 	if (!n)
 		return NULL;
-	n->slots = calloc(CACHE_SLOTS, sizeof(*n->slots));
+	n->nslots = live ? LIVE_SLOTS : TOLD_SLOTS;
+	n->slots = calloc(n->nslots, sizeof(*n->slots));
 	if (!n->slots) {
 		free(n);
 		return NULL;
@@ -252,7 +258,7 @@ struct td_cgnames *td_cgnames_new(bool live, const char *root)
 
 static void clear(struct td_cgnames *n)
 {
-	for (unsigned i = 0; i < CACHE_SLOTS; i++) {
+	for (unsigned i = 0; i < n->nslots; i++) {
 		free(n->slots[i].name);
 		n->slots[i] = (struct slot){0};
 	}
@@ -270,9 +276,9 @@ void td_cgnames_free(struct td_cgnames *n)
 
 static struct slot *find(struct td_cgnames *n, uint64_t id, bool *found)
 {
-	unsigned i = (unsigned)((id * 0x9e3779b97f4a7c15ull) >> 51) & (CACHE_SLOTS - 1);
+	unsigned i = (unsigned)((id * 0x9e3779b97f4a7c15ull) >> 40) & (n->nslots - 1);
 
-	for (;; i = (i + 1) & (CACHE_SLOTS - 1)) {
+	for (;; i = (i + 1) & (n->nslots - 1)) {
 		if (n->slots[i].id == id || !n->slots[i].id) {
 			*found = n->slots[i].id == id;
 			return &n->slots[i];
@@ -290,8 +296,8 @@ static void enter(struct td_cgnames *n, uint64_t id, const char *path, bool must
 	s = find(n, id, &found);
 	if (found && (s->name || !path))
 		return;
-	if (!found && n->used >= CACHE_MAX) {
-		if (!must)
+	if (!found && n->used >= n->nslots / 2) {
+		if (!must || !n->live) /* a replay's names are never thrown away */
 			return;
 		clear(n);
 		s = find(n, id, &found);

@@ -70,7 +70,8 @@ struct td_cgnames *td_cgnames_new(bool live, const char *root);
 void td_cgnames_free(struct td_cgnames *n);
 
 /* The name of id, or NULL when it is unknown (removed before it was seen,
- * outside the hierarchy, or not in the recording). id 0: NULL. */
+ * outside the hierarchy, or not in the recording). id 0: NULL. Valid until
+ * the next call (a live table may be emptied to walk again). */
 const struct td_cgname *td_cgnames_get(struct td_cgnames *n, uint64_t id);
 
 /* Tell the resolver a name (a recording's). 0, or -1 when path is too long. */

@@ -360,8 +360,13 @@ static int parse_container_list(const char *s, struct td_cg_labels *l)
 		return -1;
 	strcpy(buf, s);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (l->n == TD_LABEL_MAX || parse_container(tok, l->id[l->n], sizeof(l->id[0])))
+		/* "other" is the rest's label; one label value, one series */
+		if (l->n == TD_LABEL_MAX || !strcmp(tok, "other") ||
+		    parse_container(tok, l->id[l->n], sizeof(l->id[0])))
 			return -1;
+		for (int i = 0; i < l->n; i++)
+			if (!strcmp(l->id[i], tok))
+				return -1;
 		l->n++;
 	}
 	return l->n ? 0 : -1;
@@ -983,7 +988,8 @@ int td_parse_args(int argc, char **argv, struct td_opts *o)
 			if (parse_container_list(optarg, &o->label_containers))
 				return usage_error(
 				    "bad --label-containers '%s' (up to 15 container "
-				    "ids or prefixes, pod uids, unit names, comma-separated)",
+				    "ids or prefixes, pod uids, unit names, comma-separated, each "
+				    "once, not 'other')",
 				    optarg);
 			break;
 		case OPT_FAIL_ON_LEAK:

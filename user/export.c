@@ -72,11 +72,13 @@ struct ex_run {
 	struct td_hist (*chist)[TD_TCP_MAX_STATES];
 	uint64_t ctw[TD_LABEL_MAX + 1];
 	uint64_t cg_unrecorded;
-	struct {
-		uint64_t id;
+	/* cgroup -> label, decided once (at the first scrape that sees the
+	 * cgroup) and kept: a label's counters never move to another label */
+	struct cglab {
+		uint64_t id; /* + 1: 0 is a free slot */
 		int label;
-	} cglab[64]; /* this scrape's cgroup -> label answers */
-	unsigned ncglab;
+	} * cglab;
+	size_t ncglab;
 	uint64_t lost[LOST_N]; /* the largest seen: counters never go down */
 	double start_wall_s;
 	double last_render_s;
@@ -279,14 +281,17 @@ static bool has_prefix(const char *s, const char *p)
 
 /* The label of an owner's cgroup: the first listed id that its container
  * (or pod), or its top-level unit, starts with; else "other". */
+#define CGLAB_SLOTS (2 * TD_MAX_CG_HIST) /* as many cgroups as td_cg_hist can count */
+
 static int label_of(struct ex_run *r, uint64_t id)
 {
+	size_t i = (size_t)(((id + 1) * 0x9e3779b97f4a7c15ull) >> 40) & (CGLAB_SLOTS - 1);
 	const struct td_cgname *nm;
 	struct td_cg_group g;
 	int label = r->o->label_containers.n;
 
-	for (unsigned i = 0; i < r->ncglab; i++)
-		if (r->cglab[i].id == id)
+	for (; r->cglab[i].id; i = (i + 1) & (CGLAB_SLOTS - 1))
+		if (r->cglab[i].id == id + 1)
 			return r->cglab[i].label;
 	nm = id ? td_cgnames_get(td_tracer_cgnames(r->t), id) : NULL;
 	if (nm) {
@@ -300,9 +305,10 @@ static int label_of(struct ex_run *r, uint64_t id)
 			}
 		}
 	}
-	if (r->ncglab < sizeof(r->cglab) / sizeof(r->cglab[0])) {
-		r->cglab[r->ncglab].id = id;
-		r->cglab[r->ncglab++].label = label;
+	if (r->ncglab < CGLAB_SLOTS / 2) {
+		r->cglab[i].id = id + 1;
+		r->cglab[i].label = label;
+		r->ncglab++;
 	}
 	return label;
 }
@@ -327,7 +333,6 @@ static int read_by_container(struct ex_run *r)
 {
 	int nl = r->o->label_containers.n + 1;
 
-	r->ncglab = 0;
 	memset(r->chist, 0, sizeof(*r->chist) * nl);
 	memset(r->ctw, 0, sizeof(r->ctw));
 	for (size_t i = 0; i < r->census.cap; i++)
@@ -546,9 +551,12 @@ int td_export_main(const struct td_opts *o)
 	td_command_configure(o, &tc);
 	r->nagg = td_agg_entries(&tc);
 	r->agg = calloc(r->nagg, sizeof(*r->agg));
-	if (o->label_containers.n)
+	if (o->label_containers.n) {
 		r->chist = calloc(o->label_containers.n + 1, sizeof(*r->chist));
-	err = r->agg && (r->chist || !o->label_containers.n) ? find_netns(r) : TD_EXIT_ERROR;
+		r->cglab = calloc(CGLAB_SLOTS, sizeof(*r->cglab));
+	}
+	err = r->agg && (!o->label_containers.n || (r->chist && r->cglab)) ? find_netns(r)
+									   : TD_EXIT_ERROR;
 	/* listening before "tracing" is announced: scrapers may come at once */
 	if (!err)
 		err = listen_http(r);
@@ -573,6 +581,7 @@ cleanup:
 	td_census_free(&r->census);
 	free(r->agg);
 	free(r->chist);
+	free(r->cglab);
 	free(r);
 	return err;
 }

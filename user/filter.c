@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 
 #include "cgname.h"
+#include "err.h"
 #include "filter.h"
 
 void td_filter_config(const struct td_filter *f, struct td_config *cfg)
@@ -59,24 +61,33 @@ static int fill_cidrs(const struct td_cidr_list *l, int fd)
 
 /* --cgroup's directories and --container's cgroups; those below them are
  * the programs' to add (td_cgroup_learn) */
+#define CONTAINER_CGROUPS 4096 /* cgroups one --container may select */
+
 static int fill_cgroups(const struct td_filter *f, int fd)
 {
-	uint64_t ids[TD_MAX_CGROUPS];
+	uint64_t *ids;
 	__u8 one = 1;
-	int n;
+	int n, err = 0;
 
 	for (int i = 0; i < f->ncgroups; i++)
 		if (bpf_map_update_elem(fd, &f->cgroup_ids[i], &one, BPF_ANY))
 			return -errno;
 	if (!f->container[0])
 		return 0;
-	n = td_container_cgroups(f->container, ids, TD_MAX_CGROUPS);
+	ids = calloc(CONTAINER_CGROUPS, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	n = td_container_cgroups(f->container, ids, CONTAINER_CGROUPS);
 	if (n <= 0)
-		return -ENOENT;
-	for (int i = 0; i < n; i++)
+		err = -ENOENT;
+	else if (n == CONTAINER_CGROUPS)
+		td_msg("--container %s: more than %d cgroups derive it; the first %d taken",
+		       f->container, CONTAINER_CGROUPS, CONTAINER_CGROUPS);
+	for (int i = 0; !err && i < n; i++)
 		if (bpf_map_update_elem(fd, &ids[i], &one, BPF_ANY))
-			return -errno;
-	return 0;
+			err = -errno;
+	free(ids);
+	return err;
 }
 
 int td_filter_fill(const struct td_filter *f, const struct td_filter_maps *m)

@@ -21,19 +21,22 @@ struct seed {
 static bool selected(struct seed *s, uint64_t id)
 {
 	const struct td_cgname *n = td_cgnames_get(s->names, id), *sel;
+	char path[TD_CG_PATH_MAX];
 	size_t len;
 
 	if (!n)
 		return false;
 	if (s->filter->container[0] && td_container_matches(&n->c, s->filter->container))
 		return true;
+	/* a copy: the next lookup may walk, and a full table is emptied */
+	memcpy(path, n->path, sizeof(path));
 	for (int i = 0; i < s->filter->ncgroups; i++) {
 		sel = td_cgnames_get(s->names, s->filter->cgroup_ids[i]);
 		if (!sel)
 			continue;
 		len = strlen(sel->path);
 		if (!strcmp(sel->path, "/") ||
-		    (!strncmp(n->path, sel->path, len) && (!n->path[len] || n->path[len] == '/')))
+		    (!strncmp(path, sel->path, len) && (!path[len] || path[len] == '/')))
 			return true;
 	}
 	return false;

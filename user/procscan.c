@@ -65,7 +65,7 @@ static int read_table(const char *path, struct ns_table *t)
 	int err = 0;
 
 	if (!f)
-		return 0;		     /* no IPv6 in this kernel, or the process is gone */
+		return -ENOENT;		     /* the process is gone, or no IPv6 in this kernel */
 	if (!fgets(line, sizeof(line), f)) { /* the header */
 		fclose(f);
 		return 0;
@@ -97,10 +97,14 @@ static int by_inode(const void *a, const void *b)
 	return x->inode < y->inode ? -1 : x->inode > y->inode;
 }
 
-static struct ns_table *ns_table(struct scan *s, uint32_t netns, const char *pid)
+/* The namespace's table, read through pid when not yet read. NULL with
+ * *err: -ENOMEM, or 0 when pid went away first (the next process in the
+ * namespace reads it: never an empty table kept for a namespace). */
+static struct ns_table *ns_table(struct scan *s, uint32_t netns, const char *pid, int *err)
 {
 	char path[PATH_MAX];
 	struct ns_table *t;
+	int rc;
 
 	for (size_t i = 0; i < s->nns; i++)
 		if (s->ns[i].netns == netns)
@@ -109,19 +113,29 @@ static struct ns_table *ns_table(struct scan *s, uint32_t netns, const char *pid
 		size_t cap = s->nscap ? 2 * s->nscap : 16;
 		struct ns_table *v = realloc(s->ns, cap * sizeof(*v));
 
-		if (!v)
+		if (!v) {
+			*err = -ENOMEM;
 			return NULL;
+		}
 		s->ns = v;
 		s->nscap = cap;
 	}
-	t = &s->ns[s->nns++];
+	t = &s->ns[s->nns];
 	*t = (struct ns_table){.netns = netns};
 	snprintf(path, sizeof(path), "%s/%s/net/tcp", s->proc, pid);
-	if (read_table(path, t))
+	rc = read_table(path, t);
+	if (!rc) {
+		snprintf(path, sizeof(path), "%s/%s/net/tcp6", s->proc, pid);
+		rc = read_table(path, t);
+		if (rc == -ENOENT)
+			rc = 0; /* no IPv6 */
+	}
+	if (rc) {
+		free(t->v);
+		*err = rc == -ENOENT ? 0 : rc;
 		return NULL;
-	snprintf(path, sizeof(path), "%s/%s/net/tcp6", s->proc, pid);
-	if (read_table(path, t))
-		return NULL;
+	}
+	s->nns++;
 	qsort(t->v, t->n, sizeof(*t->v), by_inode);
 	return t;
 }
@@ -176,6 +190,7 @@ static int scan_pid(struct scan *s, const char *pid, uint32_t want_netns, td_pro
 {
 	char path[PATH_MAX], link[64], comm[16] = "";
 	struct ns_table *t;
+	int err = 0;
 	struct dirent *d;
 	uint64_t cg = 0;
 	struct stat st;
@@ -184,9 +199,9 @@ static int scan_pid(struct scan *s, const char *pid, uint32_t want_netns, td_pro
 	snprintf(path, sizeof(path), "%s/%s/ns/net", s->proc, pid);
 	if (stat(path, &st) || (want_netns && st.st_ino != want_netns))
 		return 0;
-	t = ns_table(s, (uint32_t)st.st_ino, pid);
+	t = ns_table(s, (uint32_t)st.st_ino, pid, &err);
 	if (!t)
-		return -ENOMEM;
+		return err;
 	if (!t->n)
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s/fd", s->proc, pid);

@@ -259,6 +259,7 @@ int td_replay_snapshot(struct td_replay *r, uint32_t netns, const struct td_iter
 
 		/* the iterator's own filters: td_filter_pass, and in_use */
 		if (e->netns != netns || !td_match(&r->cfg->filter, e) ||
+		    (r->cfg->filter.container[0] && !in_container(r, e)) ||
 		    (!(e->flags & TD_F_TW) && !cfg->in_use))
 			continue;
 		if (fn(ctx, e))

@@ -69,8 +69,9 @@ static void test_kubernetes(void **state)
 	expect("/kubepods/pod" UID, TD_CT_POD, UID, UID);
 	/* "pod<uid>" names a pod only below kubepods */
 	expect("/pod" UID, TD_CT_NONE, "", "");
-	/* a malformed uid is no pod */
+	/* a malformed uid is no pod, and leaves no half of one behind */
 	expect("/kubepods.slice/kubepods-pod1234.slice", TD_CT_NONE, "", "");
+	expect("/kubepods/pod1b2c3d4e-5f60-4718-8293-a4b5c6d7e8fX/" ID64, TD_CT_NONE, "", "");
 }
 
 static void test_systemd_units(void **state)
@@ -193,6 +194,20 @@ static void test_told_names(void **state)
 	assert_int_equal(td_cgnames_put(n, 0, "/"), -1);
 	assert_null(td_cgnames_get(n, 8));
 	assert_int_equal(td_cgnames_walks(n), 0);
+	/* a replay keeps every name a recording can carry (65536), never
+	 * emptying its table as a live one would */
+	for (uint64_t id = 100; id < 100 + 65535; id++) { /* with 7: 65536 */
+		char p[32];
+
+		snprintf(p, sizeof(p), "/c%llu", (unsigned long long)id);
+		assert_int_equal(td_cgnames_put(n, id, p), 0);
+	}
+	assert_string_equal(td_cgnames_get(n, 100)->path, "/c100");
+	assert_string_equal(td_cgnames_get(n, 100 + 65534)->path, "/c65634");
+	assert_int_equal(td_cgnames_put(n, 1, "/one-too-many"), 0);
+	assert_null(td_cgnames_get(n, 1)); /* not taken, and nothing thrown away */
+	assert_string_equal(td_cgnames_get(n, 100)->path, "/c100");
+	assert_int_equal(td_cgnames_get(n, 7)->c.kind, TD_CT_KUBE);
 	td_cgnames_free(n);
 }
 

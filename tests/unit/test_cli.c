@@ -1136,6 +1136,11 @@ static void test_args_record_replay(void **state)
 	assert_string_equal(o.label_containers.id[1], "nginx.service");
 	PARSE(&o, &c, "export", "--label-containers", "a,,b/c");
 	assert_usage_error(&c);
+	/* one series per label value: no duplicates, "other" is the rest's */
+	PARSE(&o, &c, "export", "--label-containers", "abc,abc");
+	assert_usage_error(&c);
+	PARSE(&o, &c, "export", "--label-containers", "other");
+	assert_usage_error(&c);
 	PARSE(&o, &c, "trace", "--label-containers", "abc");
 	assert_usage_error(&c);
 	PARSE(&o, &c, "trace", "--container", "a/b");
